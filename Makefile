@@ -1,0 +1,33 @@
+# Every command the README and CI use. cgo is required by the DuckDB driver.
+export CGO_ENABLED := 1
+GO ?= go
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+BIN := bin/mlprov
+
+.PHONY: build test demo lint bench golden clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mlprov
+
+test:
+	$(GO) test ./...
+
+# demo: the main job on the embedded default, in a fresh store.
+demo: build
+	rm -rf demo.duckdb demo.duckdb.wal
+	$(BIN) load --db demo.duckdb testdata/example
+	$(BIN) query --db demo.duckdb -f testdata/overview.sql
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./bench/
+
+golden:
+	$(GO) test ./... -update
+
+clean:
+	rm -rf bin demo.duckdb demo.duckdb.wal demo.duckdb.tmp

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"mlprov/engine"
+)
+
+// cli is what every subcommand shares: its streams and environment, injected so tests can
+// drive the whole CLI in process.
+type cli struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+// subcommand is one `mlprov NAME`.
+type subcommand interface {
+	Run(ctx context.Context, args []string) error
+}
+
+// commands is the one list of subcommands, in the order help shows them.
+var commands = []struct {
+	name, summary string
+	make          func(*cli) subcommand
+}{
+	{"load", "load provenance (a native layout directory) into the store", func(c *cli) subcommand { return &loadCmd{cli: c} }},
+	{"query", "run SQL against the store and print the result", func(c *cli) subcommand { return &queryCmd{cli: c} }},
+	{"export", "write the store's tables as Parquet, CSV or JSON lines", func(c *cli) subcommand { return &exportCmd{cli: c} }},
+	{"version", "print mlprov's version", func(c *cli) subcommand { return &versionCmd{cli: c} }},
+	{"help", "show help for mlprov or one command", func(c *cli) subcommand { return &helpCmd{cli: c} }},
+}
+
+// usageError is a mistake in how a command was called; the CLI adds a hint to it.
+type usageError struct {
+	cmd string
+	err error
+}
+
+func (u *usageError) Error() string { return u.err.Error() }
+func (u *usageError) Unwrap() error { return u.err }
+
+func usagef(cmd, format string, args ...any) error {
+	return &usageError{cmd: cmd, err: fmt.Errorf(format, args...)}
+}
+
+// run is the whole CLI: it returns the process's exit status (0 ok, 1 error, 2 usage).
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	return c.run(ctx, args)
+}
+
+func (c *cli) run(ctx context.Context, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		c.usage(c.stdout)
+		return 0
+	}
+	if args[0] == "--version" {
+		args = []string{"version"}
+	}
+	name := args[0]
+	for _, cmd := range commands {
+		if cmd.name != name {
+			continue
+		}
+		err := cmd.make(c).Run(ctx, args[1:])
+		switch {
+		case err == nil || errors.Is(err, pflag.ErrHelp):
+			return 0
+		case errors.As(err, new(*usageError)):
+			fmt.Fprintf(c.stderr, "error: %s\ntry: mlprov %s --help\n", oneLine(err), name)
+			return 2
+		case ctx.Err() != nil:
+			fmt.Fprintf(c.stderr, "error: interrupted: %s\n", oneLine(err))
+			return 130
+		}
+		fmt.Fprintf(c.stderr, "error: %s\n", oneLine(err))
+		return 1
+	}
+	fmt.Fprintf(c.stderr, "error: unknown command %q\ntry: mlprov help\n", name)
+	return 2
+}
+
+// oneLine keeps an error to one line, as every mlprov error is printed.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+func (c *cli) usage(w io.Writer) {
+	fmt.Fprint(w, `mlprov loads ML pipeline provenance into an embedded DuckDB store and analyses it.
+
+Usage:
+  mlprov COMMAND [flags]
+
+Commands:
+`)
+	for _, cmd := range commands {
+		fmt.Fprintf(w, "  %-10s %s\n", cmd.name, cmd.summary)
+	}
+	fmt.Fprint(w, `
+The store is ./mlprov.duckdb unless --db or MLPROV_DB names another.
+Run 'mlprov COMMAND --help' for a command's flags.
+`)
+}
+
+// flags makes a command's flag set; --help prints usage (synopsis, then flags) to stdout.
+func (c *cli) flags(name, synopsis string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	fs.Usage = func() {
+		fmt.Fprintf(c.stdout, "Usage:\n  %s\n\nFlags:\n%s", synopsis, fs.FlagUsages())
+	}
+	return fs
+}
+
+// parse parses args, printing help on --help and turning flag mistakes into usage errors.
+func (c *cli) parse(fs *pflag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err // pflag has printed the usage
+		}
+		return &usageError{cmd: fs.Name(), err: err}
+	}
+	return nil
+}
+
+// dbFlag adds --db, defaulting to MLPROV_DB or ./mlprov.duckdb.
+func (c *cli) dbFlag(fs *pflag.FlagSet, path *string) {
+	def := c.getenv("MLPROV_DB")
+	if def == "" {
+		def = engine.DefaultPath
+	}
+	fs.StringVar(path, "db", def, "the store file (env MLPROV_DB; \":memory:\" for none)")
+}
+
+// openExisting opens a store that must already exist.
+func (c *cli) openExisting(ctx context.Context, path string, readOnly bool) (*engine.Engine, error) {
+	if path != ":memory:" {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no store at %s: load provenance first (mlprov load --db %s PATH) or pass --db", path, path)
+		}
+	}
+	return engine.Open(ctx, path, engine.Options{ReadOnly: readOnly && path != ":memory:"})
+}

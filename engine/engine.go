@@ -1,0 +1,282 @@
+// Package engine owns mlprov's store: one DuckDB database holding the canonical provenance
+// tables, the schema migrations that create and upgrade them, the loads that fill them and the
+// exports that write them out.
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	mlsql "mlprov/sql"
+)
+
+// DefaultPath is the store a command opens when neither --db nor MLPROV_DB names one.
+const DefaultPath = "mlprov.duckdb"
+
+var (
+	// ErrStoreInUse means another process holds the store file open for writing.
+	ErrStoreInUse = errors.New("store is in use by another process")
+	// ErrNewerStore means the store was written by a newer mlprov than this one.
+	ErrNewerStore = errors.New("store was written by a newer mlprov")
+	// ErrNotStore means the file is not an mlprov store.
+	ErrNotStore = errors.New("not an mlprov store")
+	// ErrAlreadyLoaded means a source with the same content fingerprint is in the store.
+	ErrAlreadyLoaded = errors.New("source already loaded")
+)
+
+// Options tune how a store is opened. The zero value opens it read-write with one DuckDB
+// thread per core and a 4GB memory limit.
+type Options struct {
+	// ReadOnly opens the store without write access, so several readers can share it.
+	ReadOnly bool
+	// Threads is DuckDB's worker count; 0 means one per core.
+	Threads int
+	// MemoryLimit is DuckDB's memory_limit, such as "4GB"; empty means 4GB or MLPROV_MEMORY_LIMIT.
+	MemoryLimit string
+	// TempDir is where DuckDB spills; empty means a folder beside the store (or in the
+	// system's temporary folder for an in-memory store).
+	TempDir string
+}
+
+// Engine is an open store. It is safe for concurrent use; callers must Close it.
+type Engine struct {
+	db   *sql.DB
+	path string
+}
+
+// Open opens the store at path (":memory:" for an in-memory one), creating it or upgrading its
+// schema as needed. It returns ErrStoreInUse when another process is writing the store and
+// ErrNewerStore when a newer mlprov wrote it.
+func Open(ctx context.Context, path string, opts Options) (*Engine, error) {
+	if path == "" {
+		path = DefaultPath
+	}
+	inMemory := path == ":memory:"
+	if opts.ReadOnly && !inMemory {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+	}
+	e, err := open(ctx, path, opts)
+	if err != nil {
+		return nil, err
+	}
+	version, err := e.SchemaVersion(ctx)
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	latest := LatestSchemaVersion()
+	switch {
+	case version > latest:
+		e.Close()
+		return nil, fmt.Errorf("open %s: %w (schema %d; this mlprov knows up to %d): upgrade mlprov", path, ErrNewerStore, version, latest)
+	case version < latest && opts.ReadOnly:
+		// A reader cannot migrate: upgrade once read-write, then reopen read-only.
+		e.Close()
+		rw := opts
+		rw.ReadOnly = false
+		up, err := Open(ctx, path, rw)
+		if err != nil {
+			return nil, err
+		}
+		if err := up.Close(); err != nil {
+			return nil, err
+		}
+		return open(ctx, path, opts)
+	case version < latest:
+		if err := e.migrate(ctx, version); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("upgrade %s: %w", path, err)
+		}
+	}
+	return e, nil
+}
+
+// open connects to the DuckDB database with mlprov's session settings, without touching the schema.
+func open(ctx context.Context, path string, opts Options) (*Engine, error) {
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	mem := opts.MemoryLimit
+	if mem == "" {
+		mem = os.Getenv("MLPROV_MEMORY_LIMIT")
+	}
+	if mem == "" {
+		mem = "4GB"
+	}
+	tmp := opts.TempDir
+	if tmp == "" {
+		if path == ":memory:" {
+			tmp = filepath.Join(os.TempDir(), "mlprov-spill")
+		} else {
+			tmp = path + ".tmp"
+		}
+	}
+	q := url.Values{}
+	q.Set("threads", strconv.Itoa(threads))
+	q.Set("memory_limit", mem)
+	q.Set("temp_directory", tmp)
+	// Extensions cannot be downloaded: fail at once instead of trying the network.
+	q.Set("autoinstall_known_extensions", "false")
+	q.Set("autoload_known_extensions", "false")
+	if opts.ReadOnly {
+		q.Set("access_mode", "READ_ONLY")
+	}
+	dsn := path + "?" + q.Encode()
+	if path == ":memory:" {
+		dsn = "?" + q.Encode()
+	}
+	connector, err := duckdb.NewConnector(dsn, bootConn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, describeOpenError(err))
+	}
+	db := sql.OpenDB(connector)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, describeOpenError(err))
+	}
+	return &Engine{db: db, path: path}, nil
+}
+
+// bootConn runs on every new connection of the pool, so no connection can miss a setting.
+func bootConn(execer driver.ExecerContext) error {
+	// Times in the store are UTC; text with an offset is converted, text without one is UTC.
+	_, err := execer.ExecContext(context.Background(), "SET TimeZone = 'UTC'", nil)
+	return err
+}
+
+var lockPID = regexp.MustCompile(`PID (\d+)`)
+
+// describeOpenError turns DuckDB's lock and format errors into mlprov's own.
+func describeOpenError(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "Could not set lock"), strings.Contains(msg, "Conflicting lock"):
+		who := "another process"
+		if m := lockPID.FindStringSubmatch(msg); m != nil {
+			who = "process " + m[1]
+		}
+		return fmt.Errorf("%w (%s holds it): wait for it to finish, or use another --db", ErrStoreInUse, who)
+	case strings.Contains(msg, "not a valid DuckDB database"), strings.Contains(msg, "is not a DuckDB"):
+		return fmt.Errorf("%w: the file is not a DuckDB database", ErrNotStore)
+	}
+	return err
+}
+
+// DB returns the store's connection pool for queries; the Engine keeps ownership.
+func (e *Engine) DB() *sql.DB { return e.db }
+
+// Path returns the store's file path, or ":memory:".
+func (e *Engine) Path() string { return e.path }
+
+// Close releases the store. It is safe to call more than once.
+func (e *Engine) Close() error {
+	if e.db == nil {
+		return nil
+	}
+	err := e.db.Close()
+	e.db = nil
+	return err
+}
+
+// migration is one schema/NNN_name.sql file.
+type migration struct {
+	version int
+	name    string
+}
+
+func migrations() []migration {
+	entries, err := fs.ReadDir(mlsql.FS, "schema")
+	if err != nil {
+		panic(err) // embedded at build time: cannot fail
+	}
+	var ms []migration
+	for _, e := range entries {
+		n, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(n)
+		if !ok || err != nil {
+			panic("sql/schema: migration without a number: " + e.Name())
+		}
+		ms = append(ms, migration{version: v, name: e.Name()})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms
+}
+
+// LatestSchemaVersion is the schema version this mlprov writes.
+func LatestSchemaVersion() int {
+	ms := migrations()
+	return ms[len(ms)-1].version
+}
+
+// SchemaVersion returns the store's schema version: 0 for an empty database.
+func (e *Engine) SchemaVersion(ctx context.Context) (int, error) {
+	var hasMeta, tables int
+	err := e.db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE table_name = 'mlprov_meta'), count(*)
+		FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = 'main'`).Scan(&hasMeta, &tables)
+	if err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	if hasMeta == 0 {
+		if tables > 0 {
+			return 0, fmt.Errorf("%s: %w: it is a DuckDB database without mlprov's tables", e.path, ErrNotStore)
+		}
+		return 0, nil
+	}
+	var v string
+	if err := e.db.QueryRowContext(ctx, `SELECT value FROM mlprov_meta WHERE key = 'schema_version'`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("read schema version %q: %w", v, err)
+	}
+	return n, nil
+}
+
+// migrate applies every migration above version in one transaction.
+func (e *Engine) migrate(ctx context.Context, version int) error {
+	tx, err := e.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if version == 0 {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE mlprov_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`); err != nil {
+			return err
+		}
+	}
+	for _, m := range migrations() {
+		if m.version <= version {
+			continue
+		}
+		text, err := fs.ReadFile(mlsql.FS, "schema/"+m.name)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(text)); err != nil {
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+		version = m.version
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO mlprov_meta VALUES ('schema_version', ?)`, strconv.Itoa(version)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

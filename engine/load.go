@@ -1,0 +1,312 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// Loader reads one input format into the store's staging tables. Each format under loaders/
+// implements it; the engine owns the transaction, the validation and the final insert.
+type Loader interface {
+	// Format names the input format, such as "native" or "mlmd".
+	Format() string
+	// Detect reports whether path looks like this format; it reads at most a few bytes.
+	Detect(path string) bool
+	// Fingerprint returns a digest of the input's content, so that a second load of the same
+	// source is recognised whatever its path.
+	Fingerprint(ctx context.Context, path string) (string, error)
+	// Stage fills the stage_* tables (see Stage) from path. Errors name the file and record.
+	Stage(ctx context.Context, st *Stage, path string) error
+}
+
+// Stage is a load in progress: one connection inside one transaction, holding temporary
+// tables stage_pipelines, stage_executions, stage_artifacts and stage_events with the
+// canonical columns plus src, which names the file (and where useful the record) each row
+// came from for error messages. Pipeline source_id and a missing execution category are
+// filled in by the engine.
+type Stage struct {
+	Conn     *sql.Conn
+	SourceID int64
+	// Progress, when set, receives a short line per step of a long load.
+	Progress func(step string)
+}
+
+// Step reports progress, if anyone listens.
+func (st *Stage) Step(format string, args ...any) {
+	if st.Progress != nil {
+		st.Progress(fmt.Sprintf(format, args...))
+	}
+}
+
+// LoadOptions tune a load.
+type LoadOptions struct {
+	// Replace reloads a source already in the store instead of refusing it.
+	Replace bool
+	// Progress receives a short line per step.
+	Progress func(step string)
+}
+
+// LoadResult says what a load added.
+type LoadResult struct {
+	SourceID   int64
+	Format     string
+	Replaced   bool
+	Pipelines  int64
+	Executions int64
+	Artifacts  int64
+	Events     int64
+}
+
+// Rows is the number of rows the load added over all tables.
+func (r LoadResult) Rows() int64 { return r.Pipelines + r.Executions + r.Artifacts + r.Events }
+
+// stageTables are the canonical tables in load order, with their key column.
+var stageTables = []struct{ name, key string }{
+	{"pipelines", "pipeline_id"},
+	{"executions", "execution_id"},
+	{"artifacts", "artifact_id"},
+	{"events", "execution_id"},
+}
+
+// Load reads path with the loader in one transaction: either everything it holds is added
+// and validated, or the store is left exactly as it was. A source whose fingerprint is
+// already in the store is refused with ErrAlreadyLoaded unless opts.Replace is set.
+func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptions) (LoadResult, error) {
+	res := LoadResult{Format: l.Format()}
+	fp, err := l.Fingerprint(ctx, path)
+	if err != nil {
+		return res, fmt.Errorf("load %s: %w", path, err)
+	}
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return res, fmt.Errorf("load %s: %w", path, err)
+	}
+	defer conn.Close()
+
+	var oldID int64
+	var oldURI string
+	var oldAt time.Time
+	err = conn.QueryRowContext(ctx, `SELECT source_id, uri, loaded_at FROM sources WHERE fingerprint = ?`, fp).Scan(&oldID, &oldURI, &oldAt)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return res, fmt.Errorf("load %s: %w", path, err)
+	case !opts.Replace:
+		return res, fmt.Errorf("load %s: %w as source %d (%s, %s): use --replace to load it again",
+			path, ErrAlreadyLoaded, oldID, oldURI, oldAt.Format(time.RFC3339))
+	default:
+		res.Replaced = true
+	}
+
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return res, fmt.Errorf("load %s: %w", path, err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			// A cancelled context may have interrupted the statement; roll back regardless.
+			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	if res.Replaced {
+		if err := deleteSource(ctx, conn, oldID); err != nil {
+			return res, fmt.Errorf("load %s: replace source %d: %w", path, oldID, err)
+		}
+	}
+	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(source_id), 0) + 1 FROM sources`).Scan(&res.SourceID); err != nil {
+		return res, fmt.Errorf("load %s: %w", path, err)
+	}
+	for _, t := range stageTables {
+		q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE stage_%[1]s AS SELECT *, NULL::VARCHAR AS src FROM %[1]s LIMIT 0`, t.name)
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return res, fmt.Errorf("load %s: %w", path, err)
+		}
+	}
+	st := &Stage{Conn: conn, SourceID: res.SourceID, Progress: opts.Progress}
+	st.Step("reading %s as %s", path, l.Format())
+	if err := l.Stage(ctx, st, path); err != nil {
+		return res, fmt.Errorf("load %s: %w", path, err)
+	}
+	st.Step("validating")
+	if err := validateStage(ctx, conn); err != nil {
+		return res, fmt.Errorf("load %s: %w", path, err)
+	}
+	st.Step("inserting")
+	if err := insertStage(ctx, conn, res.SourceID, &res); err != nil {
+		return res, fmt.Errorf("load %s: %w", path, err)
+	}
+	if _, err := conn.ExecContext(ctx, `INSERT INTO sources VALUES (?, ?, ?, ?, now()::TIMESTAMP, ?)`,
+		res.SourceID, l.Format(), path, fp, res.Rows()); err != nil {
+		return res, fmt.Errorf("load %s: %w", path, err)
+	}
+	if os.Getenv("MLPROV_TEST_HOLD_COMMIT") != "" {
+		// Tests of crash safety and store locking kill or race a load at this point.
+		st.Step("holding before commit")
+		<-ctx.Done()
+		return res, ctx.Err()
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return res, fmt.Errorf("load %s: commit: %w", path, err)
+	}
+	committed = true
+	for _, t := range stageTables {
+		conn.ExecContext(ctx, "DROP TABLE IF EXISTS stage_"+t.name)
+	}
+	return res, nil
+}
+
+// deleteSource removes every row a source added.
+func deleteSource(ctx context.Context, conn *sql.Conn, id int64) error {
+	for _, q := range []string{
+		`DELETE FROM events WHERE execution_id IN (SELECT execution_id FROM executions
+			WHERE pipeline_id IN (SELECT pipeline_id FROM pipelines WHERE source_id = $1))`,
+		`DELETE FROM executions WHERE pipeline_id IN (SELECT pipeline_id FROM pipelines WHERE source_id = $1)`,
+		`DELETE FROM artifacts WHERE pipeline_id IN (SELECT pipeline_id FROM pipelines WHERE source_id = $1)`,
+		`DELETE FROM pipelines WHERE source_id = $1`,
+		`DELETE FROM sources WHERE source_id = $1`,
+	} {
+		if _, err := conn.ExecContext(ctx, q, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check is one validation rule over the staged rows. Its query returns (src, record, detail)
+// for each offending row.
+type check struct {
+	problem string
+	query   string
+}
+
+var (
+	executionStates = []string{"complete", "failed", "cached", "running", "canceled"}
+	artifactStates  = []string{"unknown", "pending", "live", "marked_for_deletion", "deleted", "abandoned", "reference"}
+	directions      = []string{"in", "out"}
+)
+
+func sqlList(vals []string) string {
+	return "'" + strings.Join(vals, "', '") + "'"
+}
+
+func checks() []check {
+	var cs []check
+	for _, t := range stageTables[:3] {
+		cs = append(cs,
+			check{t.key + " is missing", fmt.Sprintf(`SELECT src, 'row', '' FROM stage_%s WHERE %s IS NULL`, t.name, t.key)},
+			check{"duplicate " + t.key, fmt.Sprintf(`SELECT any_value(src), '%[2]s ' || %[2]s, count(*) || ' times' FROM stage_%[1]s GROUP BY %[2]s HAVING count(*) > 1`, t.name, t.key)},
+			check{t.key + " already in the store (another source holds it)", fmt.Sprintf(`SELECT s.src, '%[2]s ' || s.%[2]s, '' FROM stage_%[1]s s SEMI JOIN %[1]s t ON t.%[2]s = s.%[2]s`, t.name, t.key)},
+		)
+	}
+	cs = append(cs,
+		check{"pipeline name is missing", `SELECT src, 'pipeline_id ' || pipeline_id, '' FROM stage_pipelines WHERE name IS NULL`},
+	)
+	for _, t := range []string{"executions", "artifacts"} {
+		key := strings.TrimSuffix(t, "s") + "_id"
+		cs = append(cs, check{"pipeline_id names no pipeline", fmt.Sprintf(`SELECT src, '%[2]s ' || %[2]s, 'pipeline_id ' || coalesce(pipeline_id::VARCHAR, 'NULL') FROM stage_%[1]s s
+			WHERE NOT EXISTS (SELECT 1 FROM stage_pipelines p WHERE p.pipeline_id = s.pipeline_id)
+			  AND NOT EXISTS (SELECT 1 FROM pipelines p WHERE p.pipeline_id = s.pipeline_id)`, t, key)})
+	}
+	cs = append(cs,
+		check{"op_type is missing", `SELECT src, 'execution_id ' || execution_id, '' FROM stage_executions WHERE op_type IS NULL`},
+		check{"unknown state (want one of " + strings.Join(executionStates, ", ") + ")",
+			`SELECT src, 'execution_id ' || execution_id, 'state ' || coalesce('"' || state || '"', 'NULL') FROM stage_executions WHERE state IS NULL OR state NOT IN (` + sqlList(executionStates) + `)`},
+		check{"negative cost", `SELECT src, 'execution_id ' || execution_id, 'cost ' || cost FROM stage_executions WHERE cost < 0`},
+		check{"artifact type is missing", `SELECT src, 'artifact_id ' || artifact_id, '' FROM stage_artifacts WHERE type IS NULL`},
+		check{"unknown artifact state (want one of " + strings.Join(artifactStates, ", ") + ")",
+			`SELECT src, 'artifact_id ' || artifact_id, 'state "' || state || '"' FROM stage_artifacts WHERE state NOT IN (` + sqlList(artifactStates) + `)`},
+		check{"unknown direction (want in or out)",
+			`SELECT src, 'event ' || coalesce(execution_id::VARCHAR, '?') || '->' || coalesce(artifact_id::VARCHAR, '?'), 'direction ' || coalesce('"' || direction || '"', 'NULL') FROM stage_events WHERE direction IS NULL OR direction NOT IN (` + sqlList(directions) + `)`},
+		check{"event names a missing execution",
+			`SELECT src, 'event ' || coalesce(execution_id::VARCHAR, 'NULL') || '->' || coalesce(artifact_id::VARCHAR, 'NULL'), 'execution_id ' || coalesce(execution_id::VARCHAR, 'NULL') FROM stage_events s
+			WHERE NOT EXISTS (SELECT 1 FROM stage_executions x WHERE x.execution_id = s.execution_id)
+			  AND NOT EXISTS (SELECT 1 FROM executions x WHERE x.execution_id = s.execution_id)`},
+		check{"event names a missing artifact",
+			`SELECT src, 'event ' || coalesce(execution_id::VARCHAR, 'NULL') || '->' || coalesce(artifact_id::VARCHAR, 'NULL'), 'artifact_id ' || coalesce(artifact_id::VARCHAR, 'NULL') FROM stage_events s
+			WHERE NOT EXISTS (SELECT 1 FROM stage_artifacts a WHERE a.artifact_id = s.artifact_id)
+			  AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.artifact_id = s.artifact_id)`},
+	)
+	return cs
+}
+
+// ValidationError reports the rows that broke one rule of the store's contract.
+type ValidationError struct {
+	Problem string
+	Rows    int64    // how many rows broke it
+	Samples []string // up to five, each naming the file and the record
+}
+
+func (v *ValidationError) Error() string {
+	more := ""
+	if n := v.Rows - int64(len(v.Samples)); n > 0 {
+		more = fmt.Sprintf("; and %d more", n)
+	}
+	return fmt.Sprintf("%s: %s%s", v.Problem, strings.Join(v.Samples, "; "), more)
+}
+
+// validateStage runs every check and returns the first one that fails.
+func validateStage(ctx context.Context, conn *sql.Conn) error {
+	for _, c := range checks() {
+		rows, err := conn.QueryContext(ctx, `SELECT src, record, detail, count(*) OVER () FROM (`+c.query+`) AS bad(src, record, detail) ORDER BY src, record LIMIT 5`)
+		if err != nil {
+			return fmt.Errorf("validate (%s): %w", c.problem, err)
+		}
+		v := &ValidationError{Problem: c.problem}
+		for rows.Next() {
+			var src, record, detail sql.NullString
+			if err := rows.Scan(&src, &record, &detail, &v.Rows); err != nil {
+				rows.Close()
+				return err
+			}
+			s := src.String + ": " + record.String
+			if detail.String != "" {
+				s += " (" + detail.String + ")"
+			}
+			v.Samples = append(v.Samples, s)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if v.Rows > 0 {
+			return v
+		}
+	}
+	return nil
+}
+
+// insertStage moves the staged rows into the canonical tables.
+func insertStage(ctx context.Context, conn *sql.Conn, sourceID int64, res *LoadResult) error {
+	steps := []struct {
+		q string
+		n *int64
+	}{
+		{`INSERT INTO pipelines SELECT pipeline_id, name, $1, attrs FROM stage_pipelines`, &res.Pipelines},
+		{`INSERT INTO executions SELECT execution_id, pipeline_id, run_id, node_id, s.op_type,
+			coalesce(s.category, c.category, 'other'), state, start_time, end_time, cost, attrs
+			FROM stage_executions s LEFT JOIN op_categories c ON c.op_type = s.op_type`, &res.Executions},
+		{`INSERT INTO artifacts SELECT * EXCLUDE (src) FROM stage_artifacts`, &res.Artifacts},
+		{`INSERT INTO events SELECT * EXCLUDE (src) FROM stage_events`, &res.Events},
+	}
+	for i, s := range steps {
+		args := []any{}
+		if i == 0 {
+			args = append(args, sourceID)
+		}
+		r, err := conn.ExecContext(ctx, s.q, args...)
+		if err != nil {
+			return err
+		}
+		if *s.n, err = r.RowsAffected(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,350 @@
+// Package native loads mlprov's own layout: a directory holding pipelines, executions,
+// artifacts and events, each as one file (executions.parquet, executions.csv,
+// executions.jsonl) or as a folder of such files (Hive-partitioned sub-folders included),
+// with the store's column names. It is what `mlprov export` and `mlprov gen` write.
+package native
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"mlprov/engine"
+)
+
+// Loader reads the native layout. Its zero value is ready to use.
+type Loader struct{}
+
+var _ engine.Loader = (*Loader)(nil)
+
+// Format implements engine.Loader.
+func (*Loader) Format() string { return "native" }
+
+// column is one canonical column: its store type and whether a file must carry it.
+type column struct {
+	name     string
+	typ      string
+	required bool
+}
+
+// Tables lists the native layout's tables with their columns, in load order.
+var tables = []struct {
+	name string
+	key  []string // columns that name a record in error messages
+	cols []column
+}{
+	{"pipelines", []string{"pipeline_id"}, []column{
+		{"pipeline_id", "BIGINT", true}, {"name", "VARCHAR", true}, {"attrs", "JSON", false},
+	}},
+	{"executions", []string{"execution_id"}, []column{
+		{"execution_id", "BIGINT", true}, {"pipeline_id", "BIGINT", true}, {"run_id", "VARCHAR", false},
+		{"node_id", "VARCHAR", false}, {"op_type", "VARCHAR", true}, {"category", "VARCHAR", false},
+		{"state", "VARCHAR", true}, {"start_time", "TIMESTAMP", false}, {"end_time", "TIMESTAMP", false},
+		{"cost", "DOUBLE", false}, {"attrs", "JSON", false},
+	}},
+	{"artifacts", []string{"artifact_id"}, []column{
+		{"artifact_id", "BIGINT", true}, {"pipeline_id", "BIGINT", true}, {"type", "VARCHAR", true},
+		{"uri", "VARCHAR", false}, {"span", "BIGINT", false}, {"version", "BIGINT", false},
+		{"state", "VARCHAR", false}, {"create_time", "TIMESTAMP", false}, {"size_bytes", "BIGINT", false},
+		{"attrs", "JSON", false},
+	}},
+	{"events", []string{"execution_id", "artifact_id"}, []column{
+		{"execution_id", "BIGINT", true}, {"artifact_id", "BIGINT", true}, {"direction", "VARCHAR", true},
+		{"role", "VARCHAR", false}, {"event_time", "TIMESTAMP", false},
+	}},
+}
+
+// extensions maps a file ending to its reader.
+var extensions = map[string]string{
+	".parquet": "parquet",
+	".csv":     "csv",
+	".jsonl":   "json",
+	".ndjson":  "json",
+	".json":    "json",
+}
+
+// tableFiles finds the files of one table in dir: table.<ext> or table/**/*.<ext>.
+// All files of a table must share one reader.
+func tableFiles(dir, table string) (files []string, reader string, err error) {
+	for ext := range extensions {
+		p := filepath.Join(dir, table+ext)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			files = append(files, p)
+		}
+	}
+	sub := filepath.Join(dir, table)
+	if fi, err := os.Stat(sub); err == nil && fi.IsDir() {
+		err := filepath.WalkDir(sub, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && extensions[filepath.Ext(p)] != "" {
+				files = append(files, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, "", err
+		}
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		r := extensions[filepath.Ext(f)]
+		if reader != "" && r != reader {
+			return nil, "", fmt.Errorf("%s: files of one table mix formats (%s and %s): keep one", table, reader, r)
+		}
+		reader = r
+	}
+	return files, reader, nil
+}
+
+// Detect implements engine.Loader: a directory with an executions table.
+func (*Loader) Detect(path string) bool {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	files, _, err := tableFiles(path, "executions")
+	return err == nil && len(files) > 0
+}
+
+// Fingerprint implements engine.Loader: a SHA-256 over every table file's relative path and content.
+func (*Loader) Fingerprint(ctx context.Context, dir string) (string, error) {
+	h := sha256.New()
+	for _, t := range tables {
+		files, _, err := tableFiles(dir, t.name)
+		if err != nil {
+			return "", err
+		}
+		for _, f := range files {
+			if err := ctx.Err(); err != nil {
+				return "", err
+			}
+			rel, _ := filepath.Rel(dir, f)
+			fmt.Fprintf(h, "%s\x00", filepath.ToSlash(rel))
+			if err := hashFile(h, f); err != nil {
+				return "", err
+			}
+		}
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func hashFile(w io.Writer, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}
+
+var errNoExecutions = errors.New("no executions file (want executions.parquet, executions.csv or executions.jsonl, or a folder executions/ of them)")
+
+// Stage implements engine.Loader.
+func (*Loader) Stage(ctx context.Context, st *engine.Stage, dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("not a directory: the native layout is a folder of pipelines, executions, artifacts and events files")
+	}
+	for _, t := range tables {
+		files, reader, err := tableFiles(dir, t.name)
+		if err != nil {
+			return err
+		}
+		if len(files) == 0 {
+			if t.name == "executions" {
+				return errNoExecutions
+			}
+			continue
+		}
+		st.Step("reading %s (%d files)", t.name, len(files))
+		if err := stageTable(ctx, st.Conn, dir, t.name, t.key, t.cols, files, reader); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func quoteList(files []string) string {
+	q := make([]string, len(files))
+	for i, f := range files {
+		q[i] = "'" + strings.ReplaceAll(f, "'", "''") + "'"
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// stageTable reads one table's files into a raw temp table, checks that every value has the
+// canonical type, and moves the rows into stage_<table>.
+func stageTable(ctx context.Context, conn *sql.Conn, dir, table string, key []string, cols []column, files []string, reader string) error {
+	// What one table's files are called in messages: the file itself, or the folder.
+	label := func(f string) string {
+		rel, err := filepath.Rel(dir, f)
+		if err != nil {
+			return f
+		}
+		return filepath.ToSlash(rel)
+	}
+	var src string
+	switch reader {
+	case "parquet":
+		src = fmt.Sprintf("read_parquet(%s, filename = true, union_by_name = true, hive_partitioning = true)", quoteList(files))
+	case "csv":
+		src = fmt.Sprintf("read_csv(%s, header = true, all_varchar = true, filename = true, union_by_name = true, hive_partitioning = true)", quoteList(files))
+	case "json":
+		spec := make([]string, len(cols))
+		for i, c := range cols {
+			typ := "VARCHAR"
+			if c.typ == "JSON" {
+				typ = "JSON"
+			}
+			spec[i] = fmt.Sprintf("'%s': '%s'", c.name, typ)
+		}
+		src = fmt.Sprintf("read_json(%s, format = 'newline_delimited', columns = {%s}, filename = true, hive_partitioning = false)", quoteList(files), strings.Join(spec, ", "))
+	}
+	raw := "raw_" + table
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s", raw, src)); err != nil {
+		return readError(table, files, label, err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+raw)
+
+	types, err := columnTypes(ctx, conn, raw)
+	if err != nil {
+		return err
+	}
+	var exprs, bad, record []string
+	for _, c := range cols {
+		rawType, ok := types[c.name]
+		if !ok {
+			if c.required && reader != "json" {
+				return fmt.Errorf("%s: missing column %s (the %s table needs %s)", label(files[0]), c.name, table, requiredNames(cols))
+			}
+			exprs = append(exprs, fmt.Sprintf("NULL::%s", c.typ))
+			continue
+		}
+		conv := convert(c, rawType)
+		exprs = append(exprs, conv)
+		bad = append(bad, fmt.Sprintf(`CASE WHEN %[1]s IS NOT NULL AND %[2]s IS NULL THEN '%[1]s "' || %[1]s::VARCHAR || '" is not a %[3]s' END`, c.name, conv, strings.ToLower(c.typ)))
+	}
+	for _, k := range key {
+		record = append(record, fmt.Sprintf(`'%[1]s ' || coalesce(%[1]s::VARCHAR, 'NULL')`, k))
+	}
+	q := fmt.Sprintf(`SELECT filename, %s, concat_ws('; ', %s) AS problem, count(*) OVER ()
+		FROM %s WHERE problem <> '' ORDER BY filename LIMIT 5`,
+		strings.Join(record, " || ' ' || "), strings.Join(bad, ", "), raw)
+	rows, err := conn.QueryContext(ctx, q)
+	if err != nil {
+		return fmt.Errorf("%s: check types: %w", table, err)
+	}
+	var samples []string
+	var total int64
+	for rows.Next() {
+		var file, rec, problem string
+		if err := rows.Scan(&file, &rec, &problem, &total); err != nil {
+			rows.Close()
+			return err
+		}
+		samples = append(samples, fmt.Sprintf("%s: %s: %s", label(file), rec, problem))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if total > 0 {
+		return &engine.ValidationError{Problem: "values of the wrong type", Rows: total, Samples: samples}
+	}
+	srcExpr := fmt.Sprintf("replace(filename, '%s', '')", strings.ReplaceAll(filepath.Clean(dir)+string(filepath.Separator), "'", "''"))
+	ins := fmt.Sprintf("INSERT INTO stage_%s SELECT %s, %s FROM %s", table, strings.Join(exprs, ", "), srcExpr, raw)
+	if table == "pipelines" {
+		// source_id belongs to the store, not to the file: the engine assigns it.
+		ins = fmt.Sprintf("INSERT INTO stage_pipelines SELECT %s, %s, NULL, %s, %s FROM %s", exprs[0], exprs[1], exprs[2], srcExpr, raw)
+	}
+	if _, err := conn.ExecContext(ctx, ins); err != nil {
+		return fmt.Errorf("%s: %w", table, err)
+	}
+	return nil
+}
+
+// convert is the SQL that turns a raw column into the canonical type, NULL where it cannot.
+func convert(c column, rawType string) string {
+	switch {
+	case c.typ == "JSON" && (rawType == "VARCHAR" || rawType == "JSON"):
+		return fmt.Sprintf("TRY_CAST(%s AS JSON)", c.name)
+	case c.typ == "JSON":
+		return fmt.Sprintf("to_json(%s)", c.name)
+	case c.typ == "TIMESTAMP" && rawType == "VARCHAR":
+		// Text times may carry an offset: read them as instants and keep UTC.
+		return fmt.Sprintf("(TRY_CAST(%s AS TIMESTAMPTZ) AT TIME ZONE 'UTC')", c.name)
+	case c.typ == "TIMESTAMP" && rawType == "TIMESTAMP WITH TIME ZONE":
+		return fmt.Sprintf("(%s AT TIME ZONE 'UTC')", c.name)
+	}
+	return fmt.Sprintf("TRY_CAST(%s AS %s)", c.name, c.typ)
+}
+
+func requiredNames(cols []column) string {
+	var names []string
+	for _, c := range cols {
+		if c.required {
+			names = append(names, c.name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func columnTypes(ctx context.Context, conn *sql.Conn, table string) (map[string]string, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' AND table_catalog = 'temp'`, table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	types := map[string]string{}
+	for rows.Next() {
+		var n, t string
+		if err := rows.Scan(&n, &t); err != nil {
+			return nil, err
+		}
+		types[strings.ToLower(n)] = t
+	}
+	return types, rows.Err()
+}
+
+// readError names the table's files in DuckDB's reader errors, which name the file only
+// sometimes, and says what a truncated or foreign file most likely is.
+func readError(table string, files []string, label func(string) string, err error) error {
+	msg := err.Error()
+	name := label(files[0])
+	if len(files) > 1 {
+		name = table + "/ (" + fmt.Sprint(len(files)) + " files)"
+	}
+	for _, f := range files {
+		if strings.Contains(msg, f) {
+			name = label(f)
+			msg = strings.ReplaceAll(msg, f, name)
+		}
+	}
+	switch {
+	case strings.Contains(msg, "No magic bytes"), strings.Contains(msg, "too small to be a Parquet file"):
+		return fmt.Errorf("%s: not a readable Parquet file (truncated or not Parquet): %s", name, firstLine(msg))
+	case strings.Contains(msg, "Malformed JSON"):
+		return fmt.Errorf("%s: not valid JSON lines: %s", name, firstLine(msg))
+	}
+	return fmt.Errorf("%s: %s", name, firstLine(msg))
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}

@@ -1,0 +1,10 @@
+// Package sql holds mlprov's SQL: the store's schema migrations, the derived views and the
+// canned analyses, one object per .sql file. Only the engine imports it.
+package sql
+
+import "embed"
+
+// FS holds every .sql file: schema/NNN_name.sql are the store's migrations, applied in order.
+//
+//go:embed schema/*.sql
+var FS embed.FS
