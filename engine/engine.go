@@ -257,10 +257,8 @@ func (e *Engine) migrate(ctx context.Context, version int) error {
 		return err
 	}
 	defer tx.Rollback()
-	if version == 0 {
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE mlprov_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`); err != nil {
-			return err
-		}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS mlprov_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`); err != nil {
+		return err
 	}
 	for _, m := range migrations() {
 		if m.version <= version {

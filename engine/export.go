@@ -43,6 +43,9 @@ func (e *Engine) Export(ctx context.Context, dir, format string, partition bool)
 	if len(entries) > 0 {
 		return fmt.Errorf("export: %s is not empty: choose a new folder", dir)
 	}
+	if partition && format == "jsonl" {
+		return e.exportJSONPartitions(ctx, dir, opts)
+	}
 	ext := "." + format
 	for _, q := range exportQueries {
 		query := q.query
@@ -57,6 +60,40 @@ func (e *Engine) Export(ctx context.Context, dir, format string, partition bool)
 		stmt := fmt.Sprintf("COPY (%s) TO '%s' %s", query, strings.ReplaceAll(target, "'", "''"), copyOpts)
 		if _, err := e.db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("export %s: %w", q.table, err)
+		}
+	}
+	return nil
+}
+
+// exportJSONPartitions writes one JSON lines file per table and pipeline, in the folders
+// DuckDB's PARTITION_BY makes for the other formats (it does not partition JSON itself).
+func (e *Engine) exportJSONPartitions(ctx context.Context, dir, opts string) error {
+	rows, err := e.db.QueryContext(ctx, `SELECT pipeline_id FROM pipelines ORDER BY pipeline_id`)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("export: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	for _, q := range exportQueries {
+		for _, id := range ids {
+			sub := filepath.Join(dir, q.table, fmt.Sprintf("pipeline_id=%d", id))
+			if err := os.MkdirAll(sub, 0o755); err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			query := fmt.Sprintf("SELECT * FROM (%s) WHERE pipeline_id = %d", q.query, id)
+			target := filepath.Join(sub, "data_0.jsonl")
+			stmt := fmt.Sprintf("COPY (%s) TO '%s' %s", query, strings.ReplaceAll(target, "'", "''"), opts)
+			if _, err := e.db.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("export %s: %w", q.table, err)
+			}
 		}
 	}
 	return nil

@@ -113,13 +113,13 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		}
 	}()
+	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(source_id), 0) + 1 FROM sources`).Scan(&res.SourceID); err != nil {
+		return res, fmt.Errorf("load %s: %w", path, err)
+	}
 	if res.Replaced {
 		if err := deleteSource(ctx, conn, oldID); err != nil {
 			return res, fmt.Errorf("load %s: replace source %d: %w", path, oldID, err)
 		}
-	}
-	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(source_id), 0) + 1 FROM sources`).Scan(&res.SourceID); err != nil {
-		return res, fmt.Errorf("load %s: %w", path, err)
 	}
 	for _, t := range stageTables {
 		q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE stage_%[1]s AS SELECT *, NULL::VARCHAR AS src FROM %[1]s LIMIT 0`, t.name)

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const example = "../../testdata/example"
+
+// mlprov runs the CLI in process and returns its exit status, stdout and stderr.
+func mlprov(t testing.TB, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+	code := c.run(context.Background(), args)
+	return code, out.String(), errOut.String()
+}
+
+func TestHelp(t *testing.T) {
+	code, out, _ := mlprov(t, "--help")
+	if code != 0 {
+		t.Fatalf("--help exited %d", code)
+	}
+	for _, cmd := range commands {
+		if !strings.Contains(out, cmd.name) {
+			t.Errorf("--help does not list %s", cmd.name)
+		}
+		if cmd.name == "help" {
+			continue
+		}
+		code, out, errOut := mlprov(t, cmd.name, "--help")
+		if code != 0 || !strings.Contains(out, "Usage:\n  mlprov "+cmd.name) {
+			t.Errorf("%s --help: exit %d, stdout %q, stderr %q", cmd.name, code, out, errOut)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{"frobnicate"}, {"load"}, {"query", "--format", "yaml", "SELECT 1"}, {"export", "--db", "x"}, {"load", "--nope"}} {
+		code, _, errOut := mlprov(t, args...)
+		if code != 2 || !strings.HasPrefix(errOut, "error: ") || !strings.Contains(errOut, "\ntry: mlprov ") {
+			t.Errorf("mlprov %v: exit %d, stderr %q; want 2 with an error and a try: hint", args, code, errOut)
+		}
+	}
+}
+
+func TestLoadQueryExport(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.duckdb")
+	code, out, errOut := mlprov(t, "load", "--db", db, example)
+	if code != 0 || !strings.Contains(out, "2 pipelines, 35 executions, 40 artifacts, 101 events") {
+		t.Fatalf("load: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, _, errOut = mlprov(t, "load", "--db", db, example)
+	if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "already loaded") {
+		t.Errorf("second load: exit %d, stderr %q; want 1 and one line saying it is already loaded", code, errOut)
+	}
+
+	code, out, errOut = mlprov(t, "query", "--db", db, "--format", "json", "SELECT op_type, count(*) AS n, sum(cost) AS cost FROM executions WHERE op_type IN ('Trainer', 'Pusher') GROUP BY op_type ORDER BY op_type")
+	if code != 0 {
+		t.Fatalf("query: exit %d, stderr %q", code, errOut)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("query --format json printed %q: %v", out, err)
+	}
+	want := []map[string]any{{"op_type": "Pusher", "n": 5.0, "cost": 32.0}, {"op_type": "Trainer", "n": 5.0, "cost": 3530.0}}
+	if !jsonEqual(got, want) {
+		t.Errorf("query --format json = %v, want %v", got, want)
+	}
+
+	code, out, _ = mlprov(t, "query", "--db", db, "--format", "csv", "SELECT 1 AS a; SELECT 2 AS b, NULL AS c")
+	if code != 0 || out != "b,c\n2,\n" {
+		t.Errorf("csv of two statements = %q (exit %d), want the last result only", out, code)
+	}
+	code, out, _ = mlprov(t, "query", "--db", db, "SELECT 'x' AS a; SELECT 2 AS b")
+	if code != 0 || !strings.Contains(out, "│ x │") || !strings.Contains(out, "│ 2 │") {
+		t.Errorf("table output of two statements = %q (exit %d), want both results", out, code)
+	}
+	code, _, errOut = mlprov(t, "query", "--db", db, "SELEC 1")
+	if code != 1 || !strings.HasPrefix(errOut, "error: Parser Error") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("bad SQL: exit %d, stderr %q; want 1 and a one-line parser error", code, errOut)
+	}
+
+	outDir := filepath.Join(t.TempDir(), "export")
+	if code, _, errOut := mlprov(t, "export", "--db", db, "--format", "csv", "--out", outDir, "--partition"); code != 0 {
+		t.Fatalf("export: exit %d, stderr %q", code, errOut)
+	}
+	db2 := filepath.Join(t.TempDir(), "s2.duckdb")
+	if code, out, errOut := mlprov(t, "load", "--db", db2, outDir); code != 0 || !strings.Contains(out, "101 events") {
+		t.Fatalf("load of the export: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+func TestQueryWithoutStore(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "none.duckdb")
+	code, _, errOut := mlprov(t, "query", "--db", db, "SELECT 1")
+	if code != 1 || !strings.Contains(errOut, "no store at") || !strings.Contains(errOut, "mlprov load") {
+		t.Errorf("query without a store: exit %d, stderr %q", code, errOut)
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("query created a store")
+	}
+}
+
+func jsonEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
+
+// buildBinary builds mlprov once per test run, for tests that need a separate process.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "mlprov")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// smallSource writes a one-pipeline native layout with ids that do not clash with the example.
+func smallSource(t *testing.T) string {
+	dir := t.TempDir()
+	files := map[string]string{
+		"pipelines.jsonl":  `{"pipeline_id": 500, "name": "tiny"}`,
+		"executions.jsonl": `{"execution_id": 5001, "pipeline_id": 500, "op_type": "Trainer", "state": "complete", "cost": 3}`,
+		"artifacts.jsonl":  `{"artifact_id": 5002, "pipeline_id": 500, "type": "Model"}`,
+		"events.jsonl":     `{"execution_id": 5001, "artifact_id": 5002, "direction": "out", "role": "model"}`,
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// holdLoad starts a load that stops just before its commit (MLPROV_TEST_HOLD_COMMIT) and
+// returns once it got there.
+func holdLoad(t *testing.T, bin, db, dir string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "load", "--db", db, dir)
+	cmd.Env = append(os.Environ(), "MLPROV_TEST_HOLD_COMMIT=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan bool)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "holding before commit") {
+				held <- true
+				return
+			}
+		}
+		held <- false
+	}()
+	select {
+	case ok := <-held:
+		if !ok {
+			t.Fatal("the load ended before it reached its commit")
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the load did not reach its commit in 60 s")
+	}
+	return cmd
+}
+
+func TestKilledLoadLeavesStoreAsItWas(t *testing.T) {
+	bin := buildBinary(t)
+	db := filepath.Join(t.TempDir(), "s.duckdb")
+	if code, _, errOut := mlprov(t, "load", "--db", db, example); code != 0 {
+		t.Fatalf("load: %s", errOut)
+	}
+	count := "SELECT (SELECT count(*) FROM sources) || ' ' || (SELECT count(*) FROM pipelines) || ' ' || (SELECT count(*) FROM executions) || ' ' || (SELECT count(*) FROM events) AS n"
+	_, before, _ := mlprov(t, "query", "--db", db, "--format", "csv", count)
+
+	cmd := holdLoad(t, bin, db, smallSource(t))
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+
+	code, after, errOut := mlprov(t, "query", "--db", db, "--format", "csv", count)
+	if code != 0 || after != before {
+		t.Errorf("after a killed load: %q (exit %d, %s), want %q as before", after, code, errOut, before)
+	}
+	// And the store still takes the load that was killed.
+	if code, _, errOut := mlprov(t, "load", "--db", db, smallSource(t)); code != 0 {
+		t.Errorf("load after the kill: %s", errOut)
+	}
+}
+
+func TestStoreInUse(t *testing.T) {
+	bin := buildBinary(t)
+	db := filepath.Join(t.TempDir(), "s.duckdb")
+	cmd := holdLoad(t, bin, db, smallSource(t))
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	out, err := exec.Command(bin, "query", "--db", db, "SELECT 1").CombinedOutput()
+	code := -1
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	text := string(out)
+	if code != 1 || strings.Count(text, "\n") != 1 || !strings.Contains(text, "store is in use by another process") || !strings.Contains(text, "wait for it to finish") {
+		t.Errorf("query on a store being written: exit %d, output %q; want one line saying the store is in use", code, text)
+	}
+}

@@ -1,0 +1,364 @@
+package native_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"mlprov/engine"
+	"mlprov/internal/render"
+	"mlprov/loaders/native"
+)
+
+const example = "../../testdata/example"
+
+func openStore(t testing.TB) *engine.Engine {
+	t.Helper()
+	e, err := engine.Open(context.Background(), ":memory:", engine.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+func load(t testing.TB, e *engine.Engine, dir string, opts engine.LoadOptions) engine.LoadResult {
+	t.Helper()
+	res, err := e.Load(context.Background(), &native.Loader{}, dir, opts)
+	if err != nil {
+		t.Fatalf("load %s: %v", dir, err)
+	}
+	return res
+}
+
+// dump reads a canonical table in key order, as text, for comparisons.
+func dump(t testing.TB, e *engine.Engine, table string) [][]string {
+	t.Helper()
+	order := map[string]string{
+		"pipelines":  "pipeline_id",
+		"executions": "execution_id",
+		"artifacts":  "artifact_id",
+		"events":     "execution_id, artifact_id, direction, role",
+	}[table]
+	cols := "*"
+	if table == "pipelines" {
+		cols = "pipeline_id, name, attrs" // source_id belongs to the store, not the data
+	}
+	res, err := render.Query(context.Background(), e.DB(), fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", cols, table, order))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([][]string, len(res.Rows))
+	for i, r := range res.Rows {
+		for _, v := range r {
+			out[i] = append(out[i], render.Text(v, "NULL"))
+		}
+	}
+	return out
+}
+
+var tables = []string{"pipelines", "executions", "artifacts", "events"}
+
+// snapshot is every table's row count and content hash: equal snapshots, unchanged store.
+func snapshot(t testing.TB, e *engine.Engine) map[string]string {
+	t.Helper()
+	snap := map[string]string{}
+	for _, tb := range append(tables, "sources", "op_categories") {
+		var n int64
+		var h any
+		if err := e.DB().QueryRow(fmt.Sprintf("SELECT count(*), sum(hash(t)) FROM %s t", tb)).Scan(&n, &h); err != nil {
+			t.Fatal(err)
+		}
+		snap[tb] = fmt.Sprintf("%d rows, hash %v", n, h)
+	}
+	return snap
+}
+
+func TestLoadExample(t *testing.T) {
+	e := openStore(t)
+	res := load(t, e, example, engine.LoadOptions{})
+	want := engine.LoadResult{SourceID: 1, Format: "native", Pipelines: 2, Executions: 35, Artifacts: 40, Events: 101}
+	if diff := cmp.Diff(want, res); diff != "" {
+		t.Errorf("load result (-want +got):\n%s", diff)
+	}
+	// Categories come from op_categories when the files leave them out.
+	var cat string
+	if err := e.DB().QueryRow(`SELECT category FROM executions WHERE execution_id = 119`).Scan(&cat); err != nil {
+		t.Fatal(err)
+	}
+	if cat != "other" {
+		t.Errorf("Resolver category = %q, want other", cat)
+	}
+	// Times with a Z offset are kept as UTC.
+	var start string
+	if err := e.DB().QueryRow(`SELECT strftime(start_time, '%Y-%m-%d %H:%M') FROM executions WHERE execution_id = 101`).Scan(&start); err != nil {
+		t.Fatal(err)
+	}
+	if start != "2024-03-01 02:00" {
+		t.Errorf("start_time = %s, want 2024-03-01 02:00", start)
+	}
+}
+
+func TestLoadTwiceIsRefusedUnlessReplaced(t *testing.T) {
+	e := openStore(t)
+	load(t, e, example, engine.LoadOptions{})
+	before := snapshot(t, e)
+
+	// The same content under another path is the same source.
+	copyDir := copyExample(t, nil)
+	_, err := e.Load(context.Background(), &native.Loader{}, copyDir, engine.LoadOptions{})
+	if !errors.Is(err, engine.ErrAlreadyLoaded) || !strings.Contains(err.Error(), "--replace") {
+		t.Fatalf("second load: err = %v, want ErrAlreadyLoaded with a --replace hint", err)
+	}
+	if diff := cmp.Diff(before, snapshot(t, e)); diff != "" {
+		t.Errorf("a refused load changed the store (-before +after):\n%s", diff)
+	}
+
+	res := load(t, e, copyDir, engine.LoadOptions{Replace: true})
+	if !res.Replaced || res.SourceID != 2 {
+		t.Errorf("replace: result %+v, want Replaced with a new source id 2", res)
+	}
+	var sources int
+	e.DB().QueryRow(`SELECT count(*) FROM sources`).Scan(&sources)
+	if sources != 1 {
+		t.Errorf("after replace: %d sources, want 1", sources)
+	}
+	for _, tb := range tables {
+		if got := dump(t, e, tb); len(got) == 0 || !cmp.Equal(got, dump(t, loadedExample(t), tb)) {
+			t.Errorf("after replace, table %s differs from a single load", tb)
+		}
+	}
+}
+
+func loadedExample(t testing.TB) *engine.Engine {
+	e := openStore(t)
+	load(t, e, example, engine.LoadOptions{})
+	return e
+}
+
+func TestExportLoadRoundTrip(t *testing.T) {
+	src := loadedExample(t)
+	for _, format := range []string{"parquet", "csv", "jsonl"} {
+		for _, partition := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/partition=%v", format, partition), func(t *testing.T) {
+				dir := filepath.Join(t.TempDir(), "out")
+				if err := src.Export(context.Background(), dir, format, partition); err != nil {
+					t.Fatal(err)
+				}
+				dst := openStore(t)
+				load(t, dst, dir, engine.LoadOptions{})
+				for _, tb := range tables {
+					if diff := cmp.Diff(dump(t, src, tb), dump(t, dst, tb)); diff != "" {
+						t.Errorf("table %s after export and load (-want +got):\n%s", tb, diff)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestExportRefusesNonEmptyFolder(t *testing.T) {
+	src := loadedExample(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "keep.txt"), []byte("mine"), 0o644)
+	if err := src.Export(context.Background(), dir, "csv", false); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Fatalf("export into a non-empty folder: err = %v", err)
+	}
+}
+
+// copyExample copies the example corpus byte for byte when edit is nil; otherwise it moves
+// every id by 10000 (so that the copy loads beside the original) and lets edit change a
+// table's rows.
+func copyExample(t testing.TB, edit func(table string, rows []map[string]any) []map[string]any) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, tb := range tables {
+		if edit == nil {
+			b, err := os.ReadFile(filepath.Join(example, tb+".jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(dir, tb+".jsonl"), b, 0o644)
+			continue
+		}
+		rows := readJSONL(t, filepath.Join(example, tb+".jsonl"))
+		{
+			for _, r := range rows {
+				for _, k := range []string{"pipeline_id", "execution_id", "artifact_id"} {
+					if v, ok := r[k].(float64); ok {
+						r[k] = v + 10000
+					}
+				}
+			}
+			rows = edit(tb, rows)
+		}
+		writeJSONL(t, filepath.Join(dir, tb+".jsonl"), rows)
+	}
+	return dir
+}
+
+func readJSONL(t testing.TB, path string) []map[string]any {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rows []map[string]any
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func writeJSONL(t testing.TB, path string, rows []map[string]any) {
+	t.Helper()
+	var b strings.Builder
+	for _, r := range rows {
+		j, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(j)
+		b.WriteByte('\n')
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// exportAs writes the shifted example corpus in another format, for bad-input cases that
+// need Parquet or CSV files.
+func exportAs(t testing.TB, format string) string {
+	t.Helper()
+	e := openStore(t)
+	load(t, e, copyExample(t, func(_ string, rows []map[string]any) []map[string]any { return rows }), engine.LoadOptions{})
+	dir := filepath.Join(t.TempDir(), format)
+	if err := e.Export(context.Background(), dir, format, false); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
+	tests := []struct {
+		name string
+		dir  func(t testing.TB) string
+		want []string // every piece must be in the error
+	}{
+		{"truncated parquet", func(t testing.TB) string {
+			dir := exportAs(t, "parquet")
+			p := filepath.Join(dir, "executions.parquet")
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, b[:len(b)/2], 0o644)
+			return dir
+		}, []string{"executions.parquet", "not a readable Parquet file"}},
+		{"csv missing a column", func(t testing.TB) string {
+			dir := exportAs(t, "csv")
+			p := filepath.Join(dir, "executions.csv")
+			b, _ := os.ReadFile(p)
+			var out []string
+			for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+				// state is the 7th column; no field before it holds a comma.
+				f := strings.SplitN(line, ",", 8)
+				out = append(out, strings.Join(append(f[:6:6], f[7]), ","))
+			}
+			os.WriteFile(p, []byte(strings.Join(out, "\n")+"\n"), 0o644)
+			return dir
+		}, []string{"executions.csv", "missing column state"}},
+		{"json line that is not json", func(t testing.TB) string {
+			dir := copyExample(t, func(_ string, rows []map[string]any) []map[string]any { return rows })
+			f, _ := os.OpenFile(filepath.Join(dir, "events.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+			f.WriteString(`{"execution_id": 10101, "artifact_id": ` + "\n")
+			f.Close()
+			return dir
+		}, []string{"events.jsonl", "not valid JSON"}},
+		{"event pointing at a missing artifact", func(t testing.TB) string {
+			return copyExample(t, func(tb string, rows []map[string]any) []map[string]any {
+				if tb == "events" {
+					rows = append(rows, map[string]any{"execution_id": 10101, "artifact_id": 99999, "direction": "in", "role": "examples"})
+				}
+				return rows
+			})
+		}, []string{"event names a missing artifact", "events.jsonl", "event 10101->99999", "artifact_id 99999"}},
+		{"duplicate id", func(t testing.TB) string {
+			return copyExample(t, func(tb string, rows []map[string]any) []map[string]any {
+				if tb == "executions" {
+					dup := map[string]any{}
+					for k, v := range rows[3] {
+						dup[k] = v
+					}
+					rows = append(rows, dup)
+				}
+				return rows
+			})
+		}, []string{"duplicate execution_id", "executions.jsonl", "execution_id 10104", "2 times"}},
+		{"id already in the store", func(t testing.TB) string {
+			return copyExample(t, func(tb string, rows []map[string]any) []map[string]any {
+				if tb == "artifacts" {
+					rows[0]["artifact_id"] = 1001.0
+				}
+				return rows
+			})
+		}, []string{"artifact_id already in the store", "artifact_id 1001"}},
+		{"unknown state", func(t testing.TB) string {
+			return copyExample(t, func(tb string, rows []map[string]any) []map[string]any {
+				if tb == "executions" {
+					rows[5]["state"] = "finished"
+				}
+				return rows
+			})
+		}, []string{"unknown state", "executions.jsonl", "execution_id 10106", `state "finished"`}},
+		{"unparsable time", func(t testing.TB) string {
+			return copyExample(t, func(tb string, rows []map[string]any) []map[string]any {
+				if tb == "executions" {
+					rows[2]["start_time"] = "yesterday"
+				}
+				return rows
+			})
+		}, []string{"executions.jsonl", "execution_id 10103", `start_time "yesterday" is not a timestamp`}},
+		{"no executions", func(t testing.TB) string { return t.TempDir() }, []string{"no executions file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := loadedExample(t)
+			before := snapshot(t, e)
+			dir := tt.dir(t)
+			_, err := e.Load(context.Background(), &native.Loader{}, dir, engine.LoadOptions{})
+			if err == nil {
+				t.Fatal("load succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			if diff := cmp.Diff(before, snapshot(t, e)); diff != "" {
+				t.Errorf("a failed load changed the store (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDetect(t *testing.T) {
+	l := &native.Loader{}
+	if !l.Detect(example) {
+		t.Error("the example corpus is not detected as native")
+	}
+	if l.Detect(t.TempDir()) || l.Detect(filepath.Join(example, "events.jsonl")) {
+		t.Error("an empty folder or a lone file is detected as native")
+	}
+}
