@@ -50,6 +50,8 @@ type Options struct {
 	// TempDir is where DuckDB spills; empty means a folder beside the store (or in the
 	// system's temporary folder for an in-memory store).
 	TempDir string
+	// Progress, when set, hears about long work Open does (refreshing derived tables).
+	Progress func(string)
 }
 
 // Engine is an open store. It is safe for concurrent use; callers must Close it.
@@ -81,12 +83,20 @@ func Open(ctx context.Context, path string, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	latest := LatestSchemaVersion()
-	switch {
-	case version > latest:
+	if version > latest {
 		e.Close()
 		return nil, fmt.Errorf("open %s: %w (schema %d; this mlprov knows up to %d): upgrade mlprov", path, ErrNewerStore, version, latest)
-	case version < latest && opts.ReadOnly:
-		// A reader cannot migrate: upgrade once read-write, then reopen read-only.
+	}
+	stale := true
+	if version == latest {
+		if stale, err = e.derivedStale(ctx); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	switch {
+	case stale && opts.ReadOnly:
+		// A reader cannot upgrade: do it once read-write, then reopen read-only.
 		e.Close()
 		rw := opts
 		rw.ReadOnly = false
@@ -98,8 +108,8 @@ func Open(ctx context.Context, path string, opts Options) (*Engine, error) {
 			return nil, err
 		}
 		return open(ctx, path, opts)
-	case version < latest:
-		if err := e.migrate(ctx, version); err != nil {
+	case stale:
+		if err := e.upgrade(ctx, version, opts.Progress); err != nil {
 			e.Close()
 			return nil, fmt.Errorf("upgrade %s: %w", path, err)
 		}
@@ -250,14 +260,35 @@ func (e *Engine) SchemaVersion(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// migrate applies every migration above version in one transaction.
-func (e *Engine) migrate(ctx context.Context, version int) error {
-	tx, err := e.db.BeginTx(ctx, nil)
+// upgrade applies every migration above version and refreshes the derived tables, in one
+// transaction.
+func (e *Engine) upgrade(ctx context.Context, version int, progress func(string)) error {
+	conn, err := e.db.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS mlprov_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`); err != nil {
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return err
+	}
+	if err := migrate(ctx, conn, version); err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return err
+	}
+	if progress != nil {
+		progress("refreshing derived tables (new definitions)")
+	}
+	if err := materialize(ctx, conn, progress); err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return err
+	}
+	_, err = conn.ExecContext(ctx, "COMMIT")
+	return err
+}
+
+// migrate applies every migration above version.
+func migrate(ctx context.Context, db execer, version int) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS mlprov_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`); err != nil {
 		return err
 	}
 	for _, m := range migrations() {
@@ -268,13 +299,11 @@ func (e *Engine) migrate(ctx context.Context, version int) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, string(text)); err != nil {
+		if _, err := db.ExecContext(ctx, string(text)); err != nil {
 			return fmt.Errorf("%s: %w", m.name, err)
 		}
 		version = m.version
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO mlprov_meta VALUES ('schema_version', ?)`, strconv.Itoa(version)); err != nil {
-		return err
-	}
-	return tx.Commit()
+	_, err := db.ExecContext(ctx, `INSERT OR REPLACE INTO mlprov_meta VALUES ('schema_version', ?)`, strconv.Itoa(version))
+	return err
 }

@@ -140,6 +140,9 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 	if err := insertStage(ctx, conn, res.SourceID, &res); err != nil {
 		return res, fmt.Errorf("load %s: %w", path, err)
 	}
+	if err := materialize(ctx, conn, st.Progress); err != nil {
+		return res, fmt.Errorf("load %s: %w", path, err)
+	}
 	if _, err := conn.ExecContext(ctx, `INSERT INTO sources VALUES (?, ?, ?, ?, now()::TIMESTAMP, ?)`,
 		res.SourceID, l.Format(), path, fp, res.Rows()); err != nil {
 		return res, fmt.Errorf("load %s: %w", path, err)

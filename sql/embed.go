@@ -4,7 +4,8 @@ package sql
 
 import "embed"
 
-// FS holds every .sql file: schema/NNN_name.sql are the store's migrations, applied in order.
+// FS holds every .sql file: schema/NNN_name.sql are the store's migrations, applied in order;
+// views/NAME.sql define the derived relations (graphlets, topologies).
 //
-//go:embed schema/*.sql
+//go:embed schema/*.sql views/*.sql
 var FS embed.FS

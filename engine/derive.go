@@ -1,0 +1,311 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	mlsql "mlprov/sql"
+)
+
+// ErrCycle means the provenance holds a cycle: an execution that, through the artifacts it
+// reads, depends on its own output.
+var ErrCycle = errors.New("provenance cycle")
+
+// View is one derived relation: sql/views/NAME.sql holds its defining SELECT. The store keeps
+// it twice: as a live view views.NAME, and materialized as the table NAME, which the engine
+// refreshes after every load.
+type View struct {
+	Name        string
+	Description string
+	SQL         string
+	deps        []string
+}
+
+var headerLine = regexp.MustCompile(`^--\s*([a-z_]+):\s*(.*)$`)
+
+// parseHeader reads the `-- key: value` lines at the top of a .sql file.
+func parseHeader(text string) map[string]string {
+	h := map[string]string{}
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "--") {
+			break
+		}
+		if m := headerLine.FindStringSubmatch(line); m != nil {
+			if _, seen := h[m[1]]; !seen {
+				h[m[1]] = strings.TrimSpace(m[2])
+			}
+		}
+	}
+	return h
+}
+
+// Views returns the derived relations in dependency order: each after every view it reads.
+func Views() []View {
+	entries, err := fs.ReadDir(mlsql.FS, "views")
+	if err != nil {
+		panic(err) // embedded at build time: cannot fail
+	}
+	byName := map[string]*View{}
+	var names []string
+	for _, e := range entries {
+		text, err := fs.ReadFile(mlsql.FS, "views/"+e.Name())
+		if err != nil {
+			panic(err)
+		}
+		h := parseHeader(string(text))
+		name := strings.TrimSuffix(e.Name(), ".sql")
+		if h["name"] != name {
+			panic(fmt.Sprintf("sql/views/%s: header names %q", e.Name(), h["name"]))
+		}
+		byName[name] = &View{Name: name, Description: h["description"], SQL: strings.TrimSpace(string(text))}
+		names = append(names, name)
+	}
+	for _, v := range byName {
+		for _, other := range names {
+			if other != v.Name && regexp.MustCompile(`\b`+other+`\b`).MatchString(stripComments(v.SQL)) {
+				v.deps = append(v.deps, other)
+			}
+		}
+	}
+	var order []View
+	done := map[string]bool{}
+	var visit func(string)
+	visit = func(n string) {
+		if done[n] {
+			return
+		}
+		done[n] = true
+		v := byName[n]
+		for _, d := range v.deps {
+			visit(d)
+		}
+		order = append(order, *v)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		visit(n)
+	}
+	return order
+}
+
+func stripComments(s string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(s, "\n") {
+		code, _, _ := strings.Cut(line, "--")
+		b.WriteString(code)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// viewsFingerprint identifies the definitions, so a store refreshes its derived tables when
+// a new mlprov changes them.
+func viewsFingerprint() string {
+	h := sha256.New()
+	for _, v := range Views() {
+		fmt.Fprintf(h, "%s\x00%s\x00", v.Name, v.SQL)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// execer is what both *sql.DB and *sql.Conn offer.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// derivedStale reports whether the store's derived tables were built from other definitions.
+func (e *Engine) derivedStale(ctx context.Context) (bool, error) {
+	var fp string
+	err := e.db.QueryRowContext(ctx, `SELECT value FROM mlprov_meta WHERE key = 'views_fingerprint'`).Scan(&fp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read views fingerprint: %w", err)
+	}
+	return fp != viewsFingerprint(), nil
+}
+
+// Materialize recreates the live views and refreshes every derived table from the canonical
+// tables, in one transaction. Progress, when set, hears how long each table took.
+func (e *Engine) Materialize(ctx context.Context, progress func(string)) error {
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return err
+	}
+	if err := materialize(ctx, conn, progress); err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return err
+	}
+	_, err = conn.ExecContext(ctx, "COMMIT")
+	return err
+}
+
+// materialize does Materialize's work inside the caller's transaction.
+func materialize(ctx context.Context, db execer, progress func(string)) error {
+	if _, err := db.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS views`); err != nil {
+		return fmt.Errorf("materialize: %w", err)
+	}
+	for _, v := range Views() {
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW views.%s AS %s", v.Name, v.SQL)); err != nil {
+			return fmt.Errorf("materialize: view %s: %w", v.Name, err)
+		}
+	}
+	for _, v := range Views() {
+		if v.Name == "graphlet_members" {
+			// The recursion ends on cyclic input too; refuse it with the cycle named instead.
+			if err := checkAcyclic(ctx, db); err != nil {
+				return fmt.Errorf("materialize: %w", err)
+			}
+		}
+		start := time.Now()
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE main.%s AS %s", v.Name, v.SQL)); err != nil {
+			return fmt.Errorf("materialize %s: %w", v.Name, err)
+		}
+		if progress != nil {
+			var n int64
+			db.QueryRowContext(ctx, "SELECT count(*) FROM main."+v.Name).Scan(&n)
+			progress(fmt.Sprintf("materialized %s: %d rows in %.2fs", v.Name, n, time.Since(start).Seconds()))
+		}
+	}
+	if _, err := db.ExecContext(ctx, `INSERT OR REPLACE INTO mlprov_meta VALUES ('views_fingerprint', ?)`, viewsFingerprint()); err != nil {
+		return fmt.Errorf("materialize: %w", err)
+	}
+	return nil
+}
+
+// checkAcyclic looks for a cycle among executions linked producer -> consumer through the
+// materialized lineage_edges (Kahn's algorithm), and names one when it finds it.
+func checkAcyclic(ctx context.Context, db execer) error {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM executions`).Scan(&n); err != nil {
+		return err
+	}
+	rows, err := db.QueryContext(ctx, `
+		WITH ids AS (SELECT execution_id, (row_number() OVER (ORDER BY execution_id) - 1)::INTEGER AS idx FROM executions)
+		SELECT p.idx, c.idx
+		FROM (SELECT DISTINCT producer_id, consumer_id FROM main.lineage_edges) l
+		JOIN ids p ON p.execution_id = l.producer_id
+		JOIN ids c ON c.execution_id = l.consumer_id`)
+	if err != nil {
+		return err
+	}
+	var from, to []int32
+	indeg := make([]int32, n)
+	for rows.Next() {
+		var p, c int32
+		if err := rows.Scan(&p, &c); err != nil {
+			rows.Close()
+			return err
+		}
+		from = append(from, p)
+		to = append(to, c)
+		indeg[c]++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// Adjacency in compressed rows: the out-edges of node i are next[start[i]:start[i+1]].
+	start := make([]int32, n+1)
+	for _, p := range from {
+		start[p+1]++
+	}
+	for i := 0; i < n; i++ {
+		start[i+1] += start[i]
+	}
+	next := make([]int32, len(from))
+	fill := append([]int32(nil), start[:n]...)
+	for i, p := range from {
+		next[fill[p]] = to[i]
+		fill[p]++
+	}
+	queue := make([]int32, 0, n)
+	for i := 0; i < n; i++ {
+		if indeg[i] == 0 {
+			queue = append(queue, int32(i))
+		}
+	}
+	for k := 0; k < len(queue); k++ {
+		for _, c := range next[start[queue[k]]:start[queue[k]+1]] {
+			if indeg[c]--; indeg[c] == 0 {
+				queue = append(queue, c)
+			}
+		}
+	}
+	if len(queue) == n {
+		return nil
+	}
+	// Every node left has a predecessor left: walk predecessors until one repeats.
+	pred := make([]int32, n)
+	for i := range pred {
+		pred[i] = -1
+	}
+	for i, p := range from {
+		if indeg[p] > 0 && indeg[to[i]] > 0 {
+			pred[to[i]] = p
+		}
+	}
+	node := int32(-1)
+	for i := 0; i < n; i++ {
+		if indeg[i] > 0 {
+			node = int32(i)
+			break
+		}
+	}
+	seen := map[int32]int{}
+	var path []int32
+	for {
+		if at, ok := seen[node]; ok {
+			path = path[at:]
+			break
+		}
+		seen[node] = len(path)
+		path = append(path, node)
+		node = pred[node]
+	}
+	return describeCycle(ctx, db, path)
+}
+
+// describeCycle names the executions of a cycle found by index, in the order they run.
+func describeCycle(ctx context.Context, db execer, path []int32) error {
+	var parts []string
+	var ids []int64
+	for i := len(path) - 1; i >= 0; i-- {
+		var id int64
+		var op string
+		err := db.QueryRowContext(ctx, `SELECT execution_id, op_type FROM (
+			SELECT execution_id, op_type, row_number() OVER (ORDER BY execution_id) - 1 AS idx FROM executions) WHERE idx = ?`, path[i]).Scan(&id, &op)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, fmt.Sprintf("execution %d (%s)", id, op))
+		ids = append(ids, id)
+	}
+	// Start at the smallest id, so the same cycle is always told the same way.
+	first := 0
+	for i := range ids {
+		if ids[i] < ids[first] {
+			first = i
+		}
+	}
+	parts = append(parts[first:], parts[:first]...)
+	parts = append(parts, parts[0])
+	return fmt.Errorf("%w: %s read each other's outputs: fix the input's events", ErrCycle, strings.Join(parts, " -> "))
+}

@@ -1,0 +1,101 @@
+-- name: graphlets
+-- description: One row per model graphlet: its Trainer, extent in time, size, costs (total, exclusive, amortised, by category), input spans, outcome and topology signature.
+--
+-- cost_exclusive counts the executions no other graphlet holds (what skipping this graphlet
+-- saves); cost_amortised divides each execution's cost by the number of graphlets holding it.
+-- A graphlet pushed when it holds a completed deploy execution that wrote a PushedModel with
+-- pushed = 1 (or true).
+WITH
+members AS (
+    SELECT m.graphlet_id, m.side, x.*,
+           count(*) OVER (PARTITION BY x.execution_id) AS holders
+    FROM graphlet_members m
+    JOIN executions x USING (execution_id)
+),
+costs AS (
+    SELECT graphlet_id,
+           count(*) AS n_executions,
+           min(start_time) AS started,
+           max(end_time) AS finished,
+           sum(coalesce(cost, 0)) AS cost_total,
+           sum(CASE WHEN holders = 1 THEN coalesce(cost, 0) ELSE 0 END) AS cost_exclusive,
+           sum(coalesce(cost, 0) / holders) AS cost_amortised,
+           coalesce(sum(cost) FILTER (WHERE category = 'ingest'), 0) AS cost_ingest,
+           coalesce(sum(cost) FILTER (WHERE category = 'analyze'), 0) AS cost_analyze,
+           coalesce(sum(cost) FILTER (WHERE category = 'transform'), 0) AS cost_transform,
+           coalesce(sum(cost) FILTER (WHERE category = 'train'), 0) AS cost_train,
+           coalesce(sum(cost) FILTER (WHERE category = 'validate'), 0) AS cost_validate,
+           coalesce(sum(cost) FILTER (WHERE category = 'deploy'), 0) AS cost_deploy,
+           coalesce(sum(cost) FILTER (WHERE category = 'other'), 0) AS cost_other,
+           coalesce(sum(cost) FILTER (WHERE side = 'upstream'), 0) AS cost_upstream,
+           coalesce(sum(cost) FILTER (WHERE side = 'downstream'), 0) AS cost_downstream
+    FROM members
+    GROUP BY graphlet_id
+),
+arts AS (
+    SELECT graphlet_id, count(*) AS n_artifacts
+    FROM graphlet_members
+    WHERE artifact_id IS NOT NULL
+    GROUP BY graphlet_id
+),
+-- The data spans the model trained on: Examples read by the Trainer or a Transform feeding it.
+spans AS (
+    SELECT m.graphlet_id, list(DISTINCT a.span ORDER BY a.span) AS input_spans
+    FROM members m
+    JOIN events ev ON ev.execution_id = m.execution_id AND ev.direction = 'in'
+    JOIN artifacts a ON a.artifact_id = ev.artifact_id
+    WHERE (m.side = 'trainer' OR (m.side = 'upstream' AND m.category = 'transform'))
+      AND a.type = 'Examples' AND a.span IS NOT NULL
+    GROUP BY m.graphlet_id
+),
+pushes AS (
+    SELECT m.graphlet_id, min(x.end_time) AS push_time
+    FROM graphlet_members m
+    JOIN executions x USING (execution_id)
+    JOIN artifact_producers p ON p.execution_id = x.execution_id
+    JOIN artifacts a ON a.artifact_id = p.artifact_id
+    WHERE m.side = 'downstream' AND x.category = 'deploy' AND x.state = 'complete'
+      AND a.type = 'PushedModel' AND lower(a.attrs ->> 'pushed') IN ('1', 'true')
+    GROUP BY m.graphlet_id
+),
+-- The graphlet's DAG of operator types, as a sorted edge list and its hash.
+topology AS (
+    SELECT graphlet_id,
+           string_agg(edge, ',' ORDER BY edge) AS topology,
+           md5(string_agg(edge, ',' ORDER BY edge)) AS signature
+    FROM (
+        SELECT DISTINCT pm.graphlet_id, pm.op_type || '>' || cm.op_type AS edge
+        FROM lineage_edges l
+        JOIN members pm ON pm.execution_id = l.producer_id
+        JOIN members cm ON cm.execution_id = l.consumer_id AND cm.graphlet_id = pm.graphlet_id
+    )
+    GROUP BY graphlet_id
+)
+SELECT t.graphlet_id,
+       t.pipeline_id,
+       t.graphlet_id AS trainer_id,
+       x.op_type AS trainer_op_type,
+       x.node_id AS trainer_node_id,
+       x.run_id,
+       x.state AS trainer_state,
+       x.start_time AS trainer_start,
+       x.end_time AS trainer_end,
+       c.started,
+       c.finished,
+       c.n_executions,
+       coalesce(a.n_artifacts, 0) AS n_artifacts,
+       c.cost_total, c.cost_exclusive, c.cost_amortised,
+       c.cost_ingest, c.cost_analyze, c.cost_transform, c.cost_train, c.cost_validate,
+       c.cost_deploy, c.cost_other, c.cost_upstream, c.cost_downstream,
+       coalesce(s.input_spans, []::BIGINT[]) AS input_spans,
+       p.graphlet_id IS NOT NULL AS pushed,
+       p.push_time,
+       coalesce(tp.signature, md5('')) AS topology_signature,
+       coalesce(tp.topology, '') AS topology
+FROM trainers t
+JOIN executions x ON x.execution_id = t.graphlet_id
+JOIN costs c USING (graphlet_id)
+LEFT JOIN arts a USING (graphlet_id)
+LEFT JOIN spans s USING (graphlet_id)
+LEFT JOIN pushes p USING (graphlet_id)
+LEFT JOIN topology tp USING (graphlet_id)

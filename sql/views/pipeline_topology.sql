@@ -1,0 +1,11 @@
+-- name: pipeline_topology
+-- description: Each pipeline's DAG of components (node -> node through artifacts), collapsed over its runs.
+SELECT px.pipeline_id,
+       px.node_id AS from_node, px.op_type AS from_op,
+       cx.node_id AS to_node, cx.op_type AS to_op,
+       count(*) AS n_edges,
+       count(DISTINCT cx.run_id) AS n_runs
+FROM lineage_edges l
+JOIN executions px ON px.execution_id = l.producer_id
+JOIN executions cx ON cx.execution_id = l.consumer_id
+GROUP BY ALL
