@@ -58,17 +58,21 @@ pushes AS (
       AND a.type = 'PushedModel' AND lower(a.attrs ->> 'pushed') IN ('1', 'true')
     GROUP BY m.graphlet_id
 ),
--- The graphlet's DAG of operator types, as a sorted edge list and its hash.
+-- The graphlet's DAG of operator types, as a sorted edge list and its hash; the upstream
+-- part alone (known before the Trainer starts) gets its own hash.
+edges AS (
+    SELECT DISTINCT pm.graphlet_id, pm.op_type || '>' || cm.op_type AS edge,
+           pm.side <> 'downstream' AND cm.side <> 'downstream' AS upstream
+    FROM lineage_edges l
+    JOIN members pm ON pm.execution_id = l.producer_id
+    JOIN members cm ON cm.execution_id = l.consumer_id AND cm.graphlet_id = pm.graphlet_id
+),
 topology AS (
     SELECT graphlet_id,
-           string_agg(edge, ',' ORDER BY edge) AS topology,
-           md5(string_agg(edge, ',' ORDER BY edge)) AS signature
-    FROM (
-        SELECT DISTINCT pm.graphlet_id, pm.op_type || '>' || cm.op_type AS edge
-        FROM lineage_edges l
-        JOIN members pm ON pm.execution_id = l.producer_id
-        JOIN members cm ON cm.execution_id = l.consumer_id AND cm.graphlet_id = pm.graphlet_id
-    )
+           string_agg(DISTINCT edge, ',' ORDER BY edge) AS topology,
+           md5(string_agg(DISTINCT edge, ',' ORDER BY edge)) AS signature,
+           md5(coalesce(string_agg(DISTINCT edge, ',' ORDER BY edge) FILTER (WHERE upstream), '')) AS upstream_signature
+    FROM edges
     GROUP BY graphlet_id
 )
 SELECT t.graphlet_id,
@@ -91,6 +95,7 @@ SELECT t.graphlet_id,
        p.graphlet_id IS NOT NULL AS pushed,
        p.push_time,
        coalesce(tp.signature, md5('')) AS topology_signature,
+       coalesce(tp.upstream_signature, md5('')) AS upstream_signature,
        coalesce(tp.topology, '') AS topology
 FROM trainers t
 JOIN executions x ON x.execution_id = t.graphlet_id

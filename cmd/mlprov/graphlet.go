@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"mlprov/internal/render"
+)
+
+type graphletOptions struct {
+	db     string
+	format string
+}
+
+// graphletCmd is `mlprov graphlet ID`: one graphlet's members and the events between them.
+type graphletCmd struct {
+	*cli
+	opts graphletOptions
+}
+
+func (c *graphletCmd) Run(ctx context.Context, args []string) error {
+	fs := c.flags("graphlet", "mlprov graphlet [--db FILE] [--format table|json|dot] ID")
+	c.dbFlag(fs, &c.opts.db)
+	fs.StringVar(&c.opts.format, "format", "table", "output format: table, json or dot (Graphviz: mlprov graphlet ID --format dot | dot -Tsvg > g.svg)")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("graphlet", "graphlet needs one ID (a Trainer's execution_id)")
+	}
+	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if err != nil {
+		return usagef("graphlet", "graphlet ID %q is not a number", fs.Arg(0))
+	}
+	switch c.opts.format {
+	case "table", "json", "dot":
+	default:
+		return usagef("graphlet", "unknown --format %q (want table, json or dot)", c.opts.format)
+	}
+	e, err := c.openExisting(ctx, c.opts.db, true)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	g, err := e.Graphlet(ctx, id)
+	if err != nil {
+		return err
+	}
+	switch c.opts.format {
+	case "dot":
+		return g.WriteDOT(c.stdout)
+	case "json":
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(g)
+	}
+	outcome := "not pushed"
+	if g.Pushed {
+		outcome = "pushed"
+	}
+	fmt.Fprintf(c.stdout, "graphlet %d: pipeline %d, %s, cost %s (exclusive %s)\n", g.ID, g.PipelineID, outcome, render.Text(g.CostTotal, ""), render.Text(g.CostExcl, ""))
+	members := &render.Result{Columns: []string{"side", "kind", "id", "type", "node", "state", "cost", "span"}}
+	for _, n := range g.Nodes {
+		members.Rows = append(members.Rows, []any{n.Side, n.Kind, n.ID, n.Type, nullable(n.Node), nullable(n.State), deref(n.Cost), deref(n.Span)})
+	}
+	if err := render.Write(c.stdout, "table", members); err != nil {
+		return err
+	}
+	edges := &render.Result{Columns: []string{"from", "to", "role"}}
+	for _, ed := range g.Edges {
+		edges.Rows = append(edges.Rows, []any{ed.From, ed.To, nullable(ed.Role)})
+	}
+	return render.Write(c.stdout, "table", edges)
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func deref[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}

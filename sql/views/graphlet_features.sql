@@ -1,0 +1,78 @@
+-- name: graphlet_features
+-- description: What was known about each graphlet when its Trainer started: data (new spans, their drift and anomalies, schema), structure, code and model type, against the previous graphlet of the same Trainer node.
+--
+-- Only facts dated before trainer_start enter: statistics and anomalies of the input spans
+-- created before it, and the upstream part of the topology (its executions ran before the
+-- Trainer). The previous graphlet is the one of the same pipeline and Trainer node that
+-- started last before this one.
+WITH
+g AS (
+    SELECT gr.graphlet_id, gr.pipeline_id, gr.trainer_node_id, gr.trainer_start, gr.input_spans,
+           gr.upstream_signature,
+           x.attrs ->> 'model_type' AS model_type,
+           x.attrs ->> 'code_version' AS code_version,
+           x.attrs ->> 'config_hash' AS config_hash,
+           lag(gr.graphlet_id) OVER w AS prev_graphlet_id,
+           lag(gr.input_spans) OVER w AS prev_spans,
+           lag(gr.upstream_signature) OVER w AS prev_signature,
+           lag(x.attrs ->> 'code_version') OVER w AS prev_code_version,
+           lag(x.attrs ->> 'config_hash') OVER w AS prev_config_hash
+    FROM graphlets gr
+    JOIN executions x ON x.execution_id = gr.graphlet_id
+    WINDOW w AS (PARTITION BY gr.pipeline_id, gr.trainer_node_id ORDER BY gr.trainer_start, gr.graphlet_id)
+),
+-- Data signals of the spans each graphlet trains on, as known when its Trainer started:
+-- drift of the spans new since the previous graphlet, and of the whole window.
+spans AS (
+    SELECT graphlet_id, pipeline_id, trainer_start, unnest(input_spans) AS span,
+           prev_graphlet_id IS NULL OR NOT list_contains(prev_spans, unnest(input_spans)) AS is_new
+    FROM g
+),
+signals AS (
+    SELECT s.graphlet_id,
+           max(TRY_CAST(a.attrs ->> 'drift' AS DOUBLE)) FILTER (WHERE a.type = 'ExampleStatistics' AND s.is_new) AS drift,
+           max(TRY_CAST(a.attrs ->> 'drift' AS DOUBLE)) FILTER (WHERE a.type = 'ExampleStatistics') AS drift_window,
+           sum(TRY_CAST(a.attrs ->> 'anomaly_count' AS BIGINT)) FILTER (WHERE a.type = 'ExampleAnomalies' AND s.is_new) AS anomalies
+    FROM spans s
+    JOIN artifacts a ON a.pipeline_id = s.pipeline_id AND a.span = s.span
+    WHERE a.type IN ('ExampleStatistics', 'ExampleAnomalies') AND a.create_time <= s.trainer_start
+    GROUP BY s.graphlet_id
+),
+-- The Schema each Trainer read.
+schemas AS (
+    SELECT ev.execution_id AS graphlet_id, min(ev.artifact_id) AS schema_id
+    FROM events ev
+    JOIN artifacts a USING (artifact_id)
+    WHERE ev.direction = 'in' AND a.type = 'Schema'
+    GROUP BY ev.execution_id
+),
+-- A warm start reads a base model.
+warm AS (
+    SELECT DISTINCT execution_id AS graphlet_id
+    FROM events
+    WHERE direction = 'in' AND role = 'base_model'
+)
+SELECT g.graphlet_id,
+       g.pipeline_id,
+       g.trainer_node_id,
+       g.trainer_start,
+       g.prev_graphlet_id,
+       len(g.input_spans) AS n_spans,
+       CASE WHEN g.prev_graphlet_id IS NULL THEN len(g.input_spans)
+            ELSE len(list_filter(g.input_spans, s -> NOT list_contains(g.prev_spans, s))) END AS new_spans,
+       CASE WHEN len(g.input_spans) = 0 OR g.prev_graphlet_id IS NULL THEN NULL
+            ELSE len(list_intersect(g.input_spans, g.prev_spans)) / len(g.input_spans) END AS overlap_prev,
+       coalesce(s.drift, 0) AS drift,
+       coalesce(s.drift_window, 0) AS drift_window,
+       coalesce(s.anomalies, 0) AS anomalies,
+       g.prev_graphlet_id IS NOT NULL AND sc.schema_id IS DISTINCT FROM psc.schema_id AS schema_changed,
+       g.prev_graphlet_id IS NOT NULL AND g.upstream_signature <> g.prev_signature AS structure_changed,
+       g.prev_graphlet_id IS NOT NULL AND (g.code_version IS DISTINCT FROM g.prev_code_version
+           OR g.config_hash IS DISTINCT FROM g.prev_config_hash) AS code_changed,
+       coalesce(g.model_type, 'unknown') AS model_type,
+       w.graphlet_id IS NOT NULL AS warm_start
+FROM g
+LEFT JOIN signals s USING (graphlet_id)
+LEFT JOIN schemas sc ON sc.graphlet_id = g.graphlet_id
+LEFT JOIN schemas psc ON psc.graphlet_id = g.prev_graphlet_id
+LEFT JOIN warm w ON w.graphlet_id = g.graphlet_id
