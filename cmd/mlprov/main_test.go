@@ -56,7 +56,7 @@ func TestUsageErrors(t *testing.T) {
 func TestLoadQueryExport(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "s.duckdb")
 	code, out, errOut := mlprov(t, "load", "--db", db, example)
-	if code != 0 || !strings.Contains(out, "2 pipelines, 35 executions, 40 artifacts, 101 events") {
+	if code != 0 || !strings.Contains(out, "2 pipelines, 36 executions, 41 artifacts, 103 events") {
 		t.Fatalf("load: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	code, _, errOut = mlprov(t, "load", "--db", db, example)
@@ -95,7 +95,7 @@ func TestLoadQueryExport(t *testing.T) {
 		t.Fatalf("export: exit %d, stderr %q", code, errOut)
 	}
 	db2 := filepath.Join(t.TempDir(), "s2.duckdb")
-	if code, out, errOut := mlprov(t, "load", "--db", db2, outDir); code != 0 || !strings.Contains(out, "101 events") {
+	if code, out, errOut := mlprov(t, "load", "--db", db2, outDir); code != 0 || !strings.Contains(out, "103 events") {
 		t.Fatalf("load of the export: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }

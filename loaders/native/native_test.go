@@ -85,7 +85,7 @@ func snapshot(t testing.TB, e *engine.Engine) map[string]string {
 func TestLoadExample(t *testing.T) {
 	e := openStore(t)
 	res := load(t, e, example, engine.LoadOptions{})
-	want := engine.LoadResult{SourceID: 1, Format: "native", Pipelines: 2, Executions: 35, Artifacts: 40, Events: 101}
+	want := engine.LoadResult{SourceID: 1, Format: "native", Pipelines: 2, Executions: 36, Artifacts: 41, Events: 103}
 	if diff := cmp.Diff(want, res); diff != "" {
 		t.Errorf("load result (-want +got):\n%s", diff)
 	}

@@ -2,9 +2,11 @@
 -- description: What was known about each graphlet when its Trainer started: data (new spans, their drift and anomalies, schema), structure, code and model type, against the previous graphlet of the same Trainer node.
 --
 -- Only facts dated before trainer_start enter: statistics and anomalies of the input spans
--- created before it, and the upstream part of the topology (its executions ran before the
--- Trainer). The previous graphlet is the one of the same pipeline and Trainer node that
--- started last before this one.
+-- created before it, the upstream part of the topology (its executions ran before the
+-- Trainer), and the outcomes of the pipeline's graphlets that had finished by then (an ASOF
+-- join on finish time: with many trainings a day, the previous graphlet may still be running).
+-- The previous graphlet is the one of the same pipeline and Trainer node that started last
+-- before this one.
 WITH
 g AS (
     SELECT gr.graphlet_id, gr.pipeline_id, gr.trainer_node_id, gr.trainer_start, gr.input_spans,
@@ -46,6 +48,23 @@ schemas AS (
     WHERE ev.direction = 'in' AND a.type = 'Schema'
     GROUP BY ev.execution_id
 ),
+-- The pipeline's outcome history, as of each graphlet's finish.
+outcomes AS (
+    SELECT pipeline_id, finished,
+           count(*) OVER w AS known,
+           sum(pushed::INTEGER) OVER w AS pushes,
+           sum(pushed::INTEGER) OVER (PARTITION BY pipeline_id ORDER BY finished, graphlet_id
+               ROWS BETWEEN 4 PRECEDING AND CURRENT ROW) AS pushes_last_5,
+           max(push_time) OVER w AS last_push_time,
+           last_value(pushed) OVER w AS last_pushed,
+           last_value(CASE WHEN pushed THEN input_spans END IGNORE NULLS) OVER w AS last_pushed_spans
+    FROM graphlets
+    WINDOW w AS (PARTITION BY pipeline_id ORDER BY finished, graphlet_id)
+),
+history AS (
+    SELECT g.graphlet_id, o.known, o.pushes, o.pushes_last_5, o.last_push_time, o.last_pushed, o.last_pushed_spans
+    FROM g ASOF LEFT JOIN outcomes o ON o.pipeline_id = g.pipeline_id AND o.finished < g.trainer_start
+),
 -- A warm start reads a base model.
 warm AS (
     SELECT DISTINCT execution_id AS graphlet_id
@@ -70,9 +89,18 @@ SELECT g.graphlet_id,
        g.prev_graphlet_id IS NOT NULL AND (g.code_version IS DISTINCT FROM g.prev_code_version
            OR g.config_hash IS DISTINCT FROM g.prev_config_hash) AS code_changed,
        coalesce(g.model_type, 'unknown') AS model_type,
-       w.graphlet_id IS NOT NULL AS warm_start
+       w.graphlet_id IS NOT NULL AS warm_start,
+       coalesce(h.known, 0) AS known_outcomes,
+       coalesce(h.pushes, 0) AS pushes_so_far,
+       coalesce(h.pushes_last_5, 0) AS pushes_last_5,
+       CASE WHEN h.known > 0 THEN h.pushes / h.known END AS push_rate_so_far,
+       h.last_pushed AS last_known_pushed,
+       date_diff('second', h.last_push_time, g.trainer_start) / 3600.0 AS hours_since_push,
+       CASE WHEN h.last_push_time IS NOT NULL
+            THEN len(list_filter(g.input_spans, s -> NOT list_contains(h.last_pushed_spans, s))) END AS new_spans_since_push
 FROM g
 LEFT JOIN signals s USING (graphlet_id)
 LEFT JOIN schemas sc ON sc.graphlet_id = g.graphlet_id
 LEFT JOIN schemas psc ON psc.graphlet_id = g.prev_graphlet_id
 LEFT JOIN warm w ON w.graphlet_id = g.graphlet_id
+LEFT JOIN history h ON h.graphlet_id = g.graphlet_id

@@ -1,0 +1,144 @@
+// Package prune is mlprov's pruning study: it learns, from what was known when each Trainer
+// started, whether the graphlet will push a model, then replays the later part of the history
+// skipping the graphlets predicted not to push, and measures the waste saved against the
+// pushes lost and the staleness added to the deployed models.
+package prune
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"time"
+)
+
+// Graphlet is one model graphlet as the study sees it.
+type Graphlet struct {
+	ID            int64
+	PipelineID    int64
+	Start         time.Time // when its Trainer started: the moment of the decision
+	Pushed        bool
+	PushTime      time.Time // zero when it did not push
+	CostExclusive float64   // what skipping it saves
+	NewSpans      float64   // spans not read by the previous graphlet; NaN if unknown
+	ModelType     string
+	Features      []float64 // numeric features, NaN where unknown, in Dataset.Names order
+	PPush         float64   // the generator's p_push, NaN when there is no ground truth
+}
+
+// Dataset is every graphlet in time order, with the names of the numeric features.
+type Dataset struct {
+	Names     []string
+	Graphlets []Graphlet
+}
+
+// numericFeatures are the graphlet_features columns the models read, besides model_type.
+var numericFeatures = []string{
+	"n_spans", "new_spans", "overlap_prev", "drift", "drift_window", "anomalies",
+	"schema_changed", "structure_changed", "code_changed", "warm_start",
+	"known_outcomes", "pushes_so_far", "pushes_last_5", "push_rate_so_far", "last_known_pushed",
+	"hours_since_push", "new_spans_since_push",
+}
+
+// Load reads the graphlets and their features from a store's derived tables.
+func Load(ctx context.Context, db *sql.DB) (*Dataset, error) {
+	q := `SELECT f.graphlet_id, f.pipeline_id, f.trainer_start, g.pushed, g.push_time, g.cost_exclusive, f.model_type`
+	for _, n := range numericFeatures {
+		q += fmt.Sprintf(", (f.%s)::DOUBLE", n)
+	}
+	q += ` FROM graphlet_features f JOIN graphlets g USING (graphlet_id) WHERE f.trainer_start IS NOT NULL ORDER BY f.trainer_start, f.graphlet_id`
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("read graphlet features: %w", err)
+	}
+	defer rows.Close()
+	ds := &Dataset{Names: numericFeatures}
+	for rows.Next() {
+		var g Graphlet
+		var push sql.NullTime
+		vals := make([]sql.NullFloat64, len(numericFeatures))
+		dest := []any{&g.ID, &g.PipelineID, &g.Start, &g.Pushed, &push, &g.CostExclusive, &g.ModelType}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("read graphlet features: %w", err)
+		}
+		if push.Valid {
+			g.PushTime = push.Time
+		}
+		g.Features = make([]float64, len(vals))
+		for i, v := range vals {
+			g.Features[i] = math.NaN()
+			if v.Valid {
+				g.Features[i] = v.Float64
+			}
+		}
+		g.NewSpans = g.Features[1]
+		g.PPush = math.NaN()
+		ds.Graphlets = append(ds.Graphlets, g)
+	}
+	return ds, rows.Err()
+}
+
+// truthLine is one line of a generated corpus's ground_truth.jsonl.
+type truthLine struct {
+	ExecutionID int64   `json:"execution_id"`
+	PPush       float64 `json:"p_push"`
+}
+
+// AttachGroundTruth reads a generator's ground_truth.jsonl and sets each graphlet's PPush.
+// It returns how many graphlets it matched.
+func (ds *Dataset) AttachGroundTruth(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	p := map[int64]float64{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		var t truthLine
+		if err := json.Unmarshal(sc.Bytes(), &t); err != nil {
+			return 0, fmt.Errorf("%s: line %d: %w", path, n, err)
+		}
+		p[t.ExecutionID] = t.PPush
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	matched := 0
+	for i := range ds.Graphlets {
+		if v, ok := p[ds.Graphlets[i].ID]; ok {
+			ds.Graphlets[i].PPush = v
+			matched++
+		}
+	}
+	return matched, nil
+}
+
+// HasGroundTruth reports whether every graphlet has a p_push.
+func (ds *Dataset) HasGroundTruth() bool {
+	for _, g := range ds.Graphlets {
+		if math.IsNaN(g.PPush) {
+			return false
+		}
+	}
+	return len(ds.Graphlets) > 0
+}
+
+// splitByTime cuts graphlets (in time order) at the given fraction of their time span.
+func splitByTime(gs []Graphlet, frac float64) (before, after []Graphlet) {
+	if len(gs) == 0 {
+		return nil, nil
+	}
+	first, last := gs[0].Start, gs[len(gs)-1].Start
+	cut := first.Add(time.Duration(frac * float64(last.Sub(first))))
+	i := sort.Search(len(gs), func(i int) bool { return gs[i].Start.After(cut) })
+	return gs[:i], gs[i:]
+}

@@ -1,0 +1,462 @@
+package prune
+
+import (
+	"math"
+	"math/rand/v2"
+	"sort"
+
+	"gonum.org/v1/gonum/optimize"
+)
+
+// encoder turns graphlets into feature vectors: the numeric features, then one column per
+// model type seen in training.
+type encoder struct {
+	names      []string
+	numeric    int
+	modelTypes []string
+}
+
+func newEncoder(names []string, train []Graphlet) *encoder {
+	seen := map[string]bool{}
+	for _, g := range train {
+		seen[g.ModelType] = true
+	}
+	e := &encoder{numeric: len(names), names: append([]string(nil), names...)}
+	for t := range seen {
+		e.modelTypes = append(e.modelTypes, t)
+	}
+	sort.Strings(e.modelTypes)
+	for _, t := range e.modelTypes {
+		e.names = append(e.names, "model_type="+t)
+	}
+	return e
+}
+
+func (e *encoder) encode(gs []Graphlet) [][]float64 {
+	X := make([][]float64, len(gs))
+	for i, g := range gs {
+		x := make([]float64, len(e.names))
+		copy(x, g.Features)
+		for j, t := range e.modelTypes {
+			if g.ModelType == t {
+				x[e.numeric+j] = 1
+			}
+		}
+		X[i] = x
+	}
+	return X
+}
+
+func labels(gs []Graphlet) []bool {
+	y := make([]bool, len(gs))
+	for i, g := range gs {
+		y[i] = g.Pushed
+	}
+	return y
+}
+
+// Model predicts the probability that a graphlet pushes. Features may be NaN (unknown).
+type Model interface {
+	Kind() string
+	Fit(X [][]float64, y []bool)
+	Predict(x []float64) float64
+}
+
+// Logistic is L2-regularised logistic regression on standardised features; an unknown value
+// becomes the training mean, and each feature that can be unknown gets a missing indicator.
+type Logistic struct {
+	L2 float64
+
+	mean, std []float64
+	missing   []bool // which features get an indicator
+	w         []float64
+}
+
+// Kind implements Model.
+func (*Logistic) Kind() string { return "logistic_regression" }
+
+func (m *Logistic) row(x []float64) []float64 {
+	r := make([]float64, 0, len(x)*2+1)
+	r = append(r, 1)
+	for j, v := range x {
+		if math.IsNaN(v) {
+			r = append(r, 0)
+		} else {
+			r = append(r, (v-m.mean[j])/m.std[j])
+		}
+	}
+	for j, v := range x {
+		if m.missing[j] {
+			r = append(r, b2f(math.IsNaN(v)))
+		}
+	}
+	return r
+}
+
+// Fit implements Model, minimising the penalised log loss with L-BFGS.
+func (m *Logistic) Fit(X [][]float64, y []bool) {
+	d := len(X[0])
+	m.mean, m.std, m.missing = make([]float64, d), make([]float64, d), make([]bool, d)
+	for j := 0; j < d; j++ {
+		var s, s2, n float64
+		for _, x := range X {
+			if math.IsNaN(x[j]) {
+				m.missing[j] = true
+				continue
+			}
+			s += x[j]
+			s2 += x[j] * x[j]
+			n++
+		}
+		if n > 0 {
+			m.mean[j] = s / n
+			m.std[j] = math.Sqrt(math.Max(s2/n-m.mean[j]*m.mean[j], 0))
+		}
+		if m.std[j] < 1e-9 {
+			m.std[j] = 1
+		}
+	}
+	rows := make([][]float64, len(X))
+	for i, x := range X {
+		rows[i] = m.row(x)
+	}
+	k := len(rows[0])
+	n := float64(len(rows))
+	loss := func(w, grad []float64) float64 {
+		var l float64
+		if grad != nil {
+			for j := range grad {
+				grad[j] = 0
+			}
+		}
+		for i, r := range rows {
+			z := dot(w, r)
+			p := sigmoid(z)
+			t := b2f(y[i])
+			l += softplus(z) - t*z
+			if grad != nil {
+				for j, v := range r {
+					grad[j] += (p - t) * v
+				}
+			}
+		}
+		l /= n
+		for j := 1; j < k; j++ {
+			l += 0.5 * m.L2 * w[j] * w[j]
+		}
+		if grad != nil {
+			for j := range grad {
+				grad[j] /= n
+				if j > 0 {
+					grad[j] += m.L2 * w[j]
+				}
+			}
+		}
+		return l
+	}
+	p := optimize.Problem{
+		Func: func(w []float64) float64 { return loss(w, nil) },
+		Grad: func(g, w []float64) { loss(w, g) },
+	}
+	res, err := optimize.Minimize(p, make([]float64, k), &optimize.Settings{GradientThreshold: 1e-6}, &optimize.LBFGS{})
+	m.w = make([]float64, k)
+	if res != nil {
+		copy(m.w, res.X)
+	}
+	_ = err // a stop short of convergence still leaves the best weights found
+}
+
+// Predict implements Model.
+func (m *Logistic) Predict(x []float64) float64 { return sigmoid(dot(m.w, m.row(x))) }
+
+// Boosted is a gradient-boosted ensemble of shallow regression trees on the log loss,
+// splitting on quantile bins of each feature; an unknown value sorts below every known one.
+type Boosted struct {
+	Trees, Depth int
+	Rate, L2     float64
+	Bins         int
+
+	cuts  [][]float64 // per feature, the upper edges of its bins
+	base  float64
+	trees []*node
+}
+
+type node struct {
+	feature int
+	bin     int // go left when the value's bin <= bin
+	left    *node
+	right   *node
+	value   float64
+}
+
+// Kind implements Model.
+func (*Boosted) Kind() string { return "gradient_boosted_trees" }
+
+func (m *Boosted) bin(j int, v float64) int {
+	if math.IsNaN(v) {
+		return 0
+	}
+	return 1 + sort.SearchFloat64s(m.cuts[j], v)
+}
+
+// Fit implements Model.
+func (m *Boosted) Fit(X [][]float64, y []bool) {
+	d := len(X[0])
+	m.cuts = make([][]float64, d)
+	for j := 0; j < d; j++ {
+		var vals []float64
+		for _, x := range X {
+			if !math.IsNaN(x[j]) {
+				vals = append(vals, x[j])
+			}
+		}
+		sort.Float64s(vals)
+		var cuts []float64
+		for q := 1; q < m.Bins && len(vals) > 0; q++ {
+			c := vals[q*len(vals)/m.Bins]
+			if len(cuts) == 0 || c > cuts[len(cuts)-1] {
+				cuts = append(cuts, c)
+			}
+		}
+		m.cuts[j] = cuts
+	}
+	binned := make([][]uint8, len(X))
+	for i, x := range X {
+		binned[i] = make([]uint8, d)
+		for j, v := range x {
+			binned[i][j] = uint8(m.bin(j, v))
+		}
+	}
+	var pos float64
+	for _, t := range y {
+		pos += b2f(t)
+	}
+	rate := math.Min(math.Max(pos/float64(len(y)), 1e-6), 1-1e-6)
+	m.base = math.Log(rate / (1 - rate))
+	score := make([]float64, len(X))
+	for i := range score {
+		score[i] = m.base
+	}
+	grad, hess := make([]float64, len(X)), make([]float64, len(X))
+	idx := make([]int, len(X))
+	for i := range idx {
+		idx[i] = i
+	}
+	m.trees = nil
+	for t := 0; t < m.Trees; t++ {
+		for i := range X {
+			p := sigmoid(score[i])
+			grad[i] = p - b2f(y[i])
+			hess[i] = math.Max(p*(1-p), 1e-6)
+		}
+		tree := m.grow(binned, grad, hess, idx, m.Depth)
+		m.trees = append(m.trees, tree)
+		for i := range X {
+			score[i] += leaf(tree, binned[i])
+		}
+	}
+}
+
+func (m *Boosted) grow(binned [][]uint8, grad, hess []float64, idx []int, depth int) *node {
+	var G, H float64
+	for _, i := range idx {
+		G += grad[i]
+		H += hess[i]
+	}
+	n := &node{value: -m.Rate * G / (H + m.L2), feature: -1}
+	if depth == 0 || len(idx) < 20 {
+		return n
+	}
+	nb := m.Bins + 1
+	best, bestGain := [2]int{-1, 0}, 1e-9
+	parent := G * G / (H + m.L2)
+	gs, hs := make([]float64, nb), make([]float64, nb)
+	for j := range binned[idx[0]] {
+		for b := range gs {
+			gs[b], hs[b] = 0, 0
+		}
+		for _, i := range idx {
+			b := binned[i][j]
+			gs[b] += grad[i]
+			hs[b] += hess[i]
+		}
+		var gl, hl float64
+		for b := 0; b < nb-1; b++ {
+			gl += gs[b]
+			hl += hs[b]
+			gr, hr := G-gl, H-hl
+			if hl < 1e-3 || hr < 1e-3 {
+				continue
+			}
+			if gain := gl*gl/(hl+m.L2) + gr*gr/(hr+m.L2) - parent; gain > bestGain {
+				best, bestGain = [2]int{j, b}, gain
+			}
+		}
+	}
+	if best[0] < 0 {
+		return n
+	}
+	var left, right []int
+	for _, i := range idx {
+		if int(binned[i][best[0]]) <= best[1] {
+			left = append(left, i)
+		} else {
+			right = append(right, i)
+		}
+	}
+	n.feature, n.bin = best[0], best[1]
+	n.left = m.grow(binned, grad, hess, left, depth-1)
+	n.right = m.grow(binned, grad, hess, right, depth-1)
+	return n
+}
+
+func leaf(n *node, b []uint8) float64 {
+	for n.feature >= 0 {
+		if int(b[n.feature]) <= n.bin {
+			n = n.left
+		} else {
+			n = n.right
+		}
+	}
+	return n.value
+}
+
+// Predict implements Model.
+func (m *Boosted) Predict(x []float64) float64 {
+	b := make([]uint8, len(x))
+	for j, v := range x {
+		b[j] = uint8(m.bin(j, v))
+	}
+	s := m.base
+	for _, t := range m.trees {
+		s += leaf(t, b)
+	}
+	return sigmoid(s)
+}
+
+func predictAll(m Model, X [][]float64) []float64 {
+	p := make([]float64, len(X))
+	for i, x := range X {
+		p[i] = m.Predict(x)
+	}
+	return p
+}
+
+// AUC is the area under the ROC curve of scores p for outcomes y (ties count a half); NaN
+// when one class is absent.
+func AUC(p []float64, y []bool) float64 {
+	idx := make([]int, len(p))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return p[idx[a]] < p[idx[b]] })
+	var rankSum, pos float64
+	for i := 0; i < len(idx); {
+		j := i
+		for j < len(idx) && p[idx[j]] == p[idx[i]] {
+			j++
+		}
+		rank := float64(i+j+1) / 2 // mean of ranks i+1..j
+		for k := i; k < j; k++ {
+			if y[idx[k]] {
+				rankSum += rank
+				pos++
+			}
+		}
+		i = j
+	}
+	neg := float64(len(p)) - pos
+	if pos == 0 || neg == 0 {
+		return math.NaN()
+	}
+	return (rankSum - pos*(pos+1)/2) / (pos * neg)
+}
+
+// CalibrationBin is one decile of predicted probability: what was predicted and what happened.
+type CalibrationBin struct {
+	Low       float64 `json:"low"`
+	High      float64 `json:"high"`
+	Graphlets int     `json:"graphlets"`
+	Predicted float64 `json:"mean_predicted"`
+	Observed  float64 `json:"observed_push_rate"`
+}
+
+// calibration bins predictions into tenths and returns the bins and the expected calibration error.
+func calibration(p []float64, y []bool) ([]CalibrationBin, float64) {
+	bins := make([]CalibrationBin, 10)
+	for i := range bins {
+		bins[i].Low, bins[i].High = float64(i)/10, float64(i+1)/10
+	}
+	for i, v := range p {
+		b := min(int(v*10), 9)
+		bins[b].Graphlets++
+		bins[b].Predicted += v
+		bins[b].Observed += b2f(y[i])
+	}
+	var ece float64
+	var out []CalibrationBin
+	for _, b := range bins {
+		if b.Graphlets == 0 {
+			continue
+		}
+		b.Predicted /= float64(b.Graphlets)
+		b.Observed /= float64(b.Graphlets)
+		ece += float64(b.Graphlets) / float64(len(p)) * math.Abs(b.Predicted-b.Observed)
+		out = append(out, b)
+	}
+	return out, ece
+}
+
+// Importance is how much a feature matters: the AUC lost when its values are shuffled.
+type Importance struct {
+	Feature string  `json:"feature"`
+	AUCDrop float64 `json:"auc_drop"`
+}
+
+// permutationImportance shuffles each feature in turn (with a fixed seed) and measures the AUC lost.
+func permutationImportance(m Model, names []string, X [][]float64, y []bool, seed uint64) []Importance {
+	base := AUC(predictAll(m, X), y)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	out := make([]Importance, len(names))
+	for j, name := range names {
+		col := make([]float64, len(X))
+		for i := range X {
+			col[i] = X[i][j]
+		}
+		perm := rng.Perm(len(X))
+		shuffled := make([][]float64, len(X))
+		for i, x := range X {
+			s := append([]float64(nil), x...)
+			s[j] = col[perm[i]]
+			shuffled[i] = s
+		}
+		out[j] = Importance{Feature: name, AUCDrop: base - AUC(predictAll(m, shuffled), y)}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].AUCDrop > out[b].AUCDrop })
+	return out
+}
+
+func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
+
+// softplus is log(1 + e^z), computed without overflow.
+func softplus(z float64) float64 {
+	if z > 30 {
+		return z
+	}
+	return math.Log1p(math.Exp(z))
+}
+
+func dot(a, b []float64) float64 {
+	var s float64
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

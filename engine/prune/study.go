@@ -1,0 +1,158 @@
+package prune
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// Options tune the study.
+type Options struct {
+	// TrainFraction is the share of the window (by Trainer start time) the model learns from;
+	// the rest is replayed. Default 0.6.
+	TrainFraction float64
+	// MaxCadenceLoss bounds the share of pushes the operating point may lose. Default 0.01.
+	MaxCadenceLoss float64
+	// Seed drives the random baseline and the permutation importances.
+	Seed uint64
+}
+
+// ModelReport says which classifier was chosen and how well it predicts the replayed period.
+type ModelReport struct {
+	Kind           string             `json:"kind"`
+	AUC            float64            `json:"auc"`
+	ValidationAUC  map[string]float64 `json:"validation_auc"`
+	Calibration    []CalibrationBin   `json:"calibration"`
+	ECE            float64            `json:"expected_calibration_error"`
+	Importances    []Importance       `json:"feature_importances"`
+	TrainGraphlets int                `json:"train_graphlets"`
+	EvalGraphlets  int                `json:"eval_graphlets"`
+	TrainUntil     time.Time          `json:"train_until"`
+	EvalUntil      time.Time          `json:"eval_until"`
+}
+
+// Result is the whole study.
+type Result struct {
+	MaxCadenceLoss    float64     `json:"max_cadence_loss"`
+	OperatingPoint    Outcome     `json:"operating_point"`
+	BestPossible      *Outcome    `json:"best_possible,omitempty"`
+	Baselines         []Outcome   `json:"baselines"`
+	Model             ModelReport `json:"model"`
+	Sweep             []Outcome   `json:"sweep"`
+	BestPossibleSweep []Outcome   `json:"best_possible_sweep,omitempty"`
+}
+
+// ErrTooFewGraphlets means the history is too short or too one-sided to learn from.
+var ErrTooFewGraphlets = errors.New("too few graphlets to study pruning")
+
+// candidates are the classifiers the study chooses from, by validation AUC inside the
+// training period.
+func candidates() []Model {
+	return []Model{
+		&Logistic{L2: 1e-3},
+		&Boosted{Trees: 150, Depth: 3, Rate: 0.1, L2: 1, Bins: 32},
+	}
+}
+
+func fresh(kind string) Model {
+	for _, m := range candidates() {
+		if m.Kind() == kind {
+			return m
+		}
+	}
+	panic("unknown model kind " + kind)
+}
+
+func bothClasses(gs []Graphlet) bool {
+	var pos int
+	for _, g := range gs {
+		if g.Pushed {
+			pos++
+		}
+	}
+	return pos > 0 && pos < len(gs)
+}
+
+// Study learns on the earlier part of the history and replays the later part.
+func Study(ds *Dataset, opts Options) (*Result, error) {
+	if opts.TrainFraction <= 0 || opts.TrainFraction >= 1 {
+		opts.TrainFraction = 0.6
+	}
+	if opts.MaxCadenceLoss < 0 {
+		return nil, fmt.Errorf("max cadence loss %v is negative", opts.MaxCadenceLoss)
+	}
+	train, eval := splitByTime(ds.Graphlets, opts.TrainFraction)
+	fit, valid := splitByTime(train, 0.75)
+	for _, part := range [][]Graphlet{fit, valid, eval} {
+		if len(part) < 10 || !bothClasses(part) {
+			return nil, fmt.Errorf("%w: %d graphlets (%d to learn from, %d to replay), and each part needs pushed and unpushed ones",
+				ErrTooFewGraphlets, len(ds.Graphlets), len(train), len(eval))
+		}
+	}
+
+	res := &Result{MaxCadenceLoss: opts.MaxCadenceLoss}
+	res.Model.ValidationAUC = map[string]float64{}
+	enc := newEncoder(ds.Names, fit)
+	bestKind, bestAUC := "", -1.0
+	for _, m := range candidates() {
+		m.Fit(enc.encode(fit), labels(fit))
+		auc := AUC(predictAll(m, enc.encode(valid)), labels(valid))
+		res.Model.ValidationAUC[m.Kind()] = auc
+		if auc > bestAUC {
+			bestKind, bestAUC = m.Kind(), auc
+		}
+	}
+	model := fresh(bestKind)
+	enc = newEncoder(ds.Names, train)
+	model.Fit(enc.encode(train), labels(train))
+
+	X, y := enc.encode(eval), labels(eval)
+	score := predictAll(model, X)
+	res.Model.Kind = bestKind
+	res.Model.AUC = AUC(score, y)
+	res.Model.Calibration, res.Model.ECE = calibration(score, y)
+	res.Model.Importances = permutationImportance(model, enc.names, X, y, opts.Seed)
+	res.Model.TrainGraphlets, res.Model.EvalGraphlets = len(train), len(eval)
+	res.Model.TrainUntil = train[len(train)-1].Start
+	end := eval[0].Start
+	for _, g := range eval {
+		end = later(end, later(g.Start, g.PushTime))
+	}
+	res.Model.EvalUntil = end
+
+	res.Sweep = Sweep("model", eval, score, end)
+	res.OperatingPoint = OperatingPoint(res.Sweep, opts.MaxCadenceLoss)
+
+	none, oracle, noData, random := make([]bool, len(eval)), make([]bool, len(eval)), make([]bool, len(eval)), make([]bool, len(eval))
+	share := float64(res.OperatingPoint.Skipped) / float64(len(eval))
+	rng := rand.New(rand.NewPCG(opts.Seed, 2))
+	for i, g := range eval {
+		oracle[i] = !g.Pushed
+		noData[i] = g.NewSpans == 0
+		random[i] = rng.Float64() < share
+	}
+	res.Baselines = []Outcome{
+		Replay("run everything", eval, none, end),
+		Replay("oracle (skip exactly the unpushed)", eval, oracle, end),
+		Replay("skip when no new data", eval, noData, end),
+		Replay(fmt.Sprintf("skip a random %.1f%%", 100*share), eval, random, end),
+	}
+	if ds.HasGroundTruth() {
+		p := make([]float64, len(eval))
+		for i, g := range eval {
+			p[i] = g.PPush
+		}
+		res.BestPossibleSweep = Sweep("best possible (generator's p_push)", eval, p, end)
+		best := OperatingPoint(res.BestPossibleSweep, opts.MaxCadenceLoss)
+		res.BestPossible = &best
+	}
+	return res, nil
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
