@@ -3,8 +3,8 @@
 --
 -- Only facts dated before trainer_start enter: statistics and anomalies of the input spans
 -- created before it, the upstream part of the topology (its executions ran before the
--- Trainer), and the outcomes of the pipeline's graphlets that had finished by then (an ASOF
--- join on finish time: with many trainings a day, the previous graphlet may still be running).
+-- Trainer), and the outcomes of the pipeline's graphlets that had finished by then (with many
+-- trainings a day, the previous graphlet may still be running).
 -- The previous graphlet is the one of the same pipeline and Trainer node that started last
 -- before this one.
 WITH
@@ -48,22 +48,34 @@ schemas AS (
     WHERE ev.direction = 'in' AND a.type = 'Schema'
     GROUP BY ev.execution_id
 ),
--- The pipeline's outcome history, as of each graphlet's finish.
-outcomes AS (
-    SELECT pipeline_id, finished,
-           count(*) OVER w AS known,
-           sum(pushed::INTEGER) OVER w AS pushes,
-           sum(pushed::INTEGER) OVER (PARTITION BY pipeline_id ORDER BY finished, graphlet_id
-               ROWS BETWEEN 4 PRECEDING AND CURRENT ROW) AS pushes_last_5,
-           max(push_time) OVER w AS last_push_time,
-           last_value(pushed) OVER w AS last_pushed,
-           last_value(CASE WHEN pushed THEN input_spans END IGNORE NULLS) OVER w AS last_pushed_spans
+-- The pipeline's outcome history as of each Trainer's start: one timeline per pipeline of
+-- graphlet finishes and Trainer starts; a start sorts before a finish at the same instant, so
+-- only graphlets finished strictly before it count.
+timeline AS (
+    SELECT pipeline_id, finished AS moment, 1 AS finish, graphlet_id, pushed, push_time,
+           CASE WHEN pushed THEN input_spans END AS pushed_spans
     FROM graphlets
-    WINDOW w AS (PARTITION BY pipeline_id ORDER BY finished, graphlet_id)
+    WHERE finished IS NOT NULL
+    UNION ALL
+    SELECT pipeline_id, trainer_start, 0, graphlet_id, NULL, NULL, NULL
+    FROM graphlets
+),
+running AS (
+    SELECT pipeline_id, finish, graphlet_id,
+           sum(finish) OVER w AS known,
+           sum(CASE WHEN pushed THEN 1 ELSE 0 END) OVER w AS pushes,
+           max(push_time) OVER w AS last_push_time,
+           last_value(pushed IGNORE NULLS) OVER w AS last_pushed,
+           last_value(pushed_spans IGNORE NULLS) OVER w AS last_pushed_spans
+    FROM timeline
+    WINDOW w AS (PARTITION BY pipeline_id ORDER BY moment, finish, graphlet_id ROWS UNBOUNDED PRECEDING)
 ),
 history AS (
-    SELECT g.graphlet_id, o.known, o.pushes, o.pushes_last_5, o.last_push_time, o.last_pushed, o.last_pushed_spans
-    FROM g ASOF LEFT JOIN outcomes o ON o.pipeline_id = g.pipeline_id AND o.finished < g.trainer_start
+    SELECT s.graphlet_id, s.known, s.pushes, s.pushes - coalesce(f.pushes, 0) AS pushes_last_5,
+           s.last_push_time, s.last_pushed, s.last_pushed_spans
+    FROM running s
+    LEFT JOIN running f ON f.pipeline_id = s.pipeline_id AND f.finish = 1 AND f.known = s.known - 5
+    WHERE s.finish = 0
 ),
 -- A warm start reads a base model.
 warm AS (
