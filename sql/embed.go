@@ -4,7 +4,9 @@ package sql
 
 import "embed"
 
-// FS holds every .sql file: schema/NNN_name.sql are the store's migrations, applied in order.
+// FS holds every .sql file: schema/NNN_name.sql are the store's migrations, applied in order;
+// analyses/NAME.sql are the canned analyses, each one read-only SELECT under a header that
+// names it (see engine.Analysis).
 //
-//go:embed schema/*.sql
+//go:embed schema/*.sql analyses/*.sql
 var FS embed.FS
