@@ -202,8 +202,15 @@ func series(a Analysis, s int) (names []string, rows map[string][]int) {
 	return names, rows
 }
 
+// lineStyle styles series i: its colour, and from the second series on a dash pattern, so
+// that lines lying on top of each other still show both.
 func lineStyle(i int) draw.LineStyle {
-	return draw.LineStyle{Color: palette[i%len(palette)], Width: vg.Points(lineWidthPts)}
+	st := draw.LineStyle{Color: palette[i%len(palette)], Width: vg.Points(lineWidthPts)}
+	if i > 0 {
+		on := vg.Points(float64(2 + 3*(i%3)))
+		st.Dashes = []vg.Length{on, vg.Points(3)}
+	}
+	return st
 }
 
 // drawBars draws horizontal bars, the first row at the top, so that long category names stay
@@ -275,6 +282,10 @@ func drawBars(p *plot.Plot, a Analysis, x, y, s int) (string, vg.Length, error) 
 	}
 	p.X.Label.Text = a.Plot.Y
 	p.X.Min = math.Min(p.X.Min, 0)
+	if p.X.Max <= p.X.Min {
+		// All zero: gonum would centre the axis on zero; show zero at the left instead.
+		p.X.Max = p.X.Min + 1
+	}
 	p.Add(plotter.NewGrid())
 	h := max(plotHeight, barHeight*vg.Length(len(cats))+1.5*vg.Inch)
 	return note, h, nil
@@ -328,10 +339,30 @@ func drawCDF(p *plot.Plot, a Analysis, x, s int) error {
 	p.Y.Min, p.Y.Max = 0, 1
 	p.Legend.Left = true // curves rise to the right, so the top left is free
 	if timeAxis {
-		p.X.Tick.Marker = plot.TimeTicks{Format: "2006-01-02"}
+		p.X.Tick.Marker = dateTicks{}
 	}
 	p.Add(plotter.NewGrid())
 	return nil
+}
+
+// dateTicks labels a time axis with dates. Over a short window the default ticks fall
+// several times a day, so a date is labelled once, at its first tick.
+type dateTicks struct{}
+
+func (dateTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.TimeTicks{Format: "2006-01-02"}.Ticks(lo, hi)
+	last := ""
+	for i, t := range ticks {
+		if t.Label == "" {
+			continue
+		}
+		if t.Label == last {
+			ticks[i].Label = ""
+			continue
+		}
+		last = t.Label
+	}
+	return ticks
 }
 
 // drawHist draws a histogram of x with about √n bins.
@@ -445,7 +476,7 @@ func drawLines(p *plot.Plot, a Analysis, x, y, s int) error {
 	case nominalAxis:
 		p.NominalX(nominal...)
 	case timeAxis:
-		p.X.Tick.Marker = plot.TimeTicks{Format: "2006-01-02"}
+		p.X.Tick.Marker = dateTicks{}
 	}
 	p.X.Label.Text = a.Plot.X
 	p.Y.Label.Text = a.Plot.Y

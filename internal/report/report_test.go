@@ -232,3 +232,23 @@ func TestQuantile(t *testing.T) {
 		t.Errorf("quantile of one value = %v", got)
 	}
 }
+
+func TestDateTicksLabelEachDateOnce(t *testing.T) {
+	lo := float64(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC).Unix())
+	ticks := dateTicks{}.Ticks(lo, lo+2*86400)
+	seen := map[string]bool{}
+	labelled := 0
+	for _, tk := range ticks {
+		if tk.Label == "" {
+			continue
+		}
+		if seen[tk.Label] {
+			t.Errorf("date %s is labelled twice: %v", tk.Label, ticks)
+		}
+		seen[tk.Label] = true
+		labelled++
+	}
+	if labelled < 2 {
+		t.Errorf("two days have %d labelled ticks: %v", labelled, ticks)
+	}
+}
