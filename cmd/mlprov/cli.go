@@ -34,6 +34,8 @@ var commands = []struct {
 }{
 	{"load", "load provenance (a native layout directory) into the store", func(c *cli) subcommand { return &loadCmd{cli: c} }},
 	{"query", "run SQL against the store and print the result", func(c *cli) subcommand { return &queryCmd{cli: c} }},
+	{"analyze", "list the canned analyses, or run some by name", func(c *cli) subcommand { return &analyzeCmd{cli: c} }},
+	{"report", "run every analysis and write a report with plots", func(c *cli) subcommand { return &reportCmd{cli: c} }},
 	{"export", "write the store's tables as Parquet, CSV or JSON lines", func(c *cli) subcommand { return &exportCmd{cli: c} }},
 	{"version", "print mlprov's version", func(c *cli) subcommand { return &versionCmd{cli: c} }},
 	{"help", "show help for mlprov or one command", func(c *cli) subcommand { return &helpCmd{cli: c} }},
