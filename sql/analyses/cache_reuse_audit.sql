@@ -14,46 +14,43 @@
 -- served them. Only direct inputs are compared, so downstream of a recomputation, where the
 -- inputs are new artifacts, the opportunity is larger than counted here. cache_hits counts
 -- the executions the pipeline's own cache did serve.
-WITH input_keys AS (
-    SELECT ev.execution_id,
-           string_agg(coalesce(ev.role, '') || '='
-                      || coalesce('fp:' || (a.attrs ->> 'input_fingerprint'), 'id:' || a.artifact_id), ','
-                      ORDER BY coalesce(ev.role, ''), coalesce('fp:' || (a.attrs ->> 'input_fingerprint'), 'id:' || a.artifact_id)) AS input_key
-    FROM events ev
-    JOIN artifacts a USING (artifact_id)
-    WHERE ev.direction = 'in'
-    GROUP BY ev.execution_id
+WITH fingerprints AS (
+    -- Parse each artifact's JSON once, not once per event that reads it.
+    SELECT artifact_id, attrs ->> 'input_fingerprint' AS fp FROM artifacts
 ),
-source_keys AS (
+keys AS (
+    -- An execution's inputs as a multiset, hashed without sorting: the sum of each input's
+    -- hash (role and fingerprint, or role and artifact id) and their count. Its sources: the
+    -- fingerprints on its outputs, each counted once.
     SELECT ev.execution_id,
-           string_agg(DISTINCT a.attrs ->> 'input_fingerprint', ',' ORDER BY a.attrs ->> 'input_fingerprint') AS source_key
+           count(*) FILTER (WHERE ev.direction = 'in') AS inputs,
+           sum(hash(ev.role, f.fp IS NULL, coalesce(f.fp, ev.artifact_id::VARCHAR))) FILTER (WHERE ev.direction = 'in') AS input_hash,
+           sum(DISTINCT hash(f.fp)) FILTER (WHERE ev.direction = 'out' AND f.fp IS NOT NULL) AS source_hash
     FROM events ev
-    JOIN artifacts a USING (artifact_id)
-    WHERE ev.direction = 'out' AND (a.attrs ->> 'input_fingerprint') IS NOT NULL
+    JOIN fingerprints f USING (artifact_id)
     GROUP BY ev.execution_id
 ),
 work AS (
-    SELECT x.execution_id,
-           x.op_type,
+    -- Groups of complete executions that did the same work; the first of each was needed.
+    SELECT x.op_type,
            x.category,
-           x.cost,
-           row_number() OVER (
-               PARTITION BY x.pipeline_id, coalesce(x.node_id, x.op_type), x.op_type,
-                            coalesce(x.attrs ->> 'code_version', ''),
-                            coalesce('in:' || i.input_key, 'source:' || s.source_key)
-               ORDER BY x.start_time, x.execution_id) AS nth
+           count(*) AS executions,
+           coalesce(sum(x.cost), 0) AS cost,
+           coalesce(sum(x.cost), 0) - coalesce(arg_min(x.cost, (x.start_time, x.execution_id)), 0) AS recomputed_cost
     FROM executions x
-    LEFT JOIN input_keys i USING (execution_id)
-    LEFT JOIN source_keys s USING (execution_id)
-    WHERE x.state = 'complete' AND (i.input_key IS NOT NULL OR s.source_key IS NOT NULL)
+    JOIN keys k USING (execution_id)
+    WHERE x.state = 'complete' AND (k.inputs > 0 OR k.source_hash IS NOT NULL)
+    GROUP BY x.pipeline_id, coalesce(x.node_id, x.op_type), x.op_type, x.category,
+             coalesce(x.attrs ->> 'code_version', ''),
+             CASE WHEN k.inputs > 0 THEN k.inputs END, CASE WHEN k.inputs > 0 THEN k.input_hash ELSE k.source_hash END
 ),
 per_op AS (
     SELECT op_type,
            category,
-           count(*) AS complete_executions,
-           count(*) FILTER (WHERE nth > 1) AS recomputed,
-           coalesce(sum(cost) FILTER (WHERE nth > 1), 0) AS recomputed_cost,
-           coalesce(sum(cost), 0) AS cost
+           sum(executions) AS complete_executions,
+           sum(executions - 1) AS recomputed,
+           sum(recomputed_cost) AS recomputed_cost,
+           sum(cost) AS cost
     FROM work
     GROUP BY op_type, category
 ),
@@ -65,8 +62,8 @@ hits AS (
 )
 SELECT op_type,
        category,
-       coalesce(complete_executions, 0) AS complete_executions,
-       coalesce(recomputed, 0) AS recomputed,
+       coalesce(complete_executions, 0)::BIGINT AS complete_executions,
+       coalesce(recomputed, 0)::BIGINT AS recomputed,
        round(coalesce(recomputed_cost, 0), 3) AS recomputed_cost,
        round(recomputed_cost / nullif(cost, 0), 4) AS share_of_cost,
        coalesce(cache_hits, 0) AS cache_hits
