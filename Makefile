@@ -18,6 +18,7 @@ demo: build
 	rm -rf demo.duckdb demo.duckdb.wal
 	$(BIN) load --db demo.duckdb testdata/example
 	$(BIN) query --db demo.duckdb -f testdata/overview.sql
+	$(BIN) report --db demo.duckdb --out mlprov-report
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
@@ -30,4 +31,4 @@ golden:
 	$(GO) test ./... -update
 
 clean:
-	rm -rf bin demo.duckdb demo.duckdb.wal demo.duckdb.tmp
+	rm -rf bin demo.duckdb demo.duckdb.wal demo.duckdb.tmp mlprov-report

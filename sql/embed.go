@@ -5,7 +5,9 @@ package sql
 import "embed"
 
 // FS holds every .sql file: schema/NNN_name.sql are the store's migrations, applied in order;
-// views/NAME.sql define the derived relations (graphlets, topologies).
+// views/NAME.sql define the derived relations (graphlets, topologies); analyses/NAME.sql are
+// the canned analyses, each one read-only SELECT under a header that names it (see
+// engine.Analysis).
 //
-//go:embed schema/*.sql views/*.sql
+//go:embed schema/*.sql views/*.sql analyses/*.sql
 var FS embed.FS

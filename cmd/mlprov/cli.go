@@ -34,6 +34,8 @@ var commands = []struct {
 }{
 	{"load", "load provenance (a native layout directory) into the store", func(c *cli) subcommand { return &loadCmd{cli: c} }},
 	{"query", "run SQL against the store and print the result", func(c *cli) subcommand { return &queryCmd{cli: c} }},
+	{"analyze", "list the canned analyses, or run some by name", func(c *cli) subcommand { return &analyzeCmd{cli: c} }},
+	{"report", "run every analysis and write a report with plots", func(c *cli) subcommand { return &reportCmd{cli: c} }},
 	{"graphlet", "show one model graphlet's members and edges (table, JSON or Graphviz DOT)", func(c *cli) subcommand { return &graphletCmd{cli: c} }},
 	{"prune", "study pruning: predict which graphlets will not push, replay history skipping them", func(c *cli) subcommand { return &pruneCmd{cli: c} }},
 	{"export", "write the store's tables as Parquet, CSV or JSON lines", func(c *cli) subcommand { return &exportCmd{cli: c} }},

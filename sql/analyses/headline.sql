@@ -12,15 +12,9 @@ corpus AS (
            (SELECT sum(cost_exclusive) FILTER (WHERE NOT pushed) FROM graphlets)
                / (SELECT nullif(sum(cost), 0) FROM executions) AS waste_share
 ),
--- Trainings per pipeline per day over the pipeline's own active time (at least one day).
-rates AS (
-    SELECT g.pipeline_id, g.n / greatest(1.0, date_diff('second', l.first, l.last) / 86400.0) AS per_day
-    FROM (SELECT pipeline_id, count(*) AS n FROM graphlets GROUP BY pipeline_id) g
-    JOIN (SELECT pipeline_id, min(start_time) AS first, max(end_time) AS last FROM executions GROUP BY pipeline_id) l
-        USING (pipeline_id)
-),
 activity AS (
-    SELECT avg(per_day) AS mean_per_day, avg((per_day > 100)::INTEGER) AS above_100 FROM rates
+    SELECT avg(trainings_per_day) AS mean_per_day, avg((trainings_per_day > 100)::INTEGER) AS above_100
+    FROM pipeline_activity
 )
 SELECT metric, paper, corpus
 FROM (

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"mlprov/engine"
+	"mlprov/internal/render"
+)
+
+type analyzeOptions struct {
+	db     string
+	format string
+}
+
+// analyzeCmd is `mlprov analyze`: without names it lists the canned analyses from their
+// headers; with names it runs them. csv and json print one analysis, so that the output
+// stays one document.
+type analyzeCmd struct {
+	*cli
+	opts analyzeOptions
+}
+
+func (c *analyzeCmd) Run(ctx context.Context, args []string) error {
+	fs := c.flags("analyze", "mlprov analyze [--db FILE] [--format table|csv|json|markdown|line] [NAME...]")
+	c.dbFlag(fs, &c.opts.db)
+	fs.StringVar(&c.opts.format, "format", "table", "output format: "+strings.Join(render.Formats, ", "))
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if !slices.Contains(render.Formats, c.opts.format) {
+		return usagef("analyze", "unknown --format %q (want %s)", c.opts.format, strings.Join(render.Formats, ", "))
+	}
+	as, err := engine.Analyses()
+	if err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		list := &render.Result{Columns: []string{"name", "topic", "description"}}
+		for _, a := range as {
+			list.Rows = append(list.Rows, []any{a.Name, a.Topic, a.Description})
+		}
+		return render.Write(c.stdout, c.opts.format, list)
+	}
+	names := fs.Args()
+	for _, n := range names {
+		if !slices.ContainsFunc(as, func(a engine.Analysis) bool { return a.Name == n }) {
+			return usagef("analyze", "unknown analysis %q (run mlprov analyze to list them)", n)
+		}
+	}
+	document := c.opts.format == "csv" || c.opts.format == "json"
+	if document && len(names) > 1 {
+		return usagef("analyze", "--format %s prints one analysis; name one, or use mlprov report for all", c.opts.format)
+	}
+	e, err := c.openExisting(ctx, c.opts.db, true)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	for i, n := range names {
+		res, err := runAnalysis(ctx, e, n)
+		if err != nil {
+			return err
+		}
+		if !document {
+			if i > 0 {
+				fmt.Fprintln(c.stdout)
+			}
+			a, _ := engine.LookupAnalysis(n)
+			fmt.Fprintf(c.stdout, "%s: %s\n", a.Name, a.Description)
+		}
+		if err := render.Write(c.stdout, c.opts.format, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runAnalysis runs one analysis and reads its whole result.
+func runAnalysis(ctx context.Context, e *engine.Engine, name string) (*render.Result, error) {
+	rows, err := e.RunAnalysis(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	res, err := render.Read(rows)
+	if err != nil {
+		return nil, fmt.Errorf("analysis %s: %w", name, err)
+	}
+	return res, nil
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"mlprov/engine"
+	"mlprov/internal/report"
+)
+
+type reportOptions struct {
+	db    string
+	out   string
+	quiet bool
+}
+
+// reportCmd is `mlprov report`: every canned analysis, run on the store and written up as a
+// report folder (see internal/report).
+type reportCmd struct {
+	*cli
+	opts reportOptions
+}
+
+func (c *reportCmd) Run(ctx context.Context, args []string) error {
+	fs := c.flags("report", "mlprov report [--db FILE] [--out DIR]")
+	c.dbFlag(fs, &c.opts.db)
+	fs.StringVar(&c.opts.out, "out", "mlprov-report", "the folder to write: new, empty, or an earlier report, which is replaced")
+	fs.BoolVarP(&c.opts.quiet, "quiet", "q", false, "print only errors")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("report", "unexpected argument %q", fs.Arg(0))
+	}
+	if c.opts.out == "" {
+		return usagef("report", "--out needs a folder")
+	}
+	progress := func(format string, args ...any) {
+		if !c.opts.quiet {
+			fmt.Fprintf(c.stderr, "report: "+format+"\n", args...)
+		}
+	}
+	start := time.Now()
+	as, err := engine.Analyses()
+	if err != nil {
+		return err
+	}
+	e, err := c.openExisting(ctx, c.opts.db, true)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	info, err := e.Info(ctx)
+	if err != nil {
+		return err
+	}
+	in := report.Input{
+		Version:     mlprovVersion(),
+		Fingerprint: info.Fingerprint,
+		Seed:        info.Seed,
+		Params:      map[string]any{"db": c.opts.db, "out": c.opts.out},
+		Progress:    func(step string) { progress("%s", step) },
+	}
+	for _, s := range info.Sources {
+		in.Sources = append(in.Sources, report.Source(s))
+	}
+	for i, a := range as {
+		t := time.Now()
+		res, err := runAnalysis(ctx, e, a.Name)
+		if err != nil {
+			return err
+		}
+		progress("ran %s (%d/%d): %d rows in %s", a.Name, i+1, len(as), len(res.Rows), time.Since(t).Round(time.Millisecond))
+		in.Analyses = append(in.Analyses, report.Analysis{
+			Name: a.Name, Description: a.Description, Topic: a.Topic, SQL: a.SQL, Result: res,
+			Plot: report.Plot{Kind: a.Plot.Kind, X: a.Plot.X, Y: a.Plot.Y, Series: a.Plot.Series},
+		})
+	}
+	sum, err := report.Write(c.opts.out, in)
+	if err != nil {
+		return fmt.Errorf("write the report: %w", err)
+	}
+	if !c.opts.quiet {
+		fmt.Fprintf(c.stdout, "wrote %s: %d analyses, %d plots, %d files in %s; open %s\n",
+			c.opts.out, len(as), sum.Plots, len(sum.Files), time.Since(start).Round(time.Millisecond), filepath.Join(c.opts.out, "report.html"))
+	}
+	return nil
+}

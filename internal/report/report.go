@@ -1,0 +1,428 @@
+// Package report writes the report of a store's analyses into one folder: report.md, a
+// self-contained report.html (plots embedded, readable offline), a PNG and an SVG per plot
+// under plots/, results.json (every result in full) and manifest.json (what the report was
+// made from and with). The same input gives the same report.md and results.json, byte for
+// byte, so that two reports can be compared with diff.
+package report
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"mlprov/internal/render"
+)
+
+// ErrNotReportFolder means the output folder holds files, and no earlier report, so writing
+// there could destroy someone's work.
+var ErrNotReportFolder = errors.New("the folder is not empty and holds no mlprov report")
+
+// HeadlineName is the analysis the report opens with, when there is one: the paper's figures
+// beside this corpus's (columns metric, paper, corpus).
+const HeadlineName = "headline"
+
+// maxTableRows is how many rows of a result the report's tables show; results.json has all.
+const maxTableRows = 25
+
+// Analysis is one analysis as the report shows it: its header and its result.
+type Analysis struct {
+	Name        string
+	Description string
+	Topic       string
+	Plot        Plot
+	SQL         string
+	Result      *render.Result
+}
+
+// Plot is an analysis's plot: Kind is none, bar, cdf, line or hist; X, Y and Series name
+// columns of the result.
+type Plot struct {
+	Kind, X, Y, Series string
+}
+
+// String prints the plot as an analysis header writes it.
+func (p Plot) String() string {
+	s := p.Kind
+	for _, kv := range [][2]string{{"x", p.X}, {"y", p.Y}, {"series", p.Series}} {
+		if kv[1] != "" {
+			s += " " + kv[0] + "=" + kv[1]
+		}
+	}
+	return s
+}
+
+// Source is one load the store holds, as manifest.json records it.
+type Source struct {
+	ID          int64     `json:"source_id"`
+	Kind        string    `json:"kind"`
+	URI         string    `json:"uri"`
+	Fingerprint string    `json:"fingerprint"`
+	LoadedAt    time.Time `json:"loaded_at"`
+	Rows        int64     `json:"rows"`
+}
+
+// Input is everything a report is made of.
+type Input struct {
+	// Version is mlprov's version.
+	Version string
+	// Fingerprint identifies the store's content (engine.StoreInfo.Fingerprint).
+	Fingerprint string
+	// Seed is the generator's seed, when the store came from mlprov gen.
+	Seed    string
+	Sources []Source
+	// Params are the command's parameters; manifest.json records them with the report's own.
+	Params map[string]any
+	// Analyses are the results, in the order the report shows them.
+	Analyses []Analysis
+	// Progress, when set, receives a short line per step.
+	Progress func(step string)
+}
+
+// Summary says what Write wrote.
+type Summary struct {
+	// Files are the paths written, relative to the folder, sorted.
+	Files []string
+	Plots int
+}
+
+// Write writes the report of in into dir, creating it. dir must be new, empty, or hold an
+// earlier report, which is replaced whole; otherwise Write returns ErrNotReportFolder.
+func Write(dir string, in Input) (*Summary, error) {
+	if err := prepare(dir); err != nil {
+		return nil, err
+	}
+	progress := in.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	files := map[string][]byte{}
+	secs := make([]*section, len(in.Analyses))
+	var plots []manifestAnalysis
+	for i, a := range in.Analyses {
+		normalise(a.Result)
+		sec := newSection(a)
+		secs[i] = sec
+		ma := manifestAnalysis{Name: a.Name, SQLSHA256: digest([]byte(a.SQL)), Rows: len(a.Result.Rows), Plot: a.Plot.String()}
+		if a.Plot.Kind != "" && a.Plot.Kind != "none" {
+			progress(fmt.Sprintf("plotting %s (%s)", a.Name, a.Plot.Kind))
+			fig, err := drawFigure(a)
+			switch {
+			case errors.Is(err, errNothingToPlot):
+				sec.Note = "No plot: the result has no rows to plot."
+			case err != nil:
+				return nil, fmt.Errorf("plot %s: %w", a.Name, err)
+			default:
+				sec.PNG, sec.SVG = "plots/"+a.Name+".png", "plots/"+a.Name+".svg"
+				sec.Image = "data:image/png;base64," + base64.StdEncoding.EncodeToString(fig.PNG)
+				sec.Note = fig.Note
+				files[sec.PNG], files[sec.SVG] = fig.PNG, fig.SVG
+				ma.Files = []string{sec.PNG, sec.SVG}
+			}
+		}
+		plots = append(plots, ma)
+	}
+	doc := &document{Version: in.Version, Fingerprint: in.Fingerprint, Seed: in.Seed, Sources: len(in.Sources)}
+	for _, s := range secs {
+		if s.Name == HeadlineName && doc.Headline == nil {
+			doc.Headline = s
+			continue
+		}
+		doc.Sections = append(doc.Sections, s)
+	}
+	progress("writing report.md, report.html and results.json")
+	var err error
+	files["report.md"] = markdown(doc)
+	if files["report.html"], err = html(doc); err != nil {
+		return nil, fmt.Errorf("report.html: %w", err)
+	}
+	if files["results.json"], err = results(in); err != nil {
+		return nil, fmt.Errorf("results.json: %w", err)
+	}
+	m := manifest{
+		Version:  in.Version,
+		Store:    manifestStore{Fingerprint: in.Fingerprint, Seed: in.Seed, Sources: in.Sources},
+		Params:   map[string]any{},
+		Analyses: plots,
+		Files:    map[string]string{},
+	}
+	for k, v := range in.Params {
+		m.Params[k] = v
+	}
+	m.Params["table_rows"] = maxTableRows
+	m.Params["plot_width_in"] = float64(plotWidth / 72)
+	m.Params["plot_height_in"] = float64(plotHeight / 72)
+	m.Params["png_dpi"] = pngDPI
+	m.Params["float_digits"] = jsonDigits
+	names := make([]string, 0, len(files)+1)
+	for name, b := range files {
+		names = append(names, name)
+		m.Files[name] = digest(b)
+	}
+	if files["manifest.json"], err = marshal(m); err != nil {
+		return nil, fmt.Errorf("manifest.json: %w", err)
+	}
+	names = append(names, "manifest.json")
+	slices.Sort(names)
+	for _, name := range names {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(p, files[name], 0o644); err != nil {
+			return nil, err
+		}
+	}
+	n := 0
+	for _, p := range plots {
+		if len(p.Files) > 0 {
+			n++
+		}
+	}
+	return &Summary{Files: names, Plots: n}, nil
+}
+
+// prepare makes dir ready: created when missing, emptied of an earlier report so that no
+// plot of an analysis that is gone stays behind, refused when it holds anything else.
+func prepare(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return os.MkdirAll(dir, 0o755)
+	case err != nil:
+		return err
+	case len(entries) == 0:
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
+		return fmt.Errorf("%s: %w: choose a new or empty folder", dir, ErrNotReportFolder)
+	}
+	for _, name := range []string{"report.md", "report.html", "results.json", "manifest.json", "plots"} {
+		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// jsonDigits is how many significant digits floats keep. Parallel sums in DuckDB may differ
+// in their last bits from run to run; rounding keeps results.json byte-identical.
+const jsonDigits = 12
+
+// normalise rounds every float of res to jsonDigits significant digits.
+func normalise(res *render.Result) {
+	for _, r := range res.Rows {
+		for i, v := range r {
+			if f, ok := v.(float64); ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
+				r[i] = roundSig(f, jsonDigits)
+			}
+		}
+	}
+}
+
+func roundSig(f float64, digits int) float64 {
+	g, err := strconv.ParseFloat(strconv.FormatFloat(f, 'g', digits, 64), 64)
+	if err != nil {
+		return f
+	}
+	return g
+}
+
+// cell formats a value for the report's tables: floats with at most six significant digits.
+func cell(v any) string {
+	if f, ok := v.(float64); ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		return strconv.FormatFloat(roundSig(f, 6), 'f', -1, 64)
+	}
+	return render.Text(v, "NULL")
+}
+
+// table is a result as text cells.
+type table struct {
+	Columns []string
+	Numeric []bool // right-aligned columns
+	Rows    [][]string
+}
+
+func newTable(res *render.Result, limit int) table {
+	t := table{Columns: res.Columns, Numeric: make([]bool, len(res.Columns))}
+	for i := range res.Columns {
+		t.Numeric[i] = len(res.Rows) > 0
+		for _, r := range res.Rows {
+			if _, _, ok := number(r[i]); r[i] != nil && (!ok || isTimeOrBool(r[i])) {
+				t.Numeric[i] = false
+				break
+			}
+		}
+	}
+	for i, r := range res.Rows {
+		if i == limit {
+			break
+		}
+		cells := make([]string, len(r))
+		for j, v := range r {
+			cells[j] = cell(v)
+		}
+		t.Rows = append(t.Rows, cells)
+	}
+	return t
+}
+
+func isTimeOrBool(v any) bool {
+	switch v.(type) {
+	case time.Time, bool:
+		return true
+	}
+	return false
+}
+
+// section is one analysis in the report.
+type section struct {
+	Name, Description, Topic, Plot string
+	// PNG and SVG are the plot's files, relative to the report; Image is the PNG as a data
+	// URL for report.html. All empty when there is no plot.
+	PNG, SVG, Image string
+	Note            string
+	Summary         *table // the distribution of a cdf's or hist's x, when it has one
+	SummaryOf       string
+	Table           table
+	Total           int
+	SQL             string
+}
+
+func newSection(a Analysis) *section {
+	s := &section{
+		Name: a.Name, Description: a.Description, Topic: a.Topic, Plot: a.Plot.String(),
+		Table: newTable(a.Result, maxTableRows), Total: len(a.Result.Rows), SQL: strings.TrimSpace(a.SQL),
+	}
+	if a.Plot.Kind == "cdf" || a.Plot.Kind == "hist" {
+		if t := distribution(a); t != nil {
+			s.Summary, s.SummaryOf = t, a.Plot.X
+		}
+	}
+	return s
+}
+
+// Shown is how many rows the section's table shows.
+func (s *section) Shown() int { return len(s.Table.Rows) }
+
+// document is the whole report, for the Markdown and HTML writers.
+type document struct {
+	Version, Fingerprint, Seed string
+	Sources                    int
+	Headline                   *section
+	Sections                   []*section
+}
+
+// results is results.json: every result in full, in report order, one row per line so
+// that two reports diff well.
+func results(in Input) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString("{\n  \"store_fingerprint\": ")
+	if err := writeJSON(&b, in.Fingerprint); err != nil {
+		return nil, err
+	}
+	b.WriteString(",\n  \"analyses\": [")
+	for i, a := range in.Analyses {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n    {")
+		for j, kv := range []struct {
+			k string
+			v any
+		}{{"name", a.Name}, {"description", a.Description}, {"topic", a.Topic}, {"plot", a.Plot.String()}, {"columns", a.Result.Columns}} {
+			if j > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("\n      \"" + kv.k + "\": ")
+			if err := writeJSON(&b, kv.v); err != nil {
+				return nil, fmt.Errorf("%s: %w", a.Name, err)
+			}
+		}
+		b.WriteString(",\n      \"rows\": [")
+		for k, r := range a.Result.Rows {
+			if k > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("\n        ")
+			vals := make([]any, len(r))
+			for c, v := range r {
+				vals[c] = render.JSONValue(v)
+			}
+			if err := writeJSON(&b, vals); err != nil {
+				return nil, fmt.Errorf("%s: %w", a.Name, err)
+			}
+		}
+		if len(a.Result.Rows) > 0 {
+			b.WriteString("\n      ")
+		}
+		b.WriteString("]\n    }")
+	}
+	if len(in.Analyses) > 0 {
+		b.WriteString("\n  ")
+	}
+	b.WriteString("]\n}\n")
+	return b.Bytes(), nil
+}
+
+// writeJSON appends v without HTML escaping, which JSON files need not.
+func writeJSON(b *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	b.Truncate(b.Len() - 1) // Encode ends with a newline
+	return nil
+}
+
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// manifest is manifest.json: what the report was made from and with, and a digest of every
+// file it wrote, so that a copy can be checked.
+type manifest struct {
+	Version  string             `json:"mlprov_version"`
+	Store    manifestStore      `json:"store"`
+	Params   map[string]any     `json:"parameters"`
+	Analyses []manifestAnalysis `json:"analyses"`
+	Files    map[string]string  `json:"files"`
+}
+
+type manifestStore struct {
+	Fingerprint string   `json:"fingerprint"`
+	Seed        string   `json:"seed,omitempty"`
+	Sources     []Source `json:"sources"`
+}
+
+type manifestAnalysis struct {
+	Name      string   `json:"name"`
+	SQLSHA256 string   `json:"sql"`
+	Rows      int      `json:"rows"`
+	Plot      string   `json:"plot"`
+	Files     []string `json:"files,omitempty"`
+}

@@ -1,0 +1,21 @@
+-- name: pipeline_activity
+-- description: Each pipeline's lifespan, its runs and trainings (Trainer runs that did work, not cache hits), and their rates per day of lifespan.
+--
+-- Rates divide by the lifespan in days, at least one, so that a pipeline seen for an hour is
+-- not credited with a day's worth of runs per hour. Runs without a run_id (asynchronous
+-- pipelines) count one run per execution.
+WITH per AS (
+    SELECT x.pipeline_id,
+           count(DISTINCT coalesce(x.run_id, 'execution:' || x.execution_id)) AS runs,
+           count(t.graphlet_id) FILTER (WHERE x.state <> 'cached') AS trainings,
+           min(x.start_time) AS first_start,
+           max(coalesce(x.end_time, x.start_time)) AS last_end
+    FROM executions x
+    LEFT JOIN trainers t ON t.graphlet_id = x.execution_id
+    GROUP BY x.pipeline_id
+)
+SELECT pipeline_id, runs, trainings, first_start, last_end,
+       greatest(epoch(last_end - first_start) / 86400, 1) AS days,
+       runs / greatest(epoch(last_end - first_start) / 86400, 1) AS runs_per_day,
+       trainings / greatest(epoch(last_end - first_start) / 86400, 1) AS trainings_per_day
+FROM per
