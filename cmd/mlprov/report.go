@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
 
 	"mlprov/engine"
+	"mlprov/engine/prune"
 	"mlprov/internal/report"
 )
 
@@ -77,6 +79,23 @@ func (c *reportCmd) Run(ctx context.Context, args []string) error {
 			Name: a.Name, Description: a.Description, Topic: a.Topic, SQL: a.SQL, Result: res,
 			Plot: report.Plot{Kind: a.Plot.Kind, X: a.Plot.X, Y: a.Plot.Y, Series: a.Plot.Series},
 		})
+	}
+	t := time.Now()
+	study, err := runPruneStudy(ctx, e, pruneOptions{maxCadenceLoss: 0.01, trainFraction: 0.6, seed: 1})
+	switch {
+	case errors.Is(err, prune.ErrTooFewGraphlets):
+		progress("pruning study skipped: %v", err)
+	case err != nil:
+		return fmt.Errorf("pruning study: %w", err)
+	default:
+		progress("ran the pruning study in %s", time.Since(t).Round(time.Millisecond))
+		for _, a := range in.Analyses {
+			if a.Name == report.HeadlineName {
+				headlineWithPruning(a.Result, study)
+			}
+		}
+		in.Analyses = append(in.Analyses, pruneSections(study)...)
+		in.Params["prune"] = map[string]any{"max_cadence_loss": 0.01, "train_fraction": 0.6, "seed": 1}
 	}
 	sum, err := report.Write(c.opts.out, in)
 	if err != nil {

@@ -46,7 +46,9 @@ func markdown(d *document) []byte {
 		}
 		mdTable(&b, s.Table)
 		mdRowsNote(&b, s)
-		w("\n<details><summary>SQL</summary>\n\n```sql\n%s\n```\n\n</details>\n", s.SQL)
+		if s.SQL != "" {
+			w("\n<details><summary>SQL</summary>\n\n```sql\n%s\n```\n\n</details>\n", s.SQL)
+		}
 	}
 	return b.Bytes()
 }
