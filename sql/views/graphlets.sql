@@ -58,22 +58,40 @@ pushes AS (
       AND a.type = 'PushedModel' AND lower(a.attrs ->> 'pushed') IN ('1', 'true')
     GROUP BY m.graphlet_id
 ),
--- The graphlet's DAG of operator types, as a sorted edge list and its hash; the upstream
--- part alone (known before the Trainer starts) gets its own hash.
-edges AS (
-    SELECT DISTINCT pm.graphlet_id, pm.op_type || '>' || cm.op_type AS edge,
-           pm.side <> 'downstream' AND cm.side <> 'downstream' AS upstream
-    FROM lineage_edges l
-    JOIN members pm ON pm.execution_id = l.producer_id
-    JOIN members cm ON cm.execution_id = l.consumer_id AND cm.graphlet_id = pm.graphlet_id
+-- The graphlet's DAG of operator types: its distinct edges, each marked upstream when some
+-- instance of it joins two executions that ran before the Trainer ended (its upstream part,
+-- known before the Trainer started). A signature is the XOR of the edges' hashes, so that it
+-- needs no sort; the edge list is spelt out once per distinct signature.
+-- From each member's input edges (a few per execution) to producers in the same graphlet:
+-- starting from the producers instead would pair each with every later consumer in history.
+consumed AS MATERIALIZED (
+    SELECT cm.graphlet_id, cm.op_type AS to_op, cm.side AS to_side, l.producer_id
+    FROM members cm
+    JOIN lineage_edges l ON l.consumer_id = cm.execution_id
 ),
-topology AS (
-    SELECT graphlet_id,
-           string_agg(DISTINCT edge, ',' ORDER BY edge) AS topology,
-           md5(string_agg(DISTINCT edge, ',' ORDER BY edge)) AS signature,
-           md5(coalesce(string_agg(DISTINCT edge, ',' ORDER BY edge) FILTER (WHERE upstream), '')) AS upstream_signature
-    FROM edges
-    GROUP BY graphlet_id
+edges AS (
+    SELECT c.graphlet_id, pm.op_type || '>' || c.to_op AS edge,
+           bool_or(pm.side <> 'downstream' AND c.to_side <> 'downstream') AS upstream
+    FROM consumed c
+    JOIN members pm ON pm.execution_id = c.producer_id AND pm.graphlet_id = c.graphlet_id
+    GROUP BY c.graphlet_id, edge
+),
+edge_hashes AS (
+    SELECT edge, md5_number_lower(edge) AS h FROM (SELECT DISTINCT edge FROM edges)
+),
+signatures AS (
+    SELECT e.graphlet_id,
+           bit_xor(h.h) AS signature,
+           coalesce(bit_xor(h.h) FILTER (WHERE e.upstream), 0) AS upstream_signature
+    FROM edges e
+    JOIN edge_hashes h USING (edge)
+    GROUP BY e.graphlet_id
+),
+shapes AS (
+    SELECT s.signature, string_agg(e.edge, ',' ORDER BY e.edge) AS topology
+    FROM (SELECT signature, min(graphlet_id) AS graphlet_id FROM signatures GROUP BY signature) s
+    JOIN edges e USING (graphlet_id)
+    GROUP BY s.signature
 )
 SELECT t.graphlet_id,
        t.pipeline_id,
@@ -94,13 +112,14 @@ SELECT t.graphlet_id,
        coalesce(s.input_spans, []::BIGINT[]) AS input_spans,
        p.graphlet_id IS NOT NULL AS pushed,
        p.push_time,
-       coalesce(tp.signature, md5('')) AS topology_signature,
-       coalesce(tp.upstream_signature, md5('')) AS upstream_signature,
-       coalesce(tp.topology, '') AS topology
+       lpad(hex(coalesce(sg.signature, 0)), 16, '0') AS topology_signature,
+       lpad(hex(coalesce(sg.upstream_signature, 0)), 16, '0') AS upstream_signature,
+       coalesce(sh.topology, '') AS topology
 FROM trainers t
 JOIN executions x ON x.execution_id = t.graphlet_id
 JOIN costs c USING (graphlet_id)
 LEFT JOIN arts a USING (graphlet_id)
 LEFT JOIN spans s USING (graphlet_id)
 LEFT JOIN pushes p USING (graphlet_id)
-LEFT JOIN topology tp USING (graphlet_id)
+LEFT JOIN signatures sg USING (graphlet_id)
+LEFT JOIN shapes sh ON sh.signature = sg.signature
