@@ -208,12 +208,13 @@ type view struct {
 // Cut marks what was left out: a row or column of it, or the end of a value.
 const Cut = "…"
 
-// minColumnWidth is the narrowest a column is cut to before whole columns are dropped.
+// minColumnWidth is the narrowest a column is cut to (unless its header is wider) before
+// whole columns are left out.
 const minColumnWidth = 8
 
 // layout turns res into text cells, keeping at most opts.MaxRows rows (the first and the last
-// half) and fitting the table into opts.MaxWidth columns: first by cutting the longest values
-// to a common width (no narrower than minColumnWidth), then by dropping columns on the right.
+// half) and fitting the table into opts.MaxWidth columns: by cutting the longest values to a
+// common width, and leaving out columns on the right where that is not enough.
 func layout(res *Result, opts Options) view {
 	v := view{totalRows: res.Total(), totalCols: len(res.Columns)}
 	rows, omittedAt := res.Rows, res.OmittedAt
@@ -264,34 +265,40 @@ func layout(res *Result, opts Options) view {
 	}
 
 	keep := len(header) // columns shown
-	limit := 0          // the width values are cut to; 0 for none
+	limits := widths    // the width each shown column's values are cut to
 	if opts.MaxWidth > 0 && tableWidth(widths, 0) > opts.MaxWidth {
+		// A column is cut no narrower than its header or minColumnWidth, whichever is wider,
+		// so that it stays recognisable; columns that do not fit so are left out.
+		floors := make([]int, len(widths))
+		for i, h := range header {
+			floors[i] = min(widths[i], max(textWidth(h), minColumnWidth))
+		}
 		for ; keep > 0; keep-- {
 			extra := 0
 			if keep < len(header) {
 				extra = 1 // the marker column
 			}
-			if limit = fitLimit(widths[:keep], extra, opts.MaxWidth); limit > 0 {
+			if fitted, ok := fit(widths[:keep], floors[:keep], extra, opts.MaxWidth); ok {
+				limits = fitted
 				break
 			}
 		}
-		if keep == 0 { // not even one column fits at minColumnWidth: cut it to what is left
+		if keep == 0 { // not even one column fits: cut the first to what is left
 			keep = 1
-			extra := min(1, len(header)-1)
-			limit = max(1, opts.MaxWidth-tableWidth([]int{0}, extra))
+			limits = []int{max(1, opts.MaxWidth-tableWidth([]int{0}, min(1, len(header)-1)))}
 		}
 	}
 
-	cutCell := func(s string) string {
-		if limit > 0 && textWidth(s) > limit {
+	cutCell := func(i int, s string) string {
+		if textWidth(s) > limits[i] {
 			v.cutValues = true
-			return cutText(s, limit)
+			return cutText(s, limits[i])
 		}
 		return s
 	}
 	v.header = make([]string, 0, keep+1)
-	for _, h := range header[:keep] {
-		v.header = append(v.header, cutCell(h))
+	for i, h := range header[:keep] {
+		v.header = append(v.header, cutCell(i, h))
 	}
 	v.numeric = append([]bool(nil), numeric[:keep]...)
 	if keep < len(header) {
@@ -303,8 +310,8 @@ func layout(res *Result, opts Options) view {
 			v.rows = append(v.rows, markerRow(len(v.header)))
 		}
 		row := make([]string, 0, len(v.header))
-		for _, c := range r[:keep] {
-			row = append(row, cutCell(c))
+		for i, c := range r[:keep] {
+			row = append(row, cutCell(i, c))
 		}
 		if keep < len(header) {
 			row = append(row, Cut)
@@ -335,29 +342,24 @@ func tableWidth(widths []int, extraColumns int) int {
 	return w + extraColumns*(textWidth(Cut)+3)
 }
 
-// fitLimit returns the largest width, at least minColumnWidth, that values can be cut to so
-// that columns this wide (plus extra marker columns) fit in maxWidth, or 0 if none does.
-func fitLimit(widths []int, extra, maxWidth int) int {
+// fit cuts columns of the given widths to a common limit, but none below its floor, so that
+// they (plus extra marker columns) fit in maxWidth with the widest limit that does. It reports
+// false when even the floors do not fit.
+func fit(widths, floors []int, extra, maxWidth int) ([]int, bool) {
 	widest := 0
 	for _, w := range widths {
 		widest = max(widest, w)
 	}
-	capped := func(limit int) []int {
-		out := make([]int, len(widths))
+	out := make([]int, len(widths))
+	for limit := widest; limit >= 0; limit-- {
 		for i, w := range widths {
-			out[i] = min(w, limit)
+			out[i] = min(w, max(floors[i], limit))
 		}
-		return out
-	}
-	if tableWidth(widths, extra) <= maxWidth {
-		return widest
-	}
-	for limit := widest - 1; limit >= minColumnWidth; limit-- {
-		if tableWidth(capped(limit), extra) <= maxWidth {
-			return limit
+		if tableWidth(out, extra) <= maxWidth {
+			return out, true
 		}
 	}
-	return 0
+	return nil, false
 }
 
 // textWidth is the terminal width of s, the widest of its lines.

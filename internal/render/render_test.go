@@ -20,6 +20,13 @@ func numbers(n int) *Result {
 	return res
 }
 
+func uris() *Result {
+	return &Result{Columns: []string{"artifact_id", "uri", "state"}, Rows: [][]any{
+		{int64(1001), "gs://ml/p1/Examples/1001", "live"},
+		{int64(1002), "gs://ml/p1/Schema/1002", nil},
+	}}
+}
+
 func TestWriteTableLimits(t *testing.T) {
 	tests := []struct {
 		name string
@@ -81,6 +88,33 @@ func TestWriteTableLimits(t *testing.T) {
 │ 2 │      4 │ … │
 └───┴────────┴───┘
 (2 rows; 3 columns, 2 shown)
+`},
+		{"headers stay whole while columns can be left out", uris(), Options{MaxWidth: 30}, `
+┌─────────────┬──────────┬───┐
+│ artifact_id │ uri      │ … │
+├─────────────┼──────────┼───┤
+│        1001 │ gs://ml… │ … │
+│        1002 │ gs://ml… │ … │
+└─────────────┴──────────┴───┘
+(2 rows; 3 columns, 2 shown; long values cut)
+`},
+		{"only the long values are cut", uris(), Options{MaxWidth: 40}, `
+┌─────────────┬────────────────┬───────┐
+│ artifact_id │ uri            │ state │
+├─────────────┼────────────────┼───────┤
+│        1001 │ gs://ml/p1/Ex… │ live  │
+│        1002 │ gs://ml/p1/Sc… │ NULL  │
+└─────────────┴────────────────┴───────┘
+(2 rows; long values cut)
+`},
+		{"a header is cut when nothing else fits", uris(), Options{MaxWidth: 12}, `
+┌──────┬───┐
+│ art… │ … │
+├──────┼───┤
+│ 1001 │ … │
+│ 1002 │ … │
+└──────┴───┘
+(2 rows; 3 columns, 1 shown; long values cut)
 `},
 		{"one column cut to the width", numbers(2), Options{MaxWidth: 10}, `
 ┌───┬───┐
