@@ -9,6 +9,8 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2"
 	"github.com/google/go-cmp/cmp"
+
+	_ "mlprov/internal/golden" // accept -update, which `go test ./... -update` passes to every package
 )
 
 // numbers is a result of n rows: i, i*i and a long text.

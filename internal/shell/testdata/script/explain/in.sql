@@ -1,0 +1,1 @@
+.explain SELECT op_type, count(*) FROM executions WHERE state = 'complete' GROUP BY op_type;
