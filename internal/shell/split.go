@@ -3,6 +3,7 @@
 package shell
 
 import (
+	"bytes"
 	"strings"
 	"unicode"
 )
@@ -96,13 +97,14 @@ func scan(text string, semicolon func(i int)) (unclosed bool) {
 
 // OneLine rewrites a statement (or several) as one line for the shell's history, which keeps
 // one entry per line: line comments are dropped, and each line break outside quotes, with the
-// indentation after it, becomes one space. ok is false when a quote or dollar quote holds a
+// blanks around it, becomes one space. ok is false when a quote or dollar quote holds a
 // line break, which no single line can keep.
 func OneLine(text string) (line string, ok bool) {
-	var b strings.Builder
-	space := func() {
-		if s := b.String(); len(s) > 0 && s[len(s)-1] != ' ' {
-			b.WriteByte(' ')
+	var b []byte
+	lineBreak := func() {
+		b = bytes.TrimRight(b, " \t")
+		if len(b) > 0 {
+			b = append(b, ' ')
 		}
 	}
 	for i := 0; i < len(text); {
@@ -113,7 +115,7 @@ func OneLine(text string) (line string, ok bool) {
 			if strings.ContainsAny(text[i:end], "\n\r") {
 				return "", false
 			}
-			b.WriteString(text[i:end])
+			b = append(b, text[i:end]...)
 			i = end
 		case c == '-' && strings.HasPrefix(text[i:], "--"):
 			j := strings.IndexByte(text[i:], '\n')
@@ -126,12 +128,12 @@ func OneLine(text string) (line string, ok bool) {
 			if j := strings.Index(text[i+2:], "*/"); j >= 0 {
 				end = i + j + 4
 			}
-			b.WriteString(strings.Join(strings.Fields(text[i:end]), " "))
+			b = append(b, strings.Join(strings.Fields(text[i:end]), " ")...)
 			i = end
 		case c == '$':
 			tag, isQuote := dollarTag(text[i:])
 			if !isQuote {
-				b.WriteByte(c)
+				b = append(b, c)
 				i++
 				break
 			}
@@ -142,18 +144,18 @@ func OneLine(text string) (line string, ok bool) {
 			if strings.ContainsAny(text[i:end], "\n\r") {
 				return "", false
 			}
-			b.WriteString(text[i:end])
+			b = append(b, text[i:end]...)
 			i = end
 		case c == '\n' || c == '\r':
-			space()
+			lineBreak()
 			for i++; i < len(text) && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'); i++ {
 			}
 		default:
-			b.WriteByte(c)
+			b = append(b, c)
 			i++
 		}
 	}
-	return strings.TrimSpace(b.String()), true
+	return strings.TrimSpace(string(b)), true
 }
 
 // skipQuoted returns the index just past the closing quote q (a doubled quote escapes it),

@@ -93,6 +93,7 @@ func TestOneLine(t *testing.T) {
 		{"one line already", "SELECT 1;", "SELECT 1;", true},
 		{"line breaks and indentation", "SELECT a,\n       b\nFROM t\r\nWHERE x;", "SELECT a, b FROM t WHERE x;", true},
 		{"line comment dropped", "SELECT 1 -- one\n  + 2; -- tail", "SELECT 1 + 2;", true},
+		{"blanks before a line break", "SELECT 1,  \t\n  2   -- two\nFROM t;", "SELECT 1, 2 FROM t;", true},
 		{"comment marker in a string stays", "SELECT '--x'\n;", "SELECT '--x' ;", true},
 		{"block comment kept on one line", "SELECT /* a\n b */ 1;", "SELECT /* a b */ 1;", true},
 		{"two statements", "SELECT 1;\nSELECT 2;", "SELECT 1; SELECT 2;", true},
