@@ -34,6 +34,7 @@ var commands = []struct {
 }{
 	{"load", "load provenance (a native layout directory) into the store", func(c *cli) subcommand { return &loadCmd{cli: c} }},
 	{"query", "run SQL against the store and print the result", func(c *cli) subcommand { return &queryCmd{cli: c} }},
+	{"shell", "explore the store with interactive SQL (or run a script from standard input)", func(c *cli) subcommand { return &shellCmd{cli: c} }},
 	{"export", "write the store's tables as Parquet, CSV or JSON lines", func(c *cli) subcommand { return &exportCmd{cli: c} }},
 	{"version", "print mlprov's version", func(c *cli) subcommand { return &versionCmd{cli: c} }},
 	{"help", "show help for mlprov or one command", func(c *cli) subcommand { return &helpCmd{cli: c} }},
