@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"mlprov/internal/render"
 )
@@ -77,7 +78,8 @@ type commandSpec struct {
 	usage   string // the arguments, for help
 	help    string
 	minArgs int
-	maxArgs int // -1 for any number
+	maxArgs int  // -1 for any number
+	timed   bool // .timer times it, as it runs a query of its own
 	run     func(s *session, ctx context.Context, c command) error
 }
 
@@ -87,23 +89,23 @@ var commands []commandSpec
 
 func init() {
 	commands = []commandSpec{
-		{".help", "[COMMAND]", "show the dot-commands, or one of them", 0, 1, (*session).help},
-		{".tables", "", "list the tables, with their columns and rows", 0, 0, (*session).tables},
-		{".views", "", "list the views, with their columns", 0, 0, (*session).views},
-		{".schema", "[NAME]", "show the CREATE statements of the tables and views, or of NAME", 0, 1, (*session).schema},
-		{".analyses", "", "list the canned analyses", 0, 0, (*session).listAnalyses},
-		{".run", "ANALYSIS", "run a canned analysis", 1, 1, (*session).runAnalysis},
-		{".lineage", "ID [--up|--down] [--hops N]", "walk the provenance of an artifact or execution (a:ID or e:ID says which)", 1, -1, (*session).lineage},
-		{".explain", "[analyze] SQL", "show the plan of SQL; with analyze, run it and show what each step took", 1, -1, (*session).explain},
-		{".mode", "[MODE]", "print results as " + strings.Join(render.Formats, ", "), 0, 1, (*session).setMode},
-		{".headers", "on|off", "print the header row of tables and CSV", 1, 1, (*session).setHeaders},
-		{".maxrows", "[N]", "show at most N rows of a table on the terminal (0 for all)", 0, 1, (*session).setMaxRows},
-		{".timer", "on|off", "print how long each statement took", 1, 1, (*session).setTimer},
-		{".output", "[FILE]", "send results to FILE, or back to the terminal", 0, 1, (*session).setOutput},
-		{".once", "FILE", "send the next result to FILE", 1, 1, (*session).setOnce},
-		{".read", "FILE", "run the statements and dot-commands in FILE, up to its first error", 1, 1, (*session).read},
-		{".quit", "", "leave the shell (so does Ctrl-D)", 0, 0, (*session).quit},
-		{".exit", "", "leave the shell", 0, 0, (*session).quit},
+		{".help", "[COMMAND]", "show the dot-commands, or one of them", 0, 1, false, (*session).help},
+		{".tables", "", "list the tables, with their columns and rows", 0, 0, true, (*session).tables},
+		{".views", "", "list the views, with their columns", 0, 0, true, (*session).views},
+		{".schema", "[NAME]", "show the CREATE statements of the tables and views, or of NAME", 0, 1, true, (*session).schema},
+		{".analyses", "", "list the canned analyses", 0, 0, false, (*session).listAnalyses},
+		{".run", "ANALYSIS", "run a canned analysis", 1, 1, false, (*session).runAnalysis},
+		{".lineage", "ID [--up|--down] [--hops N]", "walk the provenance of an artifact or execution (a:ID or e:ID says which)", 1, -1, true, (*session).lineage},
+		{".explain", "[analyze] SQL", "show the plan of SQL; with analyze, run it and show what each step took", 1, -1, true, (*session).explain},
+		{".mode", "[MODE]", "print results as " + strings.Join(render.Formats, ", "), 0, 1, false, (*session).setMode},
+		{".headers", "on|off", "print the header row of tables and CSV", 1, 1, false, (*session).setHeaders},
+		{".maxrows", "[N]", "show at most N rows of a table on the terminal (0 for all)", 0, 1, false, (*session).setMaxRows},
+		{".timer", "on|off", "print how long each statement took", 1, 1, false, (*session).setTimer},
+		{".output", "[FILE]", "send results to FILE, or back to the terminal", 0, 1, false, (*session).setOutput},
+		{".once", "FILE", "send the next result to FILE", 1, 1, false, (*session).setOnce},
+		{".read", "FILE", "run the statements and dot-commands in FILE, up to its first error", 1, 1, false, (*session).read},
+		{".quit", "", "leave the shell (so does Ctrl-D)", 0, 0, false, (*session).quit},
+		{".exit", "", "leave the shell", 0, 0, false, (*session).quit},
 	}
 }
 
@@ -129,7 +131,14 @@ func (s *session) command(ctx context.Context, line string) error {
 	if len(c.args) < spec.minArgs || spec.maxArgs >= 0 && len(c.args) > spec.maxArgs {
 		return fmt.Errorf("usage: %s", strings.TrimSpace(spec.name+" "+spec.usage))
 	}
-	return spec.run(s, ctx, c)
+	start := time.Now()
+	if err := spec.run(s, ctx, c); err != nil {
+		return err
+	}
+	if spec.timed {
+		s.printTime(start)
+	}
+	return nil
 }
 
 func (s *session) quit(context.Context, command) error { return errQuit }

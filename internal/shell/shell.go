@@ -298,10 +298,15 @@ func (s *session) exec(ctx context.Context, stmt string) error {
 	if err != nil {
 		return err
 	}
+	s.printTime(start)
+	return nil
+}
+
+// printTime says how long since start, when .timer is on.
+func (s *session) printTime(start time.Time) {
 	if s.timer {
 		fmt.Fprintf(s.opts.Err, "Run Time: real %.3fs\n", time.Since(start).Seconds())
 	}
-	return nil
 }
 
 // interruptible runs fn with a context that Ctrl-C cancels, and turns that cancellation

@@ -333,14 +333,16 @@ func TestInterruptCancelsStatement(t *testing.T) {
 	}
 }
 
-// TestTimer checks .timer on prints a time per statement (scrubbed here) and off stops it.
+// TestTimer checks that .timer on prints a time per statement and per dot-command that runs
+// a query, and that off stops it.
 func TestTimer(t *testing.T) {
 	db := exampleStore(t)
-	out, err := runScript(t, db, ".timer on\nSELECT 1 AS x;\n.timer off\nSELECT 2 AS y;\n")
+	out, err := runScript(t, db, ".timer on\nSELECT 1 AS x;\n.lineage 1007 --hops 1\n.mode csv\n.timer off\nSELECT 2 AS y;\n.lineage 1007 --hops 1\n")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(regexp.MustCompile(`Run Time: real \d+\.\d{3}s\n`).FindAllString(out, -1)); n != 1 {
-		t.Errorf("%d timings in %q, want 1", n, out)
+	// Timed: the statement and .lineage, which runs a query; not .mode nor anything after off.
+	if n := len(regexp.MustCompile(`Run Time: real \d+\.\d{3}s\n`).FindAllString(out, -1)); n != 2 {
+		t.Errorf("%d timings in %q, want 2", n, out)
 	}
 }
