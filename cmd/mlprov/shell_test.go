@@ -10,10 +10,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 
 	"mlprov/internal/golden"
 	"mlprov/internal/shell"
@@ -158,10 +160,25 @@ func (s *session) exit() {
 func (s *session) quit(keys string) {
 	s.t.Helper()
 	s.send(keys)
-	if err := s.cmd.Wait(); err != nil {
+	if err := s.wait(); err != nil {
 		s.t.Fatalf("the shell ended with %v; the terminal shows:\n%s", err, s.screen())
 	}
-	<-s.closed
+}
+
+// wait waits for the shell to end, at most 10s, and returns how it ended.
+func (s *session) wait() error {
+	s.t.Helper()
+	ended := make(chan error, 1)
+	go func() { ended <- s.cmd.Wait() }()
+	select {
+	case err := <-ended:
+		<-s.closed
+		return err
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+		s.t.Fatalf("the shell still runs 10s later; the terminal shows:\n%s", s.screen())
+		return nil
+	}
 }
 
 func (s *session) screen() string {
@@ -258,6 +275,22 @@ func TestShellTerminal(t *testing.T) {
 			s.run(".lineage e:204 --down --hops 2", "rows)")
 			s.run(".lineage 5", "no artifact or execution has id 5")
 			s.exit()
+		}},
+		{name: "terminate", run: func(t *testing.T, s *session) {
+			// SIGTERM at an idle prompt, where the shell is blocked reading the terminal.
+			s.cmd.Process.Signal(syscall.SIGTERM)
+			var exit *exec.ExitError
+			if err := s.wait(); !errors.As(err, &exit) || exit.ExitCode() != 130 {
+				t.Errorf("after SIGTERM the shell ended with %v, want status 130", err)
+			}
+			// liner's raw mode must be undone: the terminal echoes and reads lines again.
+			tio, err := unix.IoctlGetTermios(int(s.pty.Fd()), unix.TCGETS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tio.Lflag&unix.ECHO == 0 || tio.Lflag&unix.ICANON == 0 {
+				t.Errorf("the terminal is left without echo or line mode (lflag %#x)", tio.Lflag)
+			}
 		}},
 		{name: "wide", run: func(t *testing.T, s *session) {
 			s.run(".maxrows 6", "")

@@ -151,7 +151,7 @@ func (s *session) loop(ctx context.Context, in lineReader, name string) error {
 			prompt = ContinuePrompt
 		}
 		s.pending = pending.String()
-		line, err := in.ReadLine(prompt)
+		line, err := readLine(ctx, in, prompt)
 		switch {
 		case errors.Is(err, errAborted):
 			pending.Reset()
@@ -161,7 +161,7 @@ func (s *session) loop(ctx context.Context, in lineReader, name string) error {
 				// A script's last statement may leave out its semicolon.
 				stmt := strings.TrimSpace(rest)
 				if err := s.exec(ctx, stmt); err != nil {
-					return s.fail(in, name, pendingLine+leadingLines(rest), stmt, err)
+					return s.fail(ctx, in, name, pendingLine+leadingLines(rest), stmt, err)
 				}
 			}
 			return nil
@@ -175,7 +175,7 @@ func (s *session) loop(ctx context.Context, in lineReader, name string) error {
 				if errors.Is(err, errQuit) {
 					return err
 				}
-				if err := s.fail(in, name, lineNo, strings.TrimSpace(line), err); err != nil {
+				if err := s.fail(ctx, in, name, lineNo, strings.TrimSpace(line), err); err != nil {
 					return err
 				}
 			}
@@ -204,7 +204,7 @@ func (s *session) loop(ctx context.Context, in lineReader, name string) error {
 		}
 		for _, st := range stmts {
 			if err := s.exec(ctx, st.Text); err != nil {
-				if err := s.fail(in, name, pendingLine+strings.Count(text[:st.Offset], "\n"), st.Text, err); err != nil {
+				if err := s.fail(ctx, in, name, pendingLine+strings.Count(text[:st.Offset], "\n"), st.Text, err); err != nil {
 					return err
 				}
 				// The rest of what was entered with it is dropped, as it may depend on it.
@@ -222,9 +222,37 @@ func leadingLines(text string) int {
 	return strings.Count(text[:len(text)-len(trimmed)], "\n")
 }
 
+// readLine reads the next line from in, but gives up when ctx is cancelled (SIGTERM at an
+// idle prompt): a read from a terminal cannot be interrupted, so it is left to end with the
+// process, and Run returns so that the terminal is restored.
+func readLine(ctx context.Context, in lineReader, prompt string) (string, error) {
+	if ctx.Err() != nil {
+		return "", context.Cause(ctx)
+	}
+	type result struct {
+		line string
+		err  error
+	}
+	read := make(chan result, 1)
+	go func() {
+		line, err := in.ReadLine(prompt)
+		read <- result{line, err}
+	}()
+	select {
+	case r := <-read:
+		return r.line, r.err
+	case <-ctx.Done():
+		return "", context.Cause(ctx)
+	}
+}
+
 // fail reports err from what started at line of the input: a terminal prints it and goes
-// on (fail returns nil), a script returns it naming the line and the statement.
-func (s *session) fail(in lineReader, name string, line int, what string, err error) error {
+// on (fail returns nil), a script returns it naming the line and the statement. Once ctx is
+// cancelled, a terminal session ends too.
+func (s *session) fail(ctx context.Context, in lineReader, name string, line int, what string, err error) error {
+	if in.Interactive() && ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
 	if in.Interactive() {
 		if errors.Is(err, ErrInterrupted) {
 			fmt.Fprintln(s.opts.Err, "interrupted")
