@@ -345,12 +345,7 @@ func (s *session) explain(ctx context.Context, c command) error {
 	if err != nil {
 		return err
 	}
-	// The plan is the last column (explain_value), already drawn as text.
-	w, _ := s.target()
-	for _, r := range res.Rows {
-		fmt.Fprintln(w, strings.TrimRight(render.Text(r[len(r)-1], ""), "\n"))
-	}
-	return s.endOnce()
+	return s.writePlan(res)
 }
 
 func (s *session) listAnalyses(context.Context, command) error {

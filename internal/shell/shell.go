@@ -321,6 +321,9 @@ func (s *session) exec(ctx context.Context, stmt string) error {
 		if err != nil {
 			return err
 		}
+		if typ == duckdb.STATEMENT_TYPE_EXPLAIN && s.mode == "table" {
+			return s.writePlan(res)
+		}
 		return s.write(w, opts, res)
 	})
 	if err != nil {
@@ -328,6 +331,18 @@ func (s *session) exec(ctx context.Context, stmt string) error {
 	}
 	s.printTime(start)
 	return nil
+}
+
+// writePlan prints the result of EXPLAIN as the plan DuckDB drew, not as a table of it: the
+// drawing is the last column (explain_value).
+func (s *session) writePlan(res *render.Result) error {
+	w, _ := s.target()
+	for _, r := range res.Rows {
+		if _, err := fmt.Fprintln(w, strings.TrimRight(render.Text(r[len(r)-1], ""), "\n")); err != nil {
+			return err
+		}
+	}
+	return s.endOnce()
 }
 
 // printTime says how long since start, when .timer is on.

@@ -346,3 +346,18 @@ func TestTimer(t *testing.T) {
 		t.Errorf("%d timings in %q, want 2", n, out)
 	}
 }
+
+// TestExplainAnalyze checks .explain analyze runs the statement and prints its profile, whose
+// timings keep it out of the golden scripts.
+func TestExplainAnalyze(t *testing.T) {
+	db := exampleStore(t)
+	out, err := runScript(t, db, ".explain analyze SELECT op_type, count(*) FROM executions GROUP BY op_type;\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Query Profiling Information", "Total Time:", "HASH_GROUP_BY", "35 rows"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the profile lacks %q:\n%s", want, out)
+		}
+	}
+}
