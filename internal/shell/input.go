@@ -45,7 +45,7 @@ type terminal struct {
 
 // newTerminal puts the terminal into line-editing mode and loads the history file, if any.
 // Callers must Close it to restore the terminal.
-func newTerminal(history string, complete liner.WordCompleter, errs io.Writer) (*terminal, error) {
+func newTerminal(history string, complete liner.WordCompleter, errs io.Writer) *terminal {
 	t := &terminal{line: liner.NewLiner(), history: history, errs: errs}
 	t.line.SetCtrlCAborts(true)
 	t.line.SetTabCompletionStyle(liner.TabPrints)
@@ -64,7 +64,7 @@ func newTerminal(history string, complete liner.WordCompleter, errs io.Writer) (
 			}
 		}
 	}
-	return t, nil
+	return t
 }
 
 func (t *terminal) ReadLine(prompt string) (string, error) {

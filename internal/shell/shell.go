@@ -74,7 +74,7 @@ var (
 // Run runs a session until its input ends, .quit, or (for a script) the first error, which
 // it returns naming the script's line. Cancelling ctx stops the running statement and ends
 // the session.
-func Run(ctx context.Context, opts Options) error {
+func Run(ctx context.Context, opts Options) (err error) {
 	if opts.Name == "" {
 		opts.Name = "input"
 	}
@@ -89,13 +89,15 @@ func Run(ctx context.Context, opts Options) error {
 		conn.Close()
 	}()
 	s := newSession(opts, conn)
-	defer s.closeOutput()
+	defer func() {
+		// A file of .output is only complete once closed.
+		if cerr := s.closeOutput(); err == nil {
+			err = cerr
+		}
+	}()
 	var in lineReader
 	if opts.Interactive {
-		t, err := newTerminal(opts.HistoryFile, s.complete, opts.Err)
-		if err != nil {
-			return err
-		}
+		t := newTerminal(opts.HistoryFile, s.complete, opts.Err)
 		defer t.Close()
 		in = t
 	} else {
