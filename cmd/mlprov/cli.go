@@ -79,7 +79,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		case errors.As(err, new(*usageError)):
 			fmt.Fprintf(c.stderr, "error: %s\ntry: mlprov %s --help\n", oneLine(err), name)
 			return 2
-		case ctx.Err() != nil:
+		case ctx.Err() != nil, errors.Is(err, context.Canceled): // a signal, maybe one a command took over
 			fmt.Fprintf(c.stderr, "error: interrupted: %s\n", oneLine(err))
 			return 130
 		}
