@@ -34,6 +34,7 @@ var commands = []struct {
 }{
 	{"load", "load provenance (a native layout directory) into the store", func(c *cli) subcommand { return &loadCmd{cli: c} }},
 	{"query", "run SQL against the store and print the result", func(c *cli) subcommand { return &queryCmd{cli: c} }},
+	{"shell", "explore the store with interactive SQL (or run a script from standard input)", func(c *cli) subcommand { return &shellCmd{cli: c} }},
 	{"analyze", "list the canned analyses, or run some by name", func(c *cli) subcommand { return &analyzeCmd{cli: c} }},
 	{"report", "run every analysis and write a report with plots", func(c *cli) subcommand { return &reportCmd{cli: c} }},
 	{"graphlet", "show one model graphlet's members and edges (table, JSON or Graphviz DOT)", func(c *cli) subcommand { return &graphletCmd{cli: c} }},
@@ -82,7 +83,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		case errors.As(err, new(*usageError)):
 			fmt.Fprintf(c.stderr, "error: %s\ntry: mlprov %s --help\n", oneLine(err), name)
 			return 2
-		case ctx.Err() != nil:
+		case ctx.Err() != nil, errors.Is(err, context.Canceled): // a signal, maybe one a command took over
 			fmt.Fprintf(c.stderr, "error: interrupted: %s\n", oneLine(err))
 			return 130
 		}

@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -117,16 +119,51 @@ func jsonEqual(a, b any) bool {
 	return bytes.Equal(x, y)
 }
 
-// buildBinary builds mlprov once per test run, for tests that need a separate process.
-func buildBinary(t *testing.T) string {
+// exampleStore loads testdata/example into a new store file and returns its path.
+func exampleStore(t testing.TB) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "mlprov")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	path := filepath.Join(t.TempDir(), "store.duckdb")
+	var out, errs bytes.Buffer
+	if code := run(context.Background(), []string{"load", "--db", path, "-q", example}, nil, &out, &errs); code != 0 {
+		t.Fatalf("load: status %d: %s", code, errs.String())
 	}
-	return bin
+	return path
+}
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// mlprovBinary builds the mlprov command once per test run and returns its path.
+func mlprovBinary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "mlprov-test-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "mlprov")
+		// Without symbols the binary links faster, which is most of the build.
+		out, err := exec.Command("go", "build", "-ldflags=-s -w", "-o", binary, ".").CombinedOutput()
+		if err != nil {
+			buildErr = errors.New("go build: " + err.Error() + "\n" + string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary != "" {
+		os.RemoveAll(filepath.Dir(binary))
+	}
+	os.Exit(code)
 }
 
 // smallSource writes a one-pipeline native layout with ids that do not clash with the example.
@@ -183,7 +220,7 @@ func holdLoad(t *testing.T, bin, db, dir string) *exec.Cmd {
 }
 
 func TestKilledLoadLeavesStoreAsItWas(t *testing.T) {
-	bin := buildBinary(t)
+	bin := mlprovBinary(t)
 	db := filepath.Join(t.TempDir(), "s.duckdb")
 	if code, _, errOut := mlprov(t, "load", "--db", db, example); code != 0 {
 		t.Fatalf("load: %s", errOut)
@@ -208,7 +245,7 @@ func TestKilledLoadLeavesStoreAsItWas(t *testing.T) {
 }
 
 func TestStoreInUse(t *testing.T) {
-	bin := buildBinary(t)
+	bin := mlprovBinary(t)
 	db := filepath.Join(t.TempDir(), "s.duckdb")
 	cmd := holdLoad(t, bin, db, smallSource(t))
 	defer func() {

@@ -11,16 +11,6 @@ import (
 	"mlprov/engine"
 )
 
-// exampleStore loads the example corpus into a new store and returns its path.
-func exampleStore(t *testing.T) string {
-	t.Helper()
-	db := filepath.Join(t.TempDir(), "s.duckdb")
-	if code, _, errOut := mlprov(t, "load", "-q", "--db", db, example); code != 0 {
-		t.Fatalf("load: exit %d, stderr %q", code, errOut)
-	}
-	return db
-}
-
 func TestAnalyzeLists(t *testing.T) {
 	// Listing reads the embedded headers only: it needs no store.
 	code, out, errOut := mlprov(t, "analyze", "--db", filepath.Join(t.TempDir(), "none.duckdb"), "--format", "csv")

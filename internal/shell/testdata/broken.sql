@@ -1,0 +1,4 @@
+SELECT 'fine' AS x;
+
+SELECT * FROM nope;
+SELECT 'not reached' AS x;

@@ -1,0 +1,3 @@
+.analyses
+.run pipelines
+.run two
