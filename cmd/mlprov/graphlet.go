@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"mlprov/engine"
 	"mlprov/internal/render"
 )
 
@@ -56,23 +57,33 @@ func (c *graphletCmd) Run(ctx context.Context, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(g)
 	}
+	summary, tables := graphletTables(g)
+	fmt.Fprintln(c.stdout, summary)
+	for _, t := range tables {
+		if err := render.Write(c.stdout, "table", t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// graphletTables presents a graphlet as a line of summary, its members and its edges; the
+// shell's .graphlet shows the same.
+func graphletTables(g *engine.Graphlet) (string, []*render.Result) {
 	outcome := "not pushed"
 	if g.Pushed {
 		outcome = "pushed"
 	}
-	fmt.Fprintf(c.stdout, "graphlet %d: pipeline %d, %s, cost %s (exclusive %s)\n", g.ID, g.PipelineID, outcome, render.Text(g.CostTotal, ""), render.Text(g.CostExcl, ""))
+	summary := fmt.Sprintf("graphlet %d: pipeline %d, %s, cost %s (exclusive %s)", g.ID, g.PipelineID, outcome, render.Text(g.CostTotal, ""), render.Text(g.CostExcl, ""))
 	members := &render.Result{Columns: []string{"side", "kind", "id", "type", "node", "state", "cost", "span"}}
 	for _, n := range g.Nodes {
 		members.Rows = append(members.Rows, []any{n.Side, n.Kind, n.ID, n.Type, nullable(n.Node), nullable(n.State), deref(n.Cost), deref(n.Span)})
-	}
-	if err := render.Write(c.stdout, "table", members); err != nil {
-		return err
 	}
 	edges := &render.Result{Columns: []string{"from", "to", "role"}}
 	for _, ed := range g.Edges {
 		edges.Rows = append(edges.Rows, []any{ed.From, ed.To, nullable(ed.Role)})
 	}
-	return render.Write(c.stdout, "table", edges)
+	return summary, []*render.Result{members, edges}
 }
 
 func nullable(s string) any {

@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/term"
 
+	"mlprov/engine"
+	"mlprov/internal/render"
 	"mlprov/internal/shell"
 )
 
@@ -46,6 +48,25 @@ func (c *shellCmd) Run(ctx context.Context, args []string) error {
 		Out:  c.stdout,
 		Err:  c.stderr,
 		Name: "stdin",
+		Analyses: func() ([]shell.Analysis, error) {
+			as, err := engine.Analyses()
+			if err != nil {
+				return nil, err
+			}
+			out := make([]shell.Analysis, len(as))
+			for i, a := range as {
+				out[i] = shell.Analysis{Name: a.Name, Description: a.Description, SQL: a.SQL}
+			}
+			return out, nil
+		},
+		Graphlet: func(ctx context.Context, id int64) (string, []*render.Result, error) {
+			g, err := e.Graphlet(ctx, id)
+			if err != nil {
+				return "", nil, err
+			}
+			summary, tables := graphletTables(g)
+			return summary, tables, nil
+		},
 	}
 	if isTerminal(c.stdin) && isTerminal(c.stdout) {
 		opts.Interactive = true

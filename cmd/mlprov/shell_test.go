@@ -228,6 +228,11 @@ func TestShellTerminal(t *testing.T) {
 			s.run(".lineage 5", "no artifact or execution has id 5")
 			s.exit()
 		}},
+		{name: "graphlet", run: func(t *testing.T, s *session) {
+			s.run(".graphlet 116", "(24 rows)")
+			s.run(".graphlet 101", "no such graphlet")
+			s.exit()
+		}},
 		{name: "terminate", run: func(t *testing.T, s *session) {
 			// SIGTERM at an idle prompt, where the shell is blocked reading the terminal.
 			s.cmd.Process.Signal(syscall.SIGTERM)

@@ -96,6 +96,7 @@ func init() {
 		{".analyses", "", "list the canned analyses", 0, 0, false, (*session).listAnalyses},
 		{".run", "ANALYSIS", "run a canned analysis", 1, 1, false, (*session).runAnalysis},
 		{".lineage", "ID [--up|--down] [--hops N]", "walk the provenance of an artifact or execution (a:ID or e:ID says which)", 1, -1, true, (*session).lineage},
+		{".graphlet", "ID", "show a model graphlet (ID is its Trainer's execution_id): members and edges", 1, 1, true, (*session).graphlet},
 		{".explain", "[analyze] SQL", "show the plan of SQL; with analyze, run it and show what each step took", 1, -1, true, (*session).explain},
 		{".mode", "[MODE]", "print results as " + strings.Join(render.Formats, ", "), 0, 1, false, (*session).setMode},
 		{".headers", "on|off", "print the header row of tables and CSV", 1, 1, false, (*session).setHeaders},
@@ -397,6 +398,28 @@ func (s *session) runAnalysis(ctx context.Context, c command) error {
 		return nil
 	}
 	return fmt.Errorf("no analysis named %q: .analyses lists them", c.args[0])
+}
+
+func (s *session) graphlet(ctx context.Context, c command) error {
+	if s.opts.Graphlet == nil {
+		return errors.New(".graphlet: not available in this session")
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(c.args[0], "e:"), 10, 64)
+	if err != nil {
+		return fmt.Errorf(".graphlet: %q is not an id (a Trainer's execution_id)", c.args[0])
+	}
+	summary, tables, err := s.opts.Graphlet(ctx, id)
+	if err != nil {
+		return err
+	}
+	w, _ := s.target()
+	fmt.Fprintln(w, summary)
+	for _, t := range tables {
+		if err := s.show(t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // write to the terminal's error stream, for notes that are not results.

@@ -62,6 +62,9 @@ type Options struct {
 	Interrupt <-chan os.Signal
 	// Analyses lists the canned analyses; nil means that none are available.
 	Analyses func() ([]Analysis, error)
+	// Graphlet describes one model graphlet by its id: a line of summary and the tables to
+	// show (its members, the events between them). Nil means .graphlet is not available.
+	Graphlet func(ctx context.Context, id int64) (summary string, tables []*render.Result, err error)
 }
 
 var (

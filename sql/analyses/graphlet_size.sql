@@ -1,5 +1,5 @@
 -- name: graphlet_size
--- description: The distribution of graphlet sizes in executions, with the mean number of artifacts at each size.
+-- description: the distribution of graphlet sizes in executions, with the mean number of artifacts at each size
 -- topic: complexity
 -- plot: line x=n_executions y=cumulative_share
 SELECT n_executions,

@@ -1,5 +1,5 @@
 -- name: graphlets_per_pipeline
--- description: How many model graphlets (trained models) each pipeline produced, and how many of them pushed.
+-- description: how many model graphlets (trained models) each pipeline produced, and how many of them pushed
 -- topic: frequency
 -- plot: cdf x=graphlets
 SELECT pipeline_id,

@@ -1,5 +1,5 @@
 -- name: headline
--- description: The paper's headline figures beside this corpus's.
+-- description: the paper's headline figures beside this corpus's
 -- topic: corpus
 -- plot: none
 -- order: 0

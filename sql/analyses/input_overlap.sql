@@ -1,5 +1,5 @@
 -- name: input_overlap
--- description: How much of each graphlet's training data the previous graphlet of the same Trainer already read (shared spans): the reuse opportunity.
+-- description: how much of each graphlet's training data the previous graphlet of the same Trainer already read (shared spans): the reuse opportunity
 -- topic: reuse
 -- plot: bar x=overlap y=share
 SELECT CASE

@@ -1,5 +1,5 @@
 -- name: push_causes
--- description: Push rate against what changed before each Trainer ran (drift of new data, anomalies, schema, structure, code or config) and the model type; spread is the largest gap in push rate between a factor's levels.
+-- description: push rate against what changed before each Trainer ran (drift of new data, anomalies, schema, structure, code or config) and the model type; spread is the largest gap in push rate between a factor's levels
 -- topic: causes
 -- plot: bar x=level y=push_rate series=factor
 WITH f AS (

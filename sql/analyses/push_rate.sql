@@ -1,5 +1,5 @@
 -- name: push_rate
--- description: The share of each pipeline's graphlets that pushed a model.
+-- description: the share of each pipeline's graphlets that pushed a model
 -- topic: outcomes
 -- plot: cdf x=push_rate
 SELECT pipeline_id,

@@ -1,5 +1,5 @@
 -- name: time_between_pushes
--- description: Hours between consecutive pushes of each pipeline (median and longest): the deployment cadence.
+-- description: hours between consecutive pushes of each pipeline (median and longest): the deployment cadence
 -- topic: frequency
 -- plot: cdf x=median_hours
 WITH gaps AS (

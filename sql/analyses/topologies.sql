@@ -1,5 +1,5 @@
 -- name: topologies
--- description: The most common pipeline topologies (DAGs of operator types), with how many pipelines share each.
+-- description: the most common pipeline topologies (DAGs of operator types), with how many pipelines share each
 -- topic: architecture
 -- plot: bar x=rank y=n_pipelines
 SELECT rank, signature, n_pipelines, share, n_edges, topology

@@ -1,5 +1,5 @@
 -- name: wasted_compute
--- description: Compute spent on graphlets that pushed no model, by operator category: exclusive (what skipping them saves) and amortised (each execution's cost split among its graphlets).
+-- description: compute spent on graphlets that pushed no model, by operator category: exclusive (what skipping them saves) and amortised (each execution's cost split among its graphlets)
 -- topic: waste
 -- plot: bar x=category y=wasted_exclusive
 WITH holders AS (
