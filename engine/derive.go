@@ -168,7 +168,7 @@ func materialize(ctx context.Context, db execer, progress func(string)) error {
 		}
 	}
 	for _, v := range Views() {
-		if v.Name == "graphlet_members" {
+		if v.Name == "graphlet_executions" {
 			// The recursion ends on cyclic input too; refuse it with the cycle named instead.
 			if err := checkAcyclic(ctx, db); err != nil {
 				return fmt.Errorf("materialize: %w", err)

@@ -1,0 +1,39 @@
+-- name: graphlet_executions
+-- description: The executions of each model graphlet and the side they joined on (trainer, upstream, downstream): the recursive part of graphlet_members.
+--
+-- Upstream: backwards from the Trainer through input events to the artifacts' original
+-- producers, transitively, never into another Trainer: a Model made by another Trainer (a
+-- warm start's base_model, an Evaluator's baseline_model) is a boundary, not traversed.
+-- Downstream: forwards from the Trainer to the executions that consume its outputs, and
+-- transitively theirs, never into another Trainer and never through a model used as a base
+-- or a baseline. UNION (not UNION ALL) keeps each (graphlet, execution) pair once, so the
+-- recursion ends on any input, cyclic or not (cycles are refused before it runs).
+WITH RECURSIVE
+up_edges AS (
+    SELECT l.producer_id, l.consumer_id
+    FROM lineage_edges l
+    ANTI JOIN trainers t ON t.graphlet_id = l.producer_id
+),
+down_edges AS (
+    SELECT l.producer_id, l.consumer_id
+    FROM lineage_edges l
+    ANTI JOIN trainers t ON t.graphlet_id = l.consumer_id
+    WHERE l.role IS NULL OR l.role NOT IN ('base_model', 'baseline_model')
+),
+up(graphlet_id, execution_id) AS (
+    SELECT graphlet_id, graphlet_id FROM trainers
+    UNION
+    SELECT u.graphlet_id, e.producer_id
+    FROM up u JOIN up_edges e ON e.consumer_id = u.execution_id
+),
+down(graphlet_id, execution_id) AS (
+    SELECT graphlet_id, graphlet_id FROM trainers
+    UNION
+    SELECT d.graphlet_id, e.consumer_id
+    FROM down d JOIN down_edges e ON e.producer_id = d.execution_id
+)
+SELECT graphlet_id, execution_id,
+       CASE WHEN execution_id = graphlet_id THEN 'trainer' ELSE 'upstream' END AS side
+FROM up
+UNION ALL
+SELECT graphlet_id, execution_id, 'downstream' FROM down WHERE execution_id <> graphlet_id
