@@ -1,0 +1,936 @@
+package mlmd
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"mlprov/engine"
+)
+
+// mtype is one row of Type with the names of its ParentType base types.
+type mtype struct {
+	name  string
+	kind  int64
+	bases []string
+}
+
+// mcontext is one row of Context.
+type mcontext struct {
+	typeName string
+	name     string
+	parents  []int64
+}
+
+// mexec is one row of Execution with its decoded properties.
+type mexec struct {
+	id, typeID     int64
+	state          sql.NullInt64
+	name           string
+	create, update int64
+	props          map[string]any
+}
+
+// mart is one row of Artifact with its decoded properties.
+type mart struct {
+	id, typeID     int64
+	uri, name      string
+	state          sql.NullInt64
+	create, update int64
+	props          map[string]any
+}
+
+// mevent is one row of Event.
+type mevent struct {
+	id, artifact, execution int64
+	typ                     int64
+	ms                      int64
+}
+
+// reader reads one MLMD store into memory and converts it to canonical rows. MLMD spreads a
+// record over several tables (properties, contexts, event paths); reading each table once
+// and joining in Go keeps the SQLite side to full scans, whatever indexes the store has.
+type reader struct {
+	db         *sql.DB
+	file       string
+	categories map[string]string
+	deploy     *regexp.Regexp
+	stage      *engine.Stage
+
+	version     int
+	cols        map[string]map[string]bool
+	types       map[int64]*mtype
+	contexts    map[int64]*mcontext
+	ctxProps    map[int64]map[string]any
+	assoc       map[int64][]int64
+	attrib      map[int64][]int64
+	execs       []mexec
+	arts        []mart
+	events      []mevent
+	roles       map[int64]string
+	warnings    []string
+	done, total int64
+}
+
+// tables MLMD stores at schema 6 and later; Type, Execution, Artifact and Event are needed,
+// the others are read when present.
+var (
+	requiredTables = []string{"Type", "Execution", "Artifact", "Event"}
+	optionalTables = []string{"ParentType", "Context", "ParentContext", "ContextProperty", "ExecutionProperty",
+		"ArtifactProperty", "EventPath", "Association", "Attribution"}
+)
+
+// damaged adds what an SQLite error most likely means for a file a user hands us.
+func (r *reader) damaged(what string, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "malformed") || strings.Contains(msg, "not a database") || strings.Contains(msg, "disk I/O error") {
+		return fmt.Errorf("%s: %s: %w (the file is truncated or damaged)", r.file, what, err)
+	}
+	return fmt.Errorf("%s: %s: %w", r.file, what, err)
+}
+
+func (r *reader) read(ctx context.Context) error {
+	tables := map[string]bool{}
+	rows, err := r.db.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type = 'table'")
+	if err != nil {
+		return r.damaged("read schema", err)
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return r.damaged("read schema", err)
+		}
+		tables[n] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return r.damaged("read schema", err)
+	}
+	if !tables["MLMDEnv"] {
+		return fmt.Errorf("%s: %w", r.file, ErrNotMLMD)
+	}
+	var v sql.NullInt64
+	if err := r.db.QueryRowContext(ctx, "SELECT max(schema_version) FROM MLMDEnv").Scan(&v); err != nil {
+		return r.damaged("MLMDEnv", err)
+	}
+	r.version = int(v.Int64)
+	if !v.Valid || r.version < MinSchemaVersion || r.version > MaxSchemaVersion {
+		shown := "none"
+		if v.Valid {
+			shown = strconv.Itoa(r.version)
+		}
+		return fmt.Errorf("%s: MLMDEnv: %w %s (mlprov reads %d to %d; open the store once with an MLMD release of that range to migrate it)",
+			r.file, ErrSchemaVersion, shown, MinSchemaVersion, MaxSchemaVersion)
+	}
+	r.cols = map[string]map[string]bool{}
+	for _, t := range requiredTables {
+		if !tables[t] {
+			return fmt.Errorf("%s: %w: table %s is missing", r.file, ErrNotMLMD, t)
+		}
+	}
+	for _, t := range append(slices.Clone(requiredTables), optionalTables...) {
+		if !tables[t] {
+			continue
+		}
+		cols, err := r.columns(ctx, t)
+		if err != nil {
+			return err
+		}
+		r.cols[t] = cols
+	}
+	for _, t := range []string{"Execution", "Artifact", "Event", "EventPath", "ExecutionProperty", "ArtifactProperty"} {
+		if r.cols[t] == nil {
+			continue
+		}
+		var n int64
+		if err := r.db.QueryRowContext(ctx, "SELECT count(*) FROM `"+t+"`").Scan(&n); err != nil {
+			return r.damaged("table "+t, err)
+		}
+		r.total += n
+	}
+	steps := []func(context.Context) error{r.readTypes, r.readContexts, r.readLinks, r.readExecutions, r.readArtifacts, r.readEventPaths, r.readEvents}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *reader) columns(ctx context.Context, table string) (map[string]bool, error) {
+	rows, err := r.db.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", table)
+	if err != nil {
+		return nil, r.damaged("table "+table, err)
+	}
+	defer rows.Close()
+	cols := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, r.damaged("table "+table, err)
+		}
+		cols[n] = true
+	}
+	return cols, rows.Err()
+}
+
+// sel selects columns from table, with NULL in place of columns this store does not have.
+func (r *reader) sel(table string, cols ...string) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		if r.cols[table][c] {
+			out[i] = "`" + c + "`"
+		} else {
+			out[i] = "NULL"
+		}
+	}
+	return "SELECT " + strings.Join(out, ", ") + " FROM `" + table + "`"
+}
+
+// scan runs q and calls fn for every row with dest filled; errors name the table.
+func (r *reader) scan(ctx context.Context, table, q string, dest []any, fn func() error) error {
+	if r.cols[table] == nil {
+		return nil
+	}
+	rows, err := r.db.QueryContext(ctx, q)
+	if err != nil {
+		return r.damaged("table "+table, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return r.damaged("table "+table, err)
+		}
+		if err := fn(); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return r.damaged("table "+table, err)
+	}
+	return nil
+}
+
+// tick counts a record read and reports progress every so often.
+func (r *reader) tick() {
+	r.done++
+	if r.done&0xffff == 0 {
+		r.stage.Count(r.done, r.total)
+	}
+}
+
+func (r *reader) readTypes(ctx context.Context) error {
+	r.types = map[int64]*mtype{}
+	var id, kind int64
+	var name string
+	err := r.scan(ctx, "Type", r.sel("Type", "id", "name", "type_kind"), []any{&id, &name, &kind}, func() error {
+		r.types[id] = &mtype{name: name, kind: kind}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var child, parent int64
+	return r.scan(ctx, "ParentType", r.sel("ParentType", "type_id", "parent_type_id"), []any{&child, &parent}, func() error {
+		if t, p := r.types[child], r.types[parent]; t != nil && p != nil {
+			t.bases = append(t.bases, p.name)
+		}
+		return nil
+	})
+}
+
+func (r *reader) readContexts(ctx context.Context) error {
+	r.contexts = map[int64]*mcontext{}
+	var id, typeID int64
+	var name string
+	err := r.scan(ctx, "Context", r.sel("Context", "id", "type_id", "name"), []any{&id, &typeID, &name}, func() error {
+		t := r.types[typeID]
+		if t == nil {
+			return fmt.Errorf("%s: Context %d: type_id %d is not in Type", r.file, id, typeID)
+		}
+		r.contexts[id] = &mcontext{typeName: t.name, name: name}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var child, parent int64
+	err = r.scan(ctx, "ParentContext", r.sel("ParentContext", "context_id", "parent_context_id"), []any{&child, &parent}, func() error {
+		if c := r.contexts[child]; c != nil {
+			c.parents = append(c.parents, parent)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.ctxProps, err = r.readProps(ctx, "ContextProperty", "context_id")
+	return err
+}
+
+func (r *reader) readLinks(ctx context.Context) error {
+	r.assoc, r.attrib = map[int64][]int64{}, map[int64][]int64{}
+	var c, x int64
+	err := r.scan(ctx, "Association", r.sel("Association", "context_id", "execution_id"), []any{&c, &x}, func() error {
+		r.assoc[x] = append(r.assoc[x], c)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return r.scan(ctx, "Attribution", r.sel("Attribution", "context_id", "artifact_id"), []any{&c, &x}, func() error {
+		r.attrib[x] = append(r.attrib[x], c)
+		return nil
+	})
+}
+
+// readProps reads a property table into owner id -> name -> decoded value. A property (one
+// the type declares) wins over a custom property of the same name.
+func (r *reader) readProps(ctx context.Context, table, owner string) (map[int64]map[string]any, error) {
+	out := map[int64]map[string]any{}
+	var id int64
+	var name string
+	var custom sql.NullBool
+	var iv sql.NullInt64
+	var dv sql.NullFloat64
+	var sv, bv, pv, boolv any
+	q := r.sel(table, owner, "name", "is_custom_property", "int_value", "double_value", "string_value", "byte_value", "proto_value", "bool_value")
+	err := r.scan(ctx, table, q, []any{&id, &name, &custom, &iv, &dv, &sv, &bv, &pv, &boolv}, func() error {
+		r.tick()
+		var v value
+		if iv.Valid {
+			v.intV = &iv.Int64
+		}
+		if dv.Valid {
+			v.doubleV = &dv.Float64
+		}
+		if s, ok := asString(sv); ok {
+			v.stringV = &s
+		}
+		v.byteV = asBytes(bv)
+		v.protoV = asBytes(pv)
+		if b, ok := asBool(boolv); ok {
+			v.boolV = &b
+		}
+		d, err := v.decode()
+		if err != nil {
+			return fmt.Errorf("%s: %s (%s %d, %q): %w", r.file, table, owner, id, name, err)
+		}
+		m := out[id]
+		if m == nil {
+			m = map[string]any{}
+			out[id] = m
+		}
+		if _, seen := m[name]; seen && custom.Bool {
+			return nil
+		}
+		m[name] = d
+		return nil
+	})
+	return out, err
+}
+
+func asString(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case []byte:
+		return string(v), true
+	}
+	return "", false
+}
+
+func asBytes(v any) []byte {
+	switch v := v.(type) {
+	case string:
+		return []byte(v)
+	case []byte:
+		return slices.Clone(v)
+	}
+	return nil
+}
+
+func asBool(v any) (bool, bool) {
+	switch v := v.(type) {
+	case bool:
+		return v, true
+	case int64:
+		return v != 0, true
+	}
+	return false, false
+}
+
+func (r *reader) readExecutions(ctx context.Context) error {
+	props, err := r.readProps(ctx, "ExecutionProperty", "execution_id")
+	if err != nil {
+		return err
+	}
+	var x mexec
+	var name sql.NullString
+	var create, update sql.NullInt64
+	q := r.sel("Execution", "id", "type_id", "last_known_state", "name", "create_time_since_epoch", "last_update_time_since_epoch") + " ORDER BY id"
+	return r.scan(ctx, "Execution", q, []any{&x.id, &x.typeID, &x.state, &name, &create, &update}, func() error {
+		r.tick()
+		x.name, x.create, x.update = name.String, create.Int64, update.Int64
+		x.props = props[x.id]
+		r.execs = append(r.execs, x)
+		return nil
+	})
+}
+
+func (r *reader) readArtifacts(ctx context.Context) error {
+	props, err := r.readProps(ctx, "ArtifactProperty", "artifact_id")
+	if err != nil {
+		return err
+	}
+	var a mart
+	var uri, name sql.NullString
+	var create, update sql.NullInt64
+	q := r.sel("Artifact", "id", "type_id", "uri", "state", "name", "create_time_since_epoch", "last_update_time_since_epoch") + " ORDER BY id"
+	return r.scan(ctx, "Artifact", q, []any{&a.id, &a.typeID, &uri, &a.state, &name, &create, &update}, func() error {
+		r.tick()
+		a.uri, a.name, a.create, a.update = uri.String, name.String, create.Int64, update.Int64
+		a.props = props[a.id]
+		r.arts = append(r.arts, a)
+		return nil
+	})
+}
+
+func (r *reader) readEventPaths(ctx context.Context) error {
+	r.roles = map[int64]string{}
+	intern := map[string]string{}
+	var id int64
+	var index sql.NullBool
+	var key sql.NullString
+	return r.scan(ctx, "EventPath", r.sel("EventPath", "event_id", "is_index_step", "step_key"), []any{&id, &index, &key}, func() error {
+		r.tick()
+		if index.Bool || !key.Valid {
+			return nil
+		}
+		if _, ok := r.roles[id]; ok {
+			return nil // the first key step names the channel
+		}
+		k, ok := intern[key.String]
+		if !ok {
+			k = key.String
+			intern[k] = k
+		}
+		r.roles[id] = k
+		return nil
+	})
+}
+
+func (r *reader) readEvents(ctx context.Context) error {
+	var e mevent
+	var t sql.NullInt64
+	q := r.sel("Event", "id", "artifact_id", "execution_id", "type", "milliseconds_since_epoch")
+	return r.scan(ctx, "Event", q, []any{&e.id, &e.artifact, &e.execution, &e.typ, &t}, func() error {
+		r.tick()
+		e.ms = t.Int64
+		r.events = append(r.events, e)
+		return nil
+	})
+}
+
+// staged holds the canonical rows of one store, ready to append.
+type staged struct {
+	pipelines  []engine.Pipeline
+	executions []engine.Execution
+	artifacts  []engine.Artifact
+	events     []engine.Event
+}
+
+func (s *staged) write(ctx context.Context, w *engine.StageWriter) error {
+	for _, p := range s.pipelines {
+		if err := w.Pipeline(p); err != nil {
+			return err
+		}
+	}
+	for i, x := range s.executions {
+		if i&0xffff == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := w.Execution(x); err != nil {
+			return err
+		}
+	}
+	for i, a := range s.artifacts {
+		if i&0xffff == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := w.Artifact(a); err != nil {
+			return err
+		}
+	}
+	for i, e := range s.events {
+		if i&0xffff == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := w.Event(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Context type names of TFX (IR and legacy) and Kubeflow Pipelines v2.
+var (
+	pipelineContexts = map[string]bool{"pipeline": true, "system.Pipeline": true}
+	runContexts      = map[string]bool{"pipeline_run": true, "run": true, "system.PipelineRun": true}
+)
+
+// baseCategories maps MLMD's system base execution types to the paper's categories.
+var baseCategories = map[string]string{
+	"mlmd.Train": "train", "mlmd.Transform": "transform", "mlmd.Evaluate": "validate", "mlmd.Deploy": "deploy",
+}
+
+var artifactStates = []string{"unknown", "pending", "live", "marked_for_deletion", "deleted", "abandoned", "reference"}
+
+func lastSegment(name string) string {
+	return name[strings.LastIndexByte(name, '.')+1:]
+}
+
+func msTime(ms int64) time.Time {
+	if ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func propString(props map[string]any, name string) string {
+	switch v := props[name].(type) {
+	case string:
+		return v
+	case int64:
+		return strconv.FormatInt(v, 10)
+	}
+	return ""
+}
+
+func propInt(props map[string]any, name string) sql.NullInt64 {
+	switch v := props[name].(type) {
+	case int64:
+		return sql.NullInt64{Int64: v, Valid: true}
+	case float64:
+		return sql.NullInt64{Int64: int64(v), Valid: true}
+	case string:
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return sql.NullInt64{Int64: n, Valid: true}
+		}
+	}
+	return sql.NullInt64{}
+}
+
+func attrsJSON(props map[string]any, extra map[string]any) (string, error) {
+	m := make(map[string]any, len(props)+len(extra))
+	for k, v := range props {
+		m[k] = v
+	}
+	for k, v := range extra {
+		if _, ok := m[k]; !ok {
+			m[k] = v
+		}
+	}
+	b, err := json.Marshal(m)
+	return string(b), err
+}
+
+// legacyStates maps the state property of legacy TFX launchers.
+var legacyStates = map[string]string{
+	"complete": "complete", "completed": "complete", "cached": "cached", "failed": "failed",
+	"canceled": "canceled", "cancelled": "canceled", "new": "", "running": "",
+}
+
+var errDangling = errors.New("dangling id")
+
+// convert turns what was read into canonical rows with ids shifted by offset.
+func (r *reader) convert(offset int64) (*staged, error) {
+	s := &staged{}
+	src := func(table string, id int64) string { return fmt.Sprintf("%s: %s %d", r.file, table, id) }
+
+	// Every id this loader invents (pipelines without a context, deploy-rule push artifacts)
+	// goes past the largest MLMD id of any table, so it can collide with none.
+	next := int64(0)
+	for id := range r.contexts {
+		next = max(next, id)
+	}
+	for _, x := range r.execs {
+		next = max(next, x.id)
+	}
+	for _, a := range r.arts {
+		next = max(next, a.id)
+	}
+	newID := func() int64 { next++; return offset + next }
+
+	// Pipelines: the pipeline contexts, then any named only by a property or by the file.
+	type pipe struct {
+		id   int64
+		name string
+	}
+	pipes := map[string]*pipe{} // by name
+	var pipeOrder []*pipe
+	addPipe := func(id int64, name, source string, attrs map[string]any) *pipe {
+		if p, ok := pipes[name]; ok {
+			return p
+		}
+		p := &pipe{id: id, name: name}
+		pipes[name] = p
+		pipeOrder = append(pipeOrder, p)
+		js, _ := json.Marshal(attrs)
+		s.pipelines = append(s.pipelines, engine.Pipeline{ID: id, Name: name, Attrs: string(js), Src: source})
+		return p
+	}
+	ctxIDs := make([]int64, 0, len(r.contexts))
+	for id := range r.contexts {
+		ctxIDs = append(ctxIDs, id)
+	}
+	sort.Slice(ctxIDs, func(i, j int) bool { return ctxIDs[i] < ctxIDs[j] })
+	pipeOfCtx := map[int64]*pipe{}
+	for _, id := range ctxIDs {
+		c := r.contexts[id]
+		if !pipelineContexts[c.typeName] {
+			continue
+		}
+		orch := "tfx"
+		if strings.HasPrefix(c.typeName, "system.") {
+			orch = "kubeflow"
+		}
+		attrs := map[string]any{"orchestrator": orch, "mlmd_context_id": id, "mlmd_schema": r.version}
+		for k, v := range r.ctxProps[id] {
+			attrs[k] = v
+		}
+		pipeOfCtx[id] = addPipe(offset+id, c.name, src("Context", id), attrs)
+	}
+	fallback := strings.TrimSuffix(r.file, ".sqlite")
+	pipeByName := func(name string) *pipe {
+		if p, ok := pipes[name]; ok {
+			return p
+		}
+		return addPipe(newID(), name, r.file, map[string]any{"mlmd_schema": r.version})
+	}
+
+	// Executions.
+	execPipe := map[int64]int64{}
+	skipped := map[int64]bool{} // Kubeflow DAG executions
+	hasOutput := map[int64]bool{}
+	for _, e := range r.events {
+		switch e.typ {
+		case EventOutput, EventDeclaredOutput, EventInternalOutput:
+			hasOutput[e.execution] = true
+		}
+	}
+	unknown := map[string]bool{}
+	deployed := map[int64]bool{} // complete executions the deploy rule marked
+	var execRows []engine.Execution
+	for _, x := range r.execs {
+		t := r.types[x.typeID]
+		if t == nil || t.kind != kindExecution {
+			return nil, fmt.Errorf("%s: type_id %d is not an execution type in Type", src("Execution", x.id), x.typeID)
+		}
+		if t.name == "system.DAGExecution" {
+			skipped[x.id] = true
+			continue
+		}
+		op := lastSegment(t.name)
+		switch t.name {
+		case "system.ContainerExecution":
+			op = cmp.Or(propString(x.props, "task_name"), propString(x.props, "display_name"), op)
+		case "system.ImporterExecution":
+			op = "Importer"
+		}
+		var runCtx, nodeCtx, compCtx *mcontext
+		var p *pipe
+		for _, cid := range r.assoc[x.id] {
+			c := r.contexts[cid]
+			if c == nil {
+				continue
+			}
+			switch {
+			case pipelineContexts[c.typeName]:
+				p = pipeOfCtx[cid]
+			case runContexts[c.typeName]:
+				runCtx = c
+				for _, par := range c.parents {
+					if pp := pipeOfCtx[par]; pp != nil && p == nil {
+						p = pp
+					}
+				}
+			case c.typeName == "node":
+				nodeCtx = c
+			case c.typeName == "component_run":
+				compCtx = c
+			}
+		}
+		if p == nil {
+			if n := propString(x.props, "pipeline_name"); n != "" {
+				p = pipeByName(n)
+			} else {
+				p = pipeByName(fallback)
+			}
+		}
+		runID := propString(x.props, "run_id")
+		if runCtx != nil {
+			runID = runCtx.name
+		}
+		node := ""
+		switch {
+		case nodeCtx != nil:
+			node = strings.TrimPrefix(nodeCtx.name, p.name+".")
+		case propString(x.props, "component_id") != "":
+			node = propString(x.props, "component_id")
+		case compCtx != nil:
+			node = strings.TrimPrefix(compCtx.name, p.name+"."+runID+".")
+		default:
+			node = cmp.Or(propString(x.props, "task_name"), propString(x.props, "display_name"), op)
+		}
+
+		state := ""
+		code := x.state.Int64
+		if !x.state.Valid {
+			code = ExecUnknown
+		}
+		switch code {
+		case ExecComplete:
+			state = "complete"
+			if strings.EqualFold(propString(x.props, "state"), "cached") {
+				// Legacy launchers mark a cache hit only in their state property.
+				state = "cached"
+			}
+		case ExecFailed:
+			state = "failed"
+		case ExecCached:
+			state = "cached"
+		case ExecCanceled:
+			state = "canceled"
+		case ExecUnknown, ExecNew, ExecRunning:
+			if code == ExecUnknown {
+				ls, ok := legacyStates[strings.ToLower(propString(x.props, "state"))]
+				if ok {
+					state = ls
+				}
+			}
+		default:
+			return nil, fmt.Errorf("%s: last_known_state %d is not an MLMD state (0 to 6)", src("Execution", x.id), code)
+		}
+		if state == "" {
+			state = "failed"
+			if hasOutput[x.id] {
+				state = "running"
+			}
+		}
+		row := engine.Execution{
+			ID: offset + x.id, PipelineID: p.id, RunID: runID, NodeID: node, OpType: op, State: state,
+			Start: msTime(x.create), Src: src("Execution", x.id),
+		}
+		switch state {
+		case "complete", "failed":
+			row.End = msTime(x.update)
+			if x.create > 0 && x.update > 0 {
+				row.Cost = sql.NullFloat64{Float64: float64(max(0, x.update-x.create)) / 1000, Valid: true}
+			}
+		case "cached", "canceled":
+			row.End = msTime(x.update)
+			row.Cost = sql.NullFloat64{Valid: true}
+		}
+		if r.deploy != nil && op != "Pusher" && (r.deploy.MatchString(node) || r.deploy.MatchString(op)) {
+			row.OpType, row.Category = "Pusher", "deploy"
+			if state == "complete" {
+				deployed[x.id] = true
+			}
+		}
+		if row.Category == "" {
+			if _, known := r.categories[row.OpType]; !known {
+				for _, b := range t.bases {
+					if c, ok := baseCategories[b]; ok {
+						row.Category = c
+						break
+					}
+				}
+				if row.Category == "" {
+					unknown[row.OpType] = true
+				}
+			}
+		}
+		extra := map[string]any{"mlmd_id": x.id, "mlmd_type": t.name}
+		if x.name != "" {
+			extra["mlmd_name"] = x.name
+		}
+		var err error
+		if row.Attrs, err = attrsJSON(x.props, extra); err != nil {
+			return nil, fmt.Errorf("%s: %w", src("Execution", x.id), err)
+		}
+		execPipe[x.id] = p.id
+		execRows = append(execRows, row)
+	}
+	s.executions = execRows
+
+	// Events: resolve directions, drop what is not lineage, keep one row per pair and direction.
+	type ev struct {
+		mevent
+		dir  string
+		rank int
+	}
+	evs := make([]ev, 0, len(r.events))
+	artIndex := make(map[int64]int, len(r.arts))
+	for i, a := range r.arts {
+		artIndex[a.id] = i
+	}
+	execKnown := make(map[int64]bool, len(r.execs))
+	for _, x := range r.execs {
+		execKnown[x.id] = true
+	}
+	producer := map[int64]int64{}
+	consumer := map[int64]int64{}
+	pushedOut := map[int64]bool{} // executions with a PushedModel output
+	for _, e := range r.events {
+		if !execKnown[e.execution] {
+			return nil, fmt.Errorf("%s: execution_id %d is not in Execution: %w", src("Event", e.id), e.execution, errDangling)
+		}
+		ai, ok := artIndex[e.artifact]
+		if !ok {
+			return nil, fmt.Errorf("%s: artifact_id %d is not in Artifact: %w", src("Event", e.id), e.artifact, errDangling)
+		}
+		if skipped[e.execution] {
+			continue
+		}
+		var dir string
+		rank := 1
+		switch e.typ {
+		case EventInput, EventOutput:
+			rank = 0
+			fallthrough
+		case EventDeclaredInput, EventDeclaredOutput, EventInternalInput, EventInternalOutput:
+			dir = "in"
+			if e.typ == EventOutput || e.typ == EventDeclaredOutput || e.typ == EventInternalOutput {
+				dir = "out"
+			}
+		case EventUnknown, EventPendingOutput:
+			continue
+		default:
+			return nil, fmt.Errorf("%s: type %d is not an MLMD event type (0 to 7)", src("Event", e.id), e.typ)
+		}
+		if dir == "out" {
+			if _, ok := producer[e.artifact]; !ok {
+				producer[e.artifact] = e.execution
+			}
+			if t := r.types[r.arts[ai].typeID]; t != nil && lastSegment(t.name) == "PushedModel" {
+				pushedOut[e.execution] = true
+			}
+		} else if _, ok := consumer[e.artifact]; !ok {
+			consumer[e.artifact] = e.execution
+		}
+		evs = append(evs, ev{e, dir, rank})
+	}
+	slices.SortFunc(evs, func(a, b ev) int {
+		if c := cmp.Compare(a.execution, b.execution); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.artifact, b.artifact); c != 0 {
+			return c
+		}
+		if a.dir != b.dir {
+			return strings.Compare(a.dir, b.dir)
+		}
+		if a.rank != b.rank {
+			return a.rank - b.rank
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	s.events = make([]engine.Event, 0, len(evs))
+	for i, e := range evs {
+		if i > 0 && evs[i-1].execution == e.execution && evs[i-1].artifact == e.artifact && evs[i-1].dir == e.dir {
+			continue
+		}
+		s.events = append(s.events, engine.Event{
+			ExecutionID: offset + e.execution, ArtifactID: offset + e.artifact, Direction: e.dir,
+			Role: r.roles[e.id], Time: msTime(e.ms), Src: src("Event", e.id),
+		})
+	}
+
+	// Artifacts.
+	for _, a := range r.arts {
+		t := r.types[a.typeID]
+		if t == nil || t.kind != kindArtifact {
+			return nil, fmt.Errorf("%s: type_id %d is not an artifact type in Type", src("Artifact", a.id), a.typeID)
+		}
+		var pid int64
+		for _, cid := range r.attrib[a.id] {
+			if p := pipeOfCtx[cid]; p != nil {
+				pid = p.id
+				break
+			}
+		}
+		if pid == 0 {
+			if x, ok := producer[a.id]; ok {
+				pid = execPipe[x]
+			} else if x, ok := consumer[a.id]; ok {
+				pid = execPipe[x]
+			}
+		}
+		if pid == 0 {
+			pid = pipeByName(fallback).id
+		}
+		state := ""
+		if a.state.Valid {
+			state = "unknown"
+			if a.state.Int64 >= 0 && int(a.state.Int64) < len(artifactStates) {
+				state = artifactStates[a.state.Int64]
+			}
+		}
+		extra := map[string]any{"mlmd_id": a.id}
+		if a.name != "" {
+			extra["mlmd_name"] = a.name
+		}
+		if t.name != lastSegment(t.name) {
+			extra["mlmd_type"] = t.name
+		}
+		attrs, err := attrsJSON(a.props, extra)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", src("Artifact", a.id), err)
+		}
+		s.artifacts = append(s.artifacts, engine.Artifact{
+			ID: offset + a.id, PipelineID: pid, Type: lastSegment(t.name), URI: a.uri,
+			Span: propInt(a.props, "span"), Version: propInt(a.props, "version"), State: state,
+			Created: msTime(a.create), Attrs: attrs, Src: src("Artifact", a.id),
+		})
+	}
+
+	// Deploy-rule pushes: a PushedModel for each complete deployment that wrote none.
+	for _, x := range s.executions {
+		mid := x.ID - offset
+		if !deployed[mid] || pushedOut[mid] {
+			continue
+		}
+		id := newID()
+		s.artifacts = append(s.artifacts, engine.Artifact{
+			ID: id, PipelineID: x.PipelineID, Type: "PushedModel", State: "live", Created: x.End,
+			Attrs: `{"pushed": 1, "deploy_rule": true}`, Src: x.Src + " (deploy rule)",
+		})
+		s.events = append(s.events, engine.Event{ExecutionID: x.ID, ArtifactID: id, Direction: "out",
+			Role: "pushed_model", Time: x.End, Src: x.Src + " (deploy rule)"})
+	}
+
+	if len(unknown) > 0 {
+		names := make([]string, 0, len(unknown))
+		for n := range unknown {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		r.warnings = append(r.warnings, fmt.Sprintf("%d operator types have no category and count as other: %s (add them to op_categories)",
+			len(names), strings.Join(names, ", ")))
+	}
+	if n := len(skipped); n > 0 {
+		r.warnings = append(r.warnings, fmt.Sprintf("left out %d Kubeflow DAG executions (the run's own DAG nodes, not work)", n))
+	}
+	return s, nil
+}
