@@ -1,0 +1,104 @@
+package mlmd
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+func b64(m proto.Message) string {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func anyOf(m proto.Message) string {
+	a, err := anypb.New(m)
+	if err != nil {
+		panic(err)
+	}
+	return b64(a)
+}
+
+func TestDecode(t *testing.T) {
+	st, _ := structpb.NewStruct(map[string]any{"num_steps": 100, "splits": []any{"train", "eval"}})
+	i, f, s, yes := int64(7), 0.5, "gs://x", true
+	nan := 0.0
+	nan = nan / nan
+	cases := []struct {
+		name string
+		v    value
+		want string // JSON
+		err  string
+	}{
+		{"int", value{intV: &i}, `7`, ""},
+		{"double", value{doubleV: &f}, `0.5`, ""},
+		{"nan", value{doubleV: &nan}, `"NaN"`, ""},
+		{"string", value{stringV: &s}, `"gs://x"`, ""},
+		{"bool", value{boolV: &yes}, `true`, ""},
+		{"struct", value{stringV: ptr(structPrefix + b64(st))}, `{"num_steps":100,"splits":["train","eval"]}`, ""},
+		{"struct bad base64", value{stringV: ptr(structPrefix + "@@@")}, ``, "mlmd-struct value is not valid base64"},
+		{"struct not a struct", value{stringV: ptr(structPrefix + base64.StdEncoding.EncodeToString([]byte{0xff, 0xff}))}, ``, "not a google.protobuf.Struct"},
+		{"proto struct", value{protoV: []byte(anyOf(st))}, `{"num_steps":100,"splits":["train","eval"]}`, ""},
+		{"proto wrapper", value{protoV: []byte(anyOf(wrapperspb.String("v2")))}, `"v2"`, ""},
+		{"proto unknown type", value{protoV: []byte(b64(&anypb.Any{TypeUrl: "type.googleapis.com/tfx.Custom", Value: []byte{8, 1}}))},
+			`{"@type":"type.googleapis.com/tfx.Custom","value":"CAE="}`, ""},
+		{"proto bad base64", value{protoV: []byte("!!")}, ``, "proto_value is not valid base64"},
+		{"proto bad struct", value{protoV: []byte(b64(&anypb.Any{TypeUrl: "type.googleapis.com/google.protobuf.Struct", Value: []byte{0xff}}))}, ``, "does not parse"},
+		{"bytes text", value{byteV: []byte("abc")}, `"abc"`, ""},
+		{"bytes binary", value{byteV: []byte{0xff, 0}}, `"/wA="`, ""},
+		{"none", value{}, `null`, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := c.v.decode()
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("got error %v, want one containing %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			js, err := json.Marshal(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(c.want, string(js)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// FuzzDecode feeds arbitrary stored strings to the STRUCT and PROTO decoders: they must
+// return JSON-encodable values or an error, never panic.
+func FuzzDecode(f *testing.F) {
+	st, _ := structpb.NewStruct(map[string]any{"a": 1})
+	f.Add(structPrefix+b64(st), anyOf(st))
+	f.Add(structPrefix+"@@", "!!")
+	f.Add("plain", anyOf(wrapperspb.Int64(3)))
+	f.Fuzz(func(t *testing.T, s, p string) {
+		for _, v := range []value{{stringV: &s}, {protoV: []byte(p)}, {byteV: []byte(p)}} {
+			got, err := v.decode()
+			if err != nil {
+				continue
+			}
+			if _, err := json.Marshal(got); err != nil {
+				t.Errorf("decoded %v is not JSON: %v", got, err)
+			}
+		}
+	})
+}
