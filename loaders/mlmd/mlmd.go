@@ -133,7 +133,7 @@ func openReadOnly(path string) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(1)
+	db.SetMaxOpenConns(4) // the reader scans tables in parallel
 	return db, nil
 }
 

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"mlprov/engine"
@@ -78,7 +80,7 @@ type reader struct {
 	events      []mevent
 	roles       map[int64]string
 	warnings    []string
-	done, total int64
+	done, total atomic.Int64
 }
 
 // tables MLMD stores at schema 6 and later; Type, Execution, Artifact and Event are needed,
@@ -148,7 +150,7 @@ func (r *reader) read(ctx context.Context) error {
 		}
 		r.cols[t] = cols
 	}
-	for _, t := range []string{"Execution", "Artifact", "Event", "EventPath", "ExecutionProperty", "ArtifactProperty"} {
+	for _, t := range []string{"Execution", "Artifact", "Event", "ExecutionProperty", "ArtifactProperty"} {
 		if r.cols[t] == nil {
 			continue
 		}
@@ -156,15 +158,41 @@ func (r *reader) read(ctx context.Context) error {
 		if err := r.db.QueryRowContext(ctx, "SELECT count(*) FROM `"+t+"`").Scan(&n); err != nil {
 			return r.damaged("table "+t, err)
 		}
-		r.total += n
+		r.total.Add(n)
 	}
-	steps := []func(context.Context) error{r.readTypes, r.readContexts, r.readLinks, r.readExecutions, r.readArtifacts, r.readEventPaths, r.readEvents}
-	for _, step := range steps {
-		if err := step(ctx); err != nil {
+	// The tables are independent until convert: read them on separate connections at once,
+	// since reading through the pure-Go driver is most of a load's time.
+	chains := [][]func(context.Context) error{
+		{r.readTypes, r.readContexts, r.readLinks},
+		{r.readExecutions, r.readArtifacts},
+		{r.readEventPaths},
+		{r.readEvents},
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(chains))
+	var wg sync.WaitGroup
+	for i, chain := range chains {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, step := range chain {
+				if err := step(ctx); err != nil {
+					errs[i] = err
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// A chain that failed first cancels the others; report its error, not their "canceled".
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
 			return err
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (r *reader) columns(ctx context.Context, table string) (map[string]bool, error) {
@@ -223,9 +251,8 @@ func (r *reader) scan(ctx context.Context, table, q string, dest []any, fn func(
 
 // tick counts a record read and reports progress every so often.
 func (r *reader) tick() {
-	r.done++
-	if r.done&0xffff == 0 {
-		r.stage.Count(r.done, r.total)
+	if n := r.done.Add(1); n&0xffff == 0 {
+		r.stage.Count(n, r.total.Load())
 	}
 }
 
@@ -412,8 +439,9 @@ func (r *reader) readEventPaths(ctx context.Context) error {
 	var id int64
 	var index sql.NullBool
 	var key sql.NullString
-	return r.scan(ctx, "EventPath", r.sel("EventPath", "event_id", "is_index_step", "step_key"), []any{&id, &index, &key}, func() error {
-		r.tick()
+	// Only key steps name a channel; filtering in SQLite skips the index steps' half.
+	q := r.sel("EventPath", "event_id", "is_index_step", "step_key") + " WHERE `is_index_step` = 0"
+	return r.scan(ctx, "EventPath", q, []any{&id, &index, &key}, func() error {
 		if index.Bool || !key.Valid {
 			return nil
 		}
