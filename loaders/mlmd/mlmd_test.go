@@ -405,3 +405,24 @@ func TestWriteCorpus(t *testing.T) {
 		t.Error("event counts differ")
 	}
 }
+
+// TestEventPathWithoutIndex loads a store whose EventPath lost MLMD's index on event_id: the
+// roles must come out the same as through the index.
+func TestEventPathWithoutIndex(t *testing.T) {
+	events := func(path string) string {
+		e := openStore(t)
+		if _, err := load(t, e, &Loader{}, path); err != nil {
+			t.Fatal(err)
+		}
+		var s string
+		if err := e.DB().QueryRow(`SELECT string_agg(concat_ws(' ', execution_id, direction, artifact_id, role), '; ' ORDER BY execution_id, direction, artifact_id) FROM events`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	want := events(buildStore(t, 10, tfxIR))
+	got := events(buildStore(t, 10, func(w *Writer) { tfxIR(w); w.Exec("DROP INDEX `idx_eventpath_event_id`") }))
+	if got != want || !strings.Contains(want, "base_model") {
+		t.Errorf("without the index:\n%s\nwith it:\n%s", got, want)
+	}
+}

@@ -56,6 +56,7 @@ type mevent struct {
 	id, artifact, execution int64
 	typ                     int64
 	ms                      int64
+	role                    string
 }
 
 // reader reads one MLMD store into memory and converts it to canonical rows. MLMD spreads a
@@ -78,7 +79,6 @@ type reader struct {
 	execs       []mexec
 	arts        []mart
 	events      []mevent
-	roles       map[int64]string
 	warnings    []string
 	done, total atomic.Int64
 }
@@ -164,8 +164,8 @@ func (r *reader) read(ctx context.Context) error {
 	// since reading through the pure-Go driver is most of a load's time.
 	chains := [][]func(context.Context) error{
 		{r.readTypes, r.readContexts, r.readLinks},
-		{r.readExecutions, r.readArtifacts},
-		{r.readEventPaths},
+		{r.readExecutions},
+		{r.readArtifacts},
 		{r.readEvents},
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -192,7 +192,11 @@ func (r *reader) read(ctx context.Context) error {
 			return err
 		}
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	r.stage.Count(r.total.Load(), r.total.Load())
+	return nil
 }
 
 func (r *reader) columns(ctx context.Context, table string) (map[string]bool, error) {
@@ -433,41 +437,63 @@ func (r *reader) readArtifacts(ctx context.Context) error {
 	})
 }
 
-func (r *reader) readEventPaths(ctx context.Context) error {
-	r.roles = map[int64]string{}
-	intern := map[string]string{}
-	var id int64
-	var index sql.NullBool
+// readEvents reads Event with each event's channel key: the first key step of its
+// EventPath, joined inside SQLite (through MLMD's index on event_id, or an automatic one),
+// which is cheaper than carrying every path row into Go.
+func (r *reader) readEvents(ctx context.Context) error {
+	var e mevent
+	var t sql.NullInt64
 	var key sql.NullString
-	// Only key steps name a channel; filtering in SQLite skips the index steps' half.
-	q := r.sel("EventPath", "event_id", "is_index_step", "step_key") + " WHERE `is_index_step` = 0"
-	return r.scan(ctx, "EventPath", q, []any{&id, &index, &key}, func() error {
-		if index.Bool || !key.Valid {
-			return nil
+	intern := map[string]string{}
+	q := strings.Replace(r.sel("Event", "id", "artifact_id", "execution_id", "type", "milliseconds_since_epoch"), "SELECT ", "SELECT NULL, ", 1)
+	if r.cols["EventPath"] != nil {
+		q = "SELECT (SELECT p.`step_key` FROM `EventPath` p WHERE p.`event_id` = e.`id` AND p.`is_index_step` = 0 AND p.`step_key` IS NOT NULL LIMIT 1), " +
+			"e.`id`, e.`artifact_id`, e.`execution_id`, e.`type`, e.`milliseconds_since_epoch` FROM `Event` e"
+		if !r.hasIndex(ctx, "EventPath", "event_id") {
+			// Without MLMD's index the subquery scans EventPath per event: build one in
+			// SQLite's temporary space (the store itself is untouched) by a join instead.
+			q = "SELECT min(p.`step_key`), e.`id`, e.`artifact_id`, e.`execution_id`, e.`type`, e.`milliseconds_since_epoch` FROM `Event` e " +
+				"LEFT JOIN `EventPath` p ON p.`event_id` = e.`id` AND p.`is_index_step` = 0 GROUP BY e.`id` ORDER BY e.`id`"
 		}
-		if _, ok := r.roles[id]; ok {
-			return nil // the first key step names the channel
+	}
+	return r.scan(ctx, "Event", q, []any{&key, &e.id, &e.artifact, &e.execution, &e.typ, &t}, func() error {
+		r.tick()
+		e.ms = t.Int64
+		e.role = ""
+		if key.Valid {
+			k, ok := intern[key.String]
+			if !ok {
+				k = key.String
+				intern[k] = k
+			}
+			e.role = k
 		}
-		k, ok := intern[key.String]
-		if !ok {
-			k = key.String
-			intern[k] = k
-		}
-		r.roles[id] = k
+		r.events = append(r.events, e)
 		return nil
 	})
 }
 
-func (r *reader) readEvents(ctx context.Context) error {
-	var e mevent
-	var t sql.NullInt64
-	q := r.sel("Event", "id", "artifact_id", "execution_id", "type", "milliseconds_since_epoch")
-	return r.scan(ctx, "Event", q, []any{&e.id, &e.artifact, &e.execution, &e.typ, &t}, func() error {
-		r.tick()
-		e.ms = t.Int64
-		r.events = append(r.events, e)
-		return nil
-	})
+// hasIndex reports whether table has an index that starts with column.
+func (r *reader) hasIndex(ctx context.Context, table, column string) bool {
+	rows, err := r.db.QueryContext(ctx, "SELECT il.name FROM pragma_index_list(?) il", table)
+	if err != nil {
+		return false
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if rows.Scan(&n) == nil {
+			names = append(names, n)
+		}
+	}
+	rows.Close()
+	for _, n := range names {
+		var first string
+		if r.db.QueryRowContext(ctx, "SELECT name FROM pragma_index_info(?) WHERE seqno = 0", n).Scan(&first) == nil && first == column {
+			return true
+		}
+	}
+	return false
 }
 
 // staged holds the canonical rows of one store, ready to append.
@@ -881,7 +907,7 @@ func (r *reader) convert(offset int64) (*staged, error) {
 		}
 		s.events = append(s.events, engine.Event{
 			ExecutionID: offset + e.execution, ArtifactID: offset + e.artifact, Direction: e.dir,
-			Role: r.roles[e.id], Time: msTime(e.ms), Src: src("Event", e.id),
+			Role: e.role, Time: msTime(e.ms), Src: src("Event", e.id),
 		})
 	}
 
