@@ -281,10 +281,10 @@ func TestBadInput(t *testing.T) {
 		}, []string{"metadata.sqlite: not an MLMD store (no MLMDEnv table)"}},
 		{"schema 11", func(t *testing.T) string {
 			return buildStore(t, 10, func(w *Writer) { tfxIR(w); w.Exec("UPDATE MLMDEnv SET schema_version = 11") })
-		}, []string{"metadata.sqlite: MLMDEnv: unsupported MLMD schema version 11 (mlprov reads 6 to 10"}},
+		}, []string{"metadata.sqlite: MLMDEnv: unsupported MLMD schema version 11 (mlprov reads 6 to 10; a newer MLMD wrote this store)"}},
 		{"schema 5", func(t *testing.T) string {
 			return buildStore(t, 10, func(w *Writer) { tfxIR(w); w.Exec("UPDATE MLMDEnv SET schema_version = 5") })
-		}, []string{"unsupported MLMD schema version 5"}},
+		}, []string{"unsupported MLMD schema version 5 (mlprov reads 6 to 10; open the store once with a newer MLMD, which upgrades it)"}},
 		{"dangling artifact", func(t *testing.T) string {
 			return buildStore(t, 10, func(w *Writer) {
 				tfxIR(w)
@@ -331,6 +331,7 @@ func TestBadInput(t *testing.T) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
 			}
+			t.Logf("%s", err)
 			if strings.Count(err.Error(), "metadata.sqlite: ") < 1 {
 				t.Errorf("error %q does not name the file", err)
 			}

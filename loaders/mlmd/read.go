@@ -127,12 +127,15 @@ func (r *reader) read(ctx context.Context) error {
 	}
 	r.version = int(v.Int64)
 	if !v.Valid || r.version < MinSchemaVersion || r.version > MaxSchemaVersion {
-		shown := "none"
-		if v.Valid {
-			shown = strconv.Itoa(r.version)
+		shown, hint := "none", "the table is empty"
+		switch {
+		case !v.Valid:
+		case r.version > MaxSchemaVersion:
+			shown, hint = strconv.Itoa(r.version), "a newer MLMD wrote this store"
+		default:
+			shown, hint = strconv.Itoa(r.version), "open the store once with a newer MLMD, which upgrades it"
 		}
-		return fmt.Errorf("%s: MLMDEnv: %w %s (mlprov reads %d to %d; open the store once with an MLMD release of that range to migrate it)",
-			r.file, ErrSchemaVersion, shown, MinSchemaVersion, MaxSchemaVersion)
+		return fmt.Errorf("%s: MLMDEnv: %w %s (mlprov reads %d to %d; %s)", r.file, ErrSchemaVersion, shown, MinSchemaVersion, MaxSchemaVersion, hint)
 	}
 	r.cols = map[string]map[string]bool{}
 	for _, t := range requiredTables {
@@ -605,8 +608,6 @@ var legacyStates = map[string]string{
 	"canceled": "canceled", "cancelled": "canceled", "new": "", "running": "",
 }
 
-var errDangling = errors.New("dangling id")
-
 // convert turns what was read into canonical rows with ids shifted by offset.
 func (r *reader) convert(offset int64) (*staged, error) {
 	s := &staged{}
@@ -848,11 +849,11 @@ func (r *reader) convert(offset int64) (*staged, error) {
 	pushedOut := map[int64]bool{} // executions with a PushedModel output
 	for _, e := range r.events {
 		if !execKnown[e.execution] {
-			return nil, fmt.Errorf("%s: execution_id %d is not in Execution: %w", src("Event", e.id), e.execution, errDangling)
+			return nil, fmt.Errorf("%s: execution_id %d is not in Execution", src("Event", e.id), e.execution)
 		}
 		ai, ok := artIndex[e.artifact]
 		if !ok {
-			return nil, fmt.Errorf("%s: artifact_id %d is not in Artifact: %w", src("Event", e.id), e.artifact, errDangling)
+			return nil, fmt.Errorf("%s: artifact_id %d is not in Artifact", src("Event", e.id), e.artifact)
 		}
 		if skipped[e.execution] {
 			continue
