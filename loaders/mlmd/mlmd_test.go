@@ -217,6 +217,28 @@ func TestReadOnly(t *testing.T) {
 	}
 }
 
+// TestOddPath loads a store whose path holds the characters that an SQLite URI treats
+// specially.
+func TestOddPath(t *testing.T) {
+	data, err := os.ReadFile(buildStore(t, 10, tfxIR))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "runs #1?", "meta 100%.sqlite")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !(&Loader{}).Detect(path) {
+		t.Fatal("Detect: not recognised")
+	}
+	if _, err := load(t, openStore(t), &Loader{}, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestSideBySide loads two stores into one: MLMD ids restart at 1 in each, so the second
 // load's ids must be shifted past the first's, and a store loaded twice is refused.
 func TestSideBySide(t *testing.T) {
