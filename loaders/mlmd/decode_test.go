@@ -102,3 +102,25 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAttrsJSON checks the hand-written attrs encoder against json.Marshal of the merged map.
+func FuzzAttrsJSON(f *testing.F) {
+	f.Add("span", "gs://b/<x>&\"y\"", int64(3), true)
+	f.Add("é", "C:\\serving\\taxi\u2028", int64(-1), false)
+	f.Fuzz(func(t *testing.T, k, s string, n int64, ok bool) {
+		props := map[string]any{k: s, "n": n, "ok": ok, "nested": map[string]any{"a": []any{1.5, s}}}
+		extra := map[string]any{"mlmd_id": int64(7), k: "shadowed"}
+		got, err := attrsJSON(props, extra)
+		if err != nil {
+			t.Fatal(err)
+		}
+		merged := map[string]any{"mlmd_id": int64(7)}
+		for key, v := range props {
+			merged[key] = v
+		}
+		want, _ := json.Marshal(merged)
+		if got != string(want) {
+			t.Errorf("attrsJSON = %s, json.Marshal = %s", got, want)
+		}
+	})
+}

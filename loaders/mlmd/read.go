@@ -588,18 +588,67 @@ func propInt(props map[string]any, name string) sql.NullInt64 {
 	return sql.NullInt64{}
 }
 
+// attrsJSON writes props, plus the extra keys props does not have, as a JSON object with
+// sorted keys: what json.Marshal writes for the merged map, without building the map, since
+// this runs once per execution and artifact.
 func attrsJSON(props map[string]any, extra map[string]any) (string, error) {
-	m := make(map[string]any, len(props)+len(extra))
-	for k, v := range props {
-		m[k] = v
+	keys := make([]string, 0, len(props)+len(extra))
+	for k := range props {
+		keys = append(keys, k)
 	}
-	for k, v := range extra {
-		if _, ok := m[k]; !ok {
-			m[k] = v
+	for k := range extra {
+		if _, ok := props[k]; !ok {
+			keys = append(keys, k)
 		}
 	}
-	b, err := json.Marshal(m)
-	return string(b), err
+	slices.Sort(keys)
+	b := make([]byte, 0, 32*len(keys)+2)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		v, ok := props[k]
+		if !ok {
+			v = extra[k]
+		}
+		var err error
+		if b, err = appendJSONValue(b, v); err != nil {
+			return "", fmt.Errorf("property %q: %w", k, err)
+		}
+	}
+	return string(append(b, '}')), nil
+}
+
+func appendJSONValue(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case int64:
+		return strconv.AppendInt(b, v, 10), nil
+	case string:
+		return appendJSONString(b, v), nil
+	case bool:
+		return strconv.AppendBool(b, v), nil
+	case nil:
+		return append(b, "null"...), nil
+	}
+	js, err := json.Marshal(v)
+	return append(b, js...), err
+}
+
+// appendJSONString quotes s as json.Marshal does, taking the short way when nothing in s
+// needs escaping.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= 0x80 {
+			js, _ := json.Marshal(s)
+			return append(b, js...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // legacyStates maps the state property of legacy TFX launchers.
@@ -611,7 +660,9 @@ var legacyStates = map[string]string{
 // convert turns what was read into canonical rows with ids shifted by offset.
 func (r *reader) convert(offset int64) (*staged, error) {
 	s := &staged{}
-	src := func(table string, id int64) string { return fmt.Sprintf("%s: %s %d", r.file, table, id) }
+	src := func(table string, id int64) string {
+		return string(strconv.AppendInt([]byte(r.file+": "+table+" "), id, 10))
+	}
 
 	// Every id this loader invents (pipelines without a context, deploy-rule push artifacts)
 	// goes past the largest MLMD id of any table, so it can collide with none.
