@@ -124,3 +124,19 @@ func FuzzAttrsJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestPositions(t *testing.T) {
+	for _, ids := range [][]int64{{1, 2, 3, 5}, {7, 1 << 40, 3}, {}} {
+		p := newPositions(len(ids), func(i int) int64 { return ids[i] })
+		for i, id := range ids {
+			if got, ok := p.get(id); !ok || got != i {
+				t.Errorf("ids %v: get(%d) = %d, %v; want %d", ids, id, got, ok, i)
+			}
+		}
+		for _, id := range []int64{0, 4, -1, 1<<40 + 1, 1 << 50} {
+			if _, ok := p.get(id); ok {
+				t.Errorf("ids %v: get(%d) found a position", ids, id)
+			}
+		}
+	}
+}

@@ -168,6 +168,7 @@ func (l *Loader) Stage(ctx context.Context, st *engine.Stage, path string) error
 	if err := r.read(ctx); err != nil {
 		return err
 	}
+	st.Step("read schema %d: %d executions, %d artifacts, %d events", r.version, len(r.execs), len(r.arts), len(r.events))
 	rows, err := r.convert(offset)
 	if err != nil {
 		return err
