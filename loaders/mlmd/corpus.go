@@ -12,6 +12,14 @@ import (
 	"mlprov/engine"
 )
 
+// Custom properties that carry the canonical columns MLMD has no place for, so that a corpus
+// written by WriteCorpus loads back unchanged. Real stores do not have them; the loader
+// takes them when present and keeps them out of attrs.
+const (
+	costProp = "mlprov_cost"
+	sizeProp = "mlprov_size_bytes"
+)
+
 // Corpus is a set of canonical rows, as a generator or a store holds them.
 type Corpus struct {
 	Pipelines  []engine.Pipeline
@@ -46,7 +54,9 @@ var mlmdArtifactStates = func() map[string]int {
 // WriteCorpus writes c as a new MLMD store at path (schema 10, TFX's IR dialect): pipeline,
 // pipeline_run and node contexts, class-path execution types, span and version as artifact
 // properties, every attrs key as a custom property, and events with their channel key.
-// MLMD has no cost column, so costs do not survive; a loaded store has the duration proxy.
+// MLMD has no cost or size column: they travel as the custom properties mlprov_cost and
+// mlprov_size_bytes, which the loader reads back. A running execution comes back failed
+// unless it recorded an output (see the package doc), as any MLMD store's would.
 func WriteCorpus(ctx context.Context, path string, c *Corpus) (err error) {
 	w, err := Create(ctx, path, MaxSchemaVersion)
 	if err != nil {
@@ -82,6 +92,9 @@ func WriteCorpus(ctx context.Context, path string, c *Corpus) (err error) {
 		props, err := customProps(x.Attrs)
 		if err != nil {
 			return fmt.Errorf("write %s: execution %d: %w", path, x.ID, err)
+		}
+		if x.Cost.Valid {
+			props = append(props, Prop{Name: costProp, Custom: true, Value: x.Cost.Float64})
 		}
 		id := w.Execution(typ, state, x.Start, x.End, props...)
 		execID[x.ID] = id
@@ -130,6 +143,9 @@ func WriteCorpus(ctx context.Context, path string, c *Corpus) (err error) {
 		}
 		if a.Version.Valid {
 			kept = append(kept, Prop{Name: "version", Value: a.Version.Int64})
+		}
+		if a.SizeBytes.Valid {
+			kept = append(kept, Prop{Name: sizeProp, Custom: true, Value: a.SizeBytes.Int64})
 		}
 		state := ArtLive
 		if s, ok := mlmdArtifactStates[a.State]; ok {

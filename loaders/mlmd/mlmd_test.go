@@ -375,8 +375,8 @@ func snapshot(tb testing.TB, e *engine.Engine) string {
 	return s
 }
 
-// TestWriteCorpus writes canonical rows as an MLMD store and loads them back: everything but
-// the cost (MLMD has none: a loaded store has the duration proxy) survives the round trip.
+// TestWriteCorpus writes canonical rows as an MLMD store and loads them back: every column
+// survives the round trip, cost and size included.
 func TestWriteCorpus(t *testing.T) {
 	src := openStore(t)
 	example := filepath.Join("..", "..", "testdata", "example")
@@ -411,9 +411,15 @@ func TestWriteCorpus(t *testing.T) {
 		}
 		return out
 	}
+	// attrs come back with keys sorted, with the MLMD ids and type names the loader adds, and
+	// with span and version (TFX properties, compared as columns): compare the rest by key.
+	attrsKV := func(table string) string {
+		return `(SELECT coalesce(string_agg(k || '=' || (` + table + `.attrs->>k), ',' ORDER BY k), '')
+			FROM unnest(json_keys(` + table + `.attrs)) AS t(k) WHERE k NOT IN ('mlmd_id', 'mlmd_type', 'span', 'version'))`
+	}
 	for _, query := range []string{
-		`SELECT concat_ws(' ', p.name, run_id, node_id, op_type, category, state, start_time, end_time) FROM executions JOIN pipelines p USING (pipeline_id) ORDER BY ALL`,
-		`SELECT concat_ws(' ', p.name, type, uri, span, version, state, create_time, artifacts.attrs->>'pushed', artifacts.attrs->>'blessed', artifacts.attrs->>'input_fingerprint') FROM artifacts JOIN pipelines p USING (pipeline_id) ORDER BY ALL`,
+		`SELECT concat_ws(' ', p.name, run_id, node_id, op_type, category, state, start_time, end_time, cost, ` + attrsKV("executions") + `) FROM executions JOIN pipelines p USING (pipeline_id) ORDER BY ALL`,
+		`SELECT concat_ws(' ', p.name, type, uri, span, version, state, create_time, size_bytes, ` + attrsKV("artifacts") + `) FROM artifacts JOIN pipelines p USING (pipeline_id) ORDER BY ALL`,
 		`SELECT concat_ws(' ', x.node_id, x.run_id, direction, a.uri, role, event_time) FROM events JOIN executions x USING (execution_id) JOIN artifacts a USING (artifact_id) ORDER BY ALL`,
 	} {
 		want, got := q(src, query), q(dst, query)

@@ -882,6 +882,16 @@ func (r *reader) convert(offset int64) (*staged, error) {
 			row.End = msTime(x.update)
 			row.Cost = sql.NullFloat64{Valid: true}
 		}
+		if c, ok := x.props[costProp]; ok {
+			// A store mlprov wrote keeps the corpus's own cost, which the duration only
+			// approximates.
+			if f, ok := c.(float64); ok {
+				row.Cost = sql.NullFloat64{Float64: f, Valid: true}
+			} else if n, ok := c.(int64); ok {
+				row.Cost = sql.NullFloat64{Float64: float64(n), Valid: true}
+			}
+			delete(x.props, costProp)
+		}
 		if r.deploy != nil && op != "Pusher" && (r.deploy.MatchString(node) || r.deploy.MatchString(op)) {
 			row.OpType, row.Category = "Pusher", "deploy"
 			if state == "complete" {
@@ -1020,6 +1030,8 @@ func (r *reader) convert(offset int64) (*staged, error) {
 				state = artifactStates[a.state.Int64]
 			}
 		}
+		size := propInt(a.props, sizeProp)
+		delete(a.props, sizeProp)
 		extra := map[string]any{"mlmd_id": a.id}
 		if a.name != "" {
 			extra["mlmd_name"] = a.name
@@ -1034,7 +1046,7 @@ func (r *reader) convert(offset int64) (*staged, error) {
 		s.artifacts = append(s.artifacts, engine.Artifact{
 			ID: offset + a.id, PipelineID: pid, Type: lastSegment(t.name), URI: a.uri,
 			Span: propInt(a.props, "span"), Version: propInt(a.props, "version"), State: state,
-			Created: msTime(a.create), Attrs: attrs, Src: src("Artifact", a.id),
+			Created: msTime(a.create), SizeBytes: size, Attrs: attrs, Src: src("Artifact", a.id),
 		})
 	}
 
