@@ -3,6 +3,7 @@ package mlmd
 import (
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -107,16 +108,24 @@ func FuzzDecode(f *testing.F) {
 func FuzzAttrsJSON(f *testing.F) {
 	f.Add("span", "gs://b/<x>&\"y\"", int64(3), true)
 	f.Add("é", "C:\\serving\\taxi\u2028", int64(-1), false)
+	f.Add("mlprov_cost", "x", int64(0), true)
 	f.Fuzz(func(t *testing.T, k, s string, n int64, ok bool) {
-		props := map[string]any{k: s, "n": n, "ok": ok, "nested": map[string]any{"a": []any{1.5, s}}}
+		m := map[string]any{k: s, "n": n, "ok": ok, "nested": map[string]any{"a": []any{1.5, s}}}
+		var ps props
+		for key, v := range m {
+			ps = append(ps, prop{name: key, value: v})
+		}
+		slices.SortFunc(ps, func(a, b prop) int { return strings.Compare(a.name, b.name) })
 		extra := map[string]any{"mlmd_id": int64(7), k: "shadowed"}
-		got, err := attrsJSON(props, extra)
+		got, err := attrsJSON(ps, extra)
 		if err != nil {
 			t.Fatal(err)
 		}
 		merged := map[string]any{"mlmd_id": int64(7)}
-		for key, v := range props {
-			merged[key] = v
+		for key, v := range m {
+			if !strings.HasPrefix(key, "mlprov_") { // mlprov's own, read into columns
+				merged[key] = v
+			}
 		}
 		want, _ := json.Marshal(merged)
 		if got != string(want) {

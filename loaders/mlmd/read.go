@@ -39,7 +39,7 @@ type mexec struct {
 	state          sql.NullInt64
 	name           string
 	create, update int64
-	props          map[string]any
+	props          props
 }
 
 // mart is one row of Artifact with its decoded properties.
@@ -48,7 +48,7 @@ type mart struct {
 	uri, name      string
 	state          sql.NullInt64
 	create, update int64
-	props          map[string]any
+	props          props
 }
 
 // mevent is one row of Event.
@@ -72,9 +72,9 @@ type reader struct {
 	cols        map[string]map[string]bool
 	types       map[int64]*mtype
 	contexts    map[int64]*mcontext
-	ctxProps    map[int64]map[string]any
-	assoc       map[int64][]int64
-	attrib      map[int64][]int64
+	ctxProps    map[int64]props
+	assoc       []link // Association, by execution
+	attrib      []link // Attribution, by artifact
 	execs       []mexec
 	arts        []mart
 	events      []mevent
@@ -312,30 +312,94 @@ func (r *reader) readContexts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.ctxProps, err = r.readProps(ctx, "ContextProperty", "context_id")
+	all, err := r.readProps(ctx, "ContextProperty", "context_id")
+	r.ctxProps = map[int64]props{}
+	for len(all) > 0 {
+		j := 1
+		for j < len(all) && all[j].owner == all[0].owner {
+			j++
+		}
+		r.ctxProps[all[0].owner] = all[:j:j]
+		all = all[j:]
+	}
 	return err
 }
 
+// link is one Association or Attribution row: a record and a context it belongs to.
+type link struct{ owner, ctx int64 }
+
+// readLinks reads Association and Attribution into flat lists sorted by record, which
+// convert walks alongside the records in id order.
 func (r *reader) readLinks(ctx context.Context) error {
-	r.assoc, r.attrib = map[int64][]int64{}, map[int64][]int64{}
-	var c, x int64
-	err := r.scan(ctx, "Association", r.sel("Association", "context_id", "execution_id"), []any{&c, &x}, func() error {
-		r.assoc[x] = append(r.assoc[x], c)
+	var l link
+	err := r.scan(ctx, "Association", r.sel("Association", "execution_id", "context_id"), []any{&l.owner, &l.ctx}, func() error {
+		r.assoc = append(r.assoc, l)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return r.scan(ctx, "Attribution", r.sel("Attribution", "context_id", "artifact_id"), []any{&c, &x}, func() error {
-		r.attrib[x] = append(r.attrib[x], c)
+	err = r.scan(ctx, "Attribution", r.sel("Attribution", "artifact_id", "context_id"), []any{&l.owner, &l.ctx}, func() error {
+		r.attrib = append(r.attrib, l)
 		return nil
 	})
+	byOwner := func(a, b link) int {
+		if c := cmp.Compare(a.owner, b.owner); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ctx, b.ctx)
+	}
+	slices.SortFunc(r.assoc, byOwner)
+	slices.SortFunc(r.attrib, byOwner)
+	return err
 }
 
-// readProps reads a property table into owner id -> name -> decoded value. A property (one
+// linksOf walks sorted links alongside records read in id order.
+type linksOf struct {
+	all []link
+	i   int
+}
+
+// next returns the contexts of id; ids must come in increasing order.
+func (w *linksOf) next(id int64) []link {
+	for w.i < len(w.all) && w.all[w.i].owner < id {
+		w.i++
+	}
+	j := w.i
+	for j < len(w.all) && w.all[j].owner == id {
+		j++
+	}
+	ls := w.all[w.i:j]
+	w.i = j
+	return ls
+}
+
+// prop is one decoded property of a record.
+type prop struct {
+	owner  int64
+	name   string
+	custom bool
+	value  any
+}
+
+// props are one record's properties, sorted by name, one per name. They are sub-slices of
+// one table-wide slice: a map per record would cost an allocation per execution and artifact.
+type props []prop
+
+// get returns the value of the property name.
+func (ps props) get(name string) (any, bool) {
+	for i := range ps {
+		if ps[i].name == name {
+			return ps[i].value, true
+		}
+	}
+	return nil, false
+}
+
+// readProps reads a property table, decoded and sorted by owner and name. A property (one
 // the type declares) wins over a custom property of the same name.
-func (r *reader) readProps(ctx context.Context, table, owner string) (map[int64]map[string]any, error) {
-	out := map[int64]map[string]any{}
+func (r *reader) readProps(ctx context.Context, table, owner string) ([]prop, error) {
+	var out []prop
 	var id int64
 	var name string
 	var custom sql.NullBool
@@ -364,18 +428,49 @@ func (r *reader) readProps(ctx context.Context, table, owner string) (map[int64]
 		if err != nil {
 			return fmt.Errorf("%s: %s (%s %d, %q): %w", r.file, table, owner, id, name, err)
 		}
-		m := out[id]
-		if m == nil {
-			m = map[string]any{}
-			out[id] = m
-		}
-		if _, seen := m[name]; seen && custom.Bool {
-			return nil
-		}
-		m[name] = d
+		out = append(out, prop{owner: id, name: name, custom: custom.Bool, value: d})
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b prop) int {
+		if c := cmp.Compare(a.owner, b.owner); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		if a.custom != b.custom {
+			if a.custom {
+				return 1
+			}
+			return -1
+		}
+		return 0
+	})
+	// Keep the first of each (owner, name): the declared property when both exist.
+	return slices.CompactFunc(out, func(a, b prop) bool { return a.owner == b.owner && a.name == b.name }), nil
+}
+
+// propsOf walks a table's sorted properties alongside its records read in id order.
+type propsOf struct {
+	all []prop
+	i   int
+}
+
+// next returns the properties of id; ids must come in increasing order.
+func (w *propsOf) next(id int64) props {
+	for w.i < len(w.all) && w.all[w.i].owner < id {
+		w.i++
+	}
+	j := w.i
+	for j < len(w.all) && w.all[j].owner == id {
+		j++
+	}
+	ps := props(w.all[w.i:j:j])
+	w.i = j
+	return ps
 }
 
 func asString(v any) (string, bool) {
@@ -409,10 +504,11 @@ func asBool(v any) (bool, bool) {
 }
 
 func (r *reader) readExecutions(ctx context.Context) error {
-	props, err := r.readProps(ctx, "ExecutionProperty", "execution_id")
+	all, err := r.readProps(ctx, "ExecutionProperty", "execution_id")
 	if err != nil {
 		return err
 	}
+	props := &propsOf{all: all}
 	r.execs = make([]mexec, 0, r.counts["Execution"])
 	var x mexec
 	var name sql.NullString
@@ -421,17 +517,18 @@ func (r *reader) readExecutions(ctx context.Context) error {
 	return r.scan(ctx, "Execution", q, []any{&x.id, &x.typeID, &x.state, &name, &create, &update}, func() error {
 		r.tick()
 		x.name, x.create, x.update = name.String, create.Int64, update.Int64
-		x.props = props[x.id]
+		x.props = props.next(x.id)
 		r.execs = append(r.execs, x)
 		return nil
 	})
 }
 
 func (r *reader) readArtifacts(ctx context.Context) error {
-	props, err := r.readProps(ctx, "ArtifactProperty", "artifact_id")
+	all, err := r.readProps(ctx, "ArtifactProperty", "artifact_id")
 	if err != nil {
 		return err
 	}
+	props := &propsOf{all: all}
 	r.arts = make([]mart, 0, r.counts["Artifact"])
 	var a mart
 	var uri, name sql.NullString
@@ -440,7 +537,7 @@ func (r *reader) readArtifacts(ctx context.Context) error {
 	return r.scan(ctx, "Artifact", q, []any{&a.id, &a.typeID, &uri, &a.state, &name, &create, &update}, func() error {
 		r.tick()
 		a.uri, a.name, a.create, a.update = uri.String, name.String, create.Int64, update.Int64
-		a.props = props[a.id]
+		a.props = props.next(a.id)
 		r.arts = append(r.arts, a)
 		return nil
 	})
@@ -590,8 +687,9 @@ func msTime(ms int64) time.Time {
 	return time.UnixMilli(ms).UTC()
 }
 
-func propString(props map[string]any, name string) string {
-	switch v := props[name].(type) {
+func propString(ps props, name string) string {
+	v, _ := ps.get(name)
+	switch v := v.(type) {
 	case string:
 		return v
 	case int64:
@@ -600,8 +698,9 @@ func propString(props map[string]any, name string) string {
 	return ""
 }
 
-func propInt(props map[string]any, name string) sql.NullInt64 {
-	switch v := props[name].(type) {
+func propInt(ps props, name string) sql.NullInt64 {
+	v, _ := ps.get(name)
+	switch v := v.(type) {
 	case int64:
 		return sql.NullInt64{Int64: v, Valid: true}
 	case float64:
@@ -614,16 +713,18 @@ func propInt(props map[string]any, name string) sql.NullInt64 {
 	return sql.NullInt64{}
 }
 
-// attrsJSON writes props, plus the extra keys props does not have, as a JSON object with
-// sorted keys: what json.Marshal writes for the merged map, without building the map, since
-// this runs once per execution and artifact.
-func attrsJSON(props map[string]any, extra map[string]any) (string, error) {
-	keys := make([]string, 0, len(props)+len(extra))
-	for k := range props {
-		keys = append(keys, k)
+// attrsJSON writes props (less mlprov's own, see costProp), plus the extra keys props does
+// not have, as a JSON object with sorted keys: what json.Marshal writes for the merged map,
+// without building one, since this runs once per execution and artifact.
+func attrsJSON(ps props, extra map[string]any) (string, error) {
+	keys := make([]string, 0, len(ps)+len(extra))
+	for _, p := range ps {
+		if !strings.HasPrefix(p.name, "mlprov_") {
+			keys = append(keys, p.name)
+		}
 	}
 	for k := range extra {
-		if _, ok := props[k]; !ok {
+		if _, ok := ps.get(k); !ok {
 			keys = append(keys, k)
 		}
 	}
@@ -636,7 +737,7 @@ func attrsJSON(props map[string]any, extra map[string]any) (string, error) {
 		}
 		b = appendJSONString(b, k)
 		b = append(b, ':')
-		v, ok := props[k]
+		v, ok := ps.get(k)
 		if !ok {
 			v = extra[k]
 		}
@@ -738,8 +839,8 @@ func (r *reader) convert(offset int64) (*staged, error) {
 			orch = "kubeflow"
 		}
 		attrs := map[string]any{"orchestrator": orch, "mlmd_context_id": id, "mlmd_schema": r.version}
-		for k, v := range r.ctxProps[id] {
-			attrs[k] = v
+		for _, p := range r.ctxProps[id] {
+			attrs[p.name] = p.value
 		}
 		pipeOfCtx[id] = addPipe(offset+id, c.name, src("Context", id), attrs)
 	}
@@ -771,6 +872,7 @@ func (r *reader) convert(offset int64) (*staged, error) {
 	unknown := map[string]bool{}
 	deployed := make([]bool, len(r.execs)) // complete executions the deploy rule marked
 	execRows := make([]engine.Execution, 0, len(r.execs))
+	assocs, attribs := &linksOf{all: r.assoc}, &linksOf{all: r.attrib}
 	for xi, x := range r.execs {
 		t := r.types[x.typeID]
 		if t == nil || t.kind != kindExecution {
@@ -790,7 +892,8 @@ func (r *reader) convert(offset int64) (*staged, error) {
 		}
 		var runCtx, nodeCtx, compCtx *mcontext
 		var p *pipe
-		for _, cid := range r.assoc[x.id] {
+		for _, l := range assocs.next(x.id) {
+			cid := l.ctx
 			c := r.contexts[cid]
 			if c == nil {
 				continue
@@ -882,7 +985,7 @@ func (r *reader) convert(offset int64) (*staged, error) {
 			row.End = msTime(x.update)
 			row.Cost = sql.NullFloat64{Valid: true}
 		}
-		if c, ok := x.props[costProp]; ok {
+		if c, ok := x.props.get(costProp); ok {
 			// A store mlprov wrote keeps the corpus's own cost, which the duration only
 			// approximates.
 			if f, ok := c.(float64); ok {
@@ -890,7 +993,6 @@ func (r *reader) convert(offset int64) (*staged, error) {
 			} else if n, ok := c.(int64); ok {
 				row.Cost = sql.NullFloat64{Float64: float64(n), Valid: true}
 			}
-			delete(x.props, costProp)
 		}
 		if r.deploy != nil && op != "Pusher" && (r.deploy.MatchString(node) || r.deploy.MatchString(op)) {
 			row.OpType, row.Category = "Pusher", "deploy"
@@ -1007,8 +1109,8 @@ func (r *reader) convert(offset int64) (*staged, error) {
 			return nil, fmt.Errorf("%s: type_id %d is not an artifact type in Type", src("Artifact", a.id), a.typeID)
 		}
 		var pid int64
-		for _, cid := range r.attrib[a.id] {
-			if p := pipeOfCtx[cid]; p != nil {
+		for _, l := range attribs.next(a.id) {
+			if p := pipeOfCtx[l.ctx]; p != nil {
 				pid = p.id
 				break
 			}
@@ -1031,7 +1133,6 @@ func (r *reader) convert(offset int64) (*staged, error) {
 			}
 		}
 		size := propInt(a.props, sizeProp)
-		delete(a.props, sizeProp)
 		extra := map[string]any{"mlmd_id": a.id}
 		if a.name != "" {
 			extra["mlmd_name"] = a.name
