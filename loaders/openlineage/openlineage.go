@@ -156,7 +156,6 @@ type run struct {
 	src               string
 	nominal           string
 	inputs, outputs   map[int64]time.Time // artifact id -> first listed
-	parentOnly        bool
 }
 
 // builder accumulates a log's events into canonical rows.
@@ -472,7 +471,6 @@ func (b *builder) finish() *rows {
 	}
 	for _, r := range b.runOrder {
 		if b.parents[r.runID] && len(r.inputs) == 0 && len(r.outputs) == 0 {
-			r.parentOnly = true
 			b.skipped["parent runs (pipeline runs, not work)"]++
 			continue
 		}
