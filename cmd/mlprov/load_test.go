@@ -94,3 +94,29 @@ func TestLoadFormats(t *testing.T) {
 		})
 	}
 }
+
+// TestExportMLMD writes the example corpus as an MLMD store and loads it back: the same
+// executions, artifacts, events and pushes as the native path.
+func TestExportMLMD(t *testing.T) {
+	dir := t.TempDir()
+	native, store, back := filepath.Join(dir, "native.duckdb"), filepath.Join(dir, "metadata.sqlite"), filepath.Join(dir, "back.duckdb")
+	for _, args := range [][]string{
+		{"load", "--db", native, filepath.Join("..", "..", "testdata", "example")},
+		{"export", "--db", native, "--format", "mlmd", "--out", store},
+		{"load", "--db", back, store},
+	} {
+		if code, stdout, stderr := runCLI(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, stdout, stderr)
+		}
+	}
+	const q = `SELECT (SELECT count(*) FROM executions) || ' ' || (SELECT count(*) FROM artifacts) || ' ' ||
+		(SELECT count(*) FROM events) || ' ' || (SELECT round(sum(cost), 3) FROM executions) || ' ' ||
+		(SELECT string_agg(x.node_id || '@' || x.run_id, ',' ORDER BY x.node_id, x.run_id) FROM artifacts a
+			JOIN events e ON e.artifact_id = a.artifact_id AND e.direction = 'out' JOIN executions x ON x.execution_id = e.execution_id
+			WHERE a.type = 'PushedModel' AND (a.attrs->>'pushed')::INT = 1) AS summary`
+	_, want, _ := runCLI(t, "query", "--db", native, "--format", "csv", q)
+	_, got, _ := runCLI(t, "query", "--db", back, "--format", "csv", q)
+	if want != got || !strings.Contains(want, "@") {
+		t.Errorf("native: %q\nmlmd:   %q", want, got)
+	}
+}
