@@ -5,7 +5,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN := bin/mlprov
 
-.PHONY: build test demo lint bench golden clean
+.PHONY: build test demo lint bench golden fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mlprov
@@ -29,6 +29,14 @@ bench:
 
 golden:
 	$(GO) test ./... -update
+
+# fuzz: each parser of outside input for FUZZTIME (go test runs one fuzz target at a time).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./loaders/openlineage
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTime$$' -fuzztime $(FUZZTIME) ./loaders/openlineage
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./loaders/mlmd
+	$(GO) test -run '^$$' -fuzz '^FuzzAttrsJSON$$' -fuzztime $(FUZZTIME) ./loaders/mlmd
 
 clean:
 	rm -rf bin demo.duckdb demo.duckdb.wal demo.duckdb.tmp mlprov-report

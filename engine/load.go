@@ -34,6 +34,9 @@ type Stage struct {
 	SourceID int64
 	// Progress, when set, receives a short line per step of a long load.
 	Progress func(step string)
+	// Records, when set, receives how many source records the loader has read so far and how
+	// many it expects in all (0 when unknown), so that a long load can draw a progress bar.
+	Records func(done, total int64)
 }
 
 // Step reports progress, if anyone listens.
@@ -43,12 +46,21 @@ func (st *Stage) Step(format string, args ...any) {
 	}
 }
 
+// Count reports records read out of total (0 when unknown), if anyone listens.
+func (st *Stage) Count(done, total int64) {
+	if st.Records != nil {
+		st.Records(done, total)
+	}
+}
+
 // LoadOptions tune a load.
 type LoadOptions struct {
 	// Replace reloads a source already in the store instead of refusing it.
 	Replace bool
 	// Progress receives a short line per step.
 	Progress func(step string)
+	// Records receives the loader's count of source records read and expected (see Stage).
+	Records func(done, total int64)
 }
 
 // LoadResult says what a load added.
@@ -127,7 +139,7 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 			return res, fmt.Errorf("load %s: %w", path, err)
 		}
 	}
-	st := &Stage{Conn: conn, SourceID: res.SourceID, Progress: opts.Progress}
+	st := &Stage{Conn: conn, SourceID: res.SourceID, Progress: opts.Progress, Records: opts.Records}
 	st.Step("reading %s as %s", path, l.Format())
 	if err := l.Stage(ctx, st, path); err != nil {
 		return res, fmt.Errorf("load %s: %w", path, err)

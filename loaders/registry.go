@@ -3,16 +3,42 @@ package loaders
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"mlprov/engine"
+	"mlprov/loaders/mlmd"
 	"mlprov/loaders/native"
+	"mlprov/loaders/openlineage"
 )
 
-// All lists every input format, in the order auto-detection tries them.
+// All lists every input format, in the order auto-detection tries them: an MLMD store is
+// told by its SQLite header and MLMDEnv table, the native layout by a folder holding an
+// executions table, and an OpenLineage log (a file, or a folder of them) by its first event.
+// Native goes before OpenLineage because a native folder may hold .json files too.
 func All() []engine.Loader {
 	return []engine.Loader{
+		&mlmd.Loader{},
 		&native.Loader{},
+		&openlineage.Loader{},
+	}
+}
+
+// Options are the settings a user gives a load; each loader takes the ones that apply to it.
+type Options struct {
+	// DeployRule matches the jobs (OpenLineage) or nodes and operator types (MLMD) that
+	// deploy a model, for pipelines without a TFX Pusher.
+	DeployRule *regexp.Regexp
+}
+
+// Configure applies opts to l, for the loaders that take them. Loaders from All are fresh
+// values, so configuring one changes no other.
+func Configure(l engine.Loader, opts Options) {
+	switch l := l.(type) {
+	case *mlmd.Loader:
+		l.DeployRule = opts.DeployRule
+	case *openlineage.Loader:
+		l.DeployRule = opts.DeployRule
 	}
 }
 

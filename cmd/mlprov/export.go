@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"mlprov/engine"
+	"mlprov/loaders/mlmd"
 )
 
 type exportOptions struct {
@@ -14,17 +15,18 @@ type exportOptions struct {
 	partition bool
 }
 
-// exportCmd is `mlprov export`: the store's tables in the native layout, which load reads back.
+// exportCmd is `mlprov export`: the store's tables in the native layout, or as an MLMD
+// store (schema 10, TFX IR dialect); load reads either back.
 type exportCmd struct {
 	*cli
 	opts exportOptions
 }
 
 func (c *exportCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("export", "mlprov export [--db FILE] [--format parquet|csv|jsonl] --out DIR [--partition]")
+	fs := c.flags("export", "mlprov export [--db FILE] [--format parquet|csv|jsonl|mlmd] --out DIR|FILE [--partition]")
 	c.dbFlag(fs, &c.opts.db)
-	fs.StringVar(&c.opts.format, "format", "parquet", "file format: parquet, csv or jsonl")
-	fs.StringVar(&c.opts.out, "out", "", "the folder to write (new or empty)")
+	fs.StringVar(&c.opts.format, "format", "parquet", "file format: parquet, csv or jsonl (a folder), or mlmd (one new SQLite file)")
+	fs.StringVar(&c.opts.out, "out", "", "the folder to write (new or empty), or the file for mlmd")
 	fs.BoolVar(&c.opts.partition, "partition", false, "write one Hive-partitioned folder per table, by pipeline_id")
 	if err := c.parse(fs, args); err != nil {
 		return err
@@ -32,8 +34,11 @@ func (c *exportCmd) Run(ctx context.Context, args []string) error {
 	if c.opts.out == "" {
 		return usagef("export", "export needs --out DIR")
 	}
-	if _, ok := engine.ExportFormats[c.opts.format]; !ok {
-		return usagef("export", "unknown --format %q (want parquet, csv or jsonl)", c.opts.format)
+	if _, ok := engine.ExportFormats[c.opts.format]; !ok && c.opts.format != "mlmd" {
+		return usagef("export", "unknown --format %q (want parquet, csv, jsonl or mlmd)", c.opts.format)
+	}
+	if c.opts.format == "mlmd" && c.opts.partition {
+		return usagef("export", "--partition does not apply to --format mlmd")
 	}
 	if fs.NArg() > 0 {
 		return usagef("export", "unexpected argument %q", fs.Arg(0))
@@ -43,7 +48,15 @@ func (c *exportCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer e.Close()
-	if err := e.Export(ctx, c.opts.out, c.opts.format, c.opts.partition); err != nil {
+	if c.opts.format == "mlmd" {
+		corpus, err := mlmd.ReadCorpus(ctx, e.DB())
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		if err := mlmd.WriteCorpus(ctx, c.opts.out, corpus); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+	} else if err := e.Export(ctx, c.opts.out, c.opts.format, c.opts.partition); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "exported %s to %s (%s)\n", c.opts.db, c.opts.out, c.opts.format)

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mlprov/loaders/mlmd"
+)
+
+// mlmdStore writes a one-run TFX store: a Trainer whose model a Pusher pushed.
+func mlmdStore(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "metadata.sqlite")
+	w, err := mlmd.Create(context.Background(), path, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	pipe := w.Context("pipeline", "taxi", t0)
+	trainer := w.Execution(w.Type("tfx.components.trainer.component.Trainer", "execution", ""), mlmd.ExecComplete, t0, t0.Add(time.Hour))
+	pusher := w.Execution(w.Type("tfx.components.pusher.component.Pusher", "execution", ""), mlmd.ExecComplete, t0.Add(time.Hour), t0.Add(61*time.Minute))
+	model := w.Artifact(w.Type("Model", "artifact", ""), "gs://m/1", mlmd.ArtLive, t0.Add(time.Hour))
+	pushed := w.Artifact(w.Type("PushedModel", "artifact", ""), "gs://m/p/1", mlmd.ArtLive, t0.Add(61*time.Minute), mlmd.Prop{Name: "pushed", Custom: true, Value: 1})
+	for _, x := range []int64{trainer, pusher} {
+		w.Associate(pipe, x)
+	}
+	w.Event(trainer, model, mlmd.EventOutput, t0.Add(time.Hour), "model", 0)
+	w.Event(pusher, model, mlmd.EventInput, t0.Add(time.Hour), "model", 0)
+	w.Event(pusher, pushed, mlmd.EventOutput, t0.Add(61*time.Minute), "pushed_model", 0)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const olLog = `{"eventType":"START","eventTime":"2024-05-01T10:00:00Z","run":{"runId":"a"},"job":{"namespace":"ml","name":"train"},"outputs":[{"namespace":"s3://m","name":"model"}]}
+{"eventType":"COMPLETE","eventTime":"2024-05-01T10:10:00Z","run":{"runId":"a"},"job":{"namespace":"ml","name":"train"}}
+{"eventType":"START","eventTime":"2024-05-01T10:11:00Z","run":{"runId":"b"},"job":{"namespace":"ml","name":"release"},"inputs":[{"namespace":"s3://m","name":"model"}]}
+{"eventType":"COMPLETE","eventTime":"2024-05-01T10:12:00Z","run":{"runId":"b"},"job":{"namespace":"ml","name":"release"}}
+`
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestLoadFormats(t *testing.T) {
+	dir := t.TempDir()
+	ol := filepath.Join(dir, "events.log") // no telling extension: detection reads the content
+	if err := os.WriteFile(ol, []byte(olLog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	store := mlmdStore(t)
+	cases := []struct {
+		name     string
+		args     []string
+		code     int
+		stdout   string
+		stderr   string
+		pushRows string
+	}{
+		{"mlmd auto", []string{store}, 0, "(mlmd): 1 pipelines, 2 executions, 2 artifacts, 3 events", "load: reading", "1"},
+		{"openlineage auto", []string{ol}, 0, "(openlineage): 1 pipelines, 2 executions, 1 artifacts, 2 events", "load: read events.log: 4 events", "0"},
+		{"openlineage deploy rule", []string{"--deploy-rule", "^release$", ol}, 0, "(openlineage): 1 pipelines, 2 executions, 2 artifacts, 3 events", "", "1"},
+		{"native auto", []string{filepath.Join("..", "..", "testdata", "example")}, 0, "(native): 2 pipelines, 36 executions", "", ""},
+		{"format override", []string{"--format", "openlineage", ol}, 0, "(openlineage)", "", ""},
+		{"format mismatch", []string{"--format", "mlmd", ol}, 1, "", "error: load " + ol + ": events.log: not an SQLite file", ""},
+		{"unknown format", []string{"--format", "csv", ol}, 1, "", `error: unknown format "csv" (known: mlmd, native, openlineage)`, ""},
+		{"not recognised", []string{"--format", "auto", filepath.Join("..", "..", "README.md")}, 1, "", "format not recognised (known: mlmd, native, openlineage): pass --format", ""},
+		{"bad rule", []string{"--deploy-rule", "(", ol}, 2, "", "error: --deploy-rule: error parsing regexp", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "s.duckdb")
+			code, stdout, stderr := runCLI(t, append([]string{"load", "--db", db}, c.args...)...)
+			if code != c.code || !strings.Contains(stdout, c.stdout) || !strings.Contains(stderr, c.stderr) {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d, stdout with %q, stderr with %q", code, stdout, stderr, c.code, c.stdout, c.stderr)
+			}
+			if c.pushRows == "" {
+				return
+			}
+			code, stdout, stderr = runCLI(t, "query", "--db", db, "--format", "csv",
+				`SELECT count(*) FROM artifacts WHERE type = 'PushedModel' AND (attrs->>'pushed')::INT = 1`)
+			if code != 0 || !strings.Contains(stdout, "\n"+c.pushRows+"\n") {
+				t.Errorf("pushes: exit %d, stdout %q, stderr %q; want %s", code, stdout, stderr, c.pushRows)
+			}
+		})
+	}
+}
+
+// TestExportMLMD writes the example corpus as an MLMD store and loads it back: the same
+// executions, artifacts, events and pushes as the native path.
+func TestExportMLMD(t *testing.T) {
+	dir := t.TempDir()
+	native, store, back := filepath.Join(dir, "native.duckdb"), filepath.Join(dir, "metadata.sqlite"), filepath.Join(dir, "back.duckdb")
+	for _, args := range [][]string{
+		{"load", "--db", native, filepath.Join("..", "..", "testdata", "example")},
+		{"export", "--db", native, "--format", "mlmd", "--out", store},
+		{"load", "--db", back, store},
+	} {
+		if code, stdout, stderr := runCLI(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, stdout, stderr)
+		}
+	}
+	const q = `SELECT (SELECT count(*) FROM executions) || ' ' || (SELECT count(*) FROM artifacts) || ' ' ||
+		(SELECT count(*) FROM events) || ' ' || (SELECT round(sum(cost), 3) FROM executions) || ' ' ||
+		(SELECT string_agg(x.node_id || '@' || x.run_id, ',' ORDER BY x.node_id, x.run_id) FROM artifacts a
+			JOIN events e ON e.artifact_id = a.artifact_id AND e.direction = 'out' JOIN executions x ON x.execution_id = e.execution_id
+			WHERE a.type = 'PushedModel' AND (a.attrs->>'pushed')::INT = 1) AS summary`
+	_, want, _ := runCLI(t, "query", "--db", native, "--format", "csv", q)
+	_, got, _ := runCLI(t, "query", "--db", back, "--format", "csv", q)
+	if want != got || !strings.Contains(want, "@") {
+		t.Errorf("native: %q\nmlmd:   %q", want, got)
+	}
+}

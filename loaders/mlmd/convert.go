@@ -1,0 +1,570 @@
+package mlmd
+
+import (
+	"cmp"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"mlprov/engine"
+)
+
+// Context type names of TFX (IR and legacy) and Kubeflow Pipelines v2.
+var (
+	pipelineContexts = map[string]bool{"pipeline": true, "system.Pipeline": true}
+	runContexts      = map[string]bool{"pipeline_run": true, "run": true, "system.PipelineRun": true}
+)
+
+// baseCategories maps MLMD's system base execution types to the paper's categories.
+var baseCategories = map[string]string{
+	"mlmd.Train": "train", "mlmd.Transform": "transform", "mlmd.Evaluate": "validate", "mlmd.Deploy": "deploy",
+}
+
+var artifactStates = []string{"unknown", "pending", "live", "marked_for_deletion", "deleted", "abandoned", "reference"}
+
+func lastSegment(name string) string {
+	return name[strings.LastIndexByte(name, '.')+1:]
+}
+
+func msTime(ms int64) time.Time {
+	if ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func propString(ps props, name string) string {
+	v, _ := ps.get(name)
+	switch v := v.(type) {
+	case string:
+		return v
+	case int64:
+		return strconv.FormatInt(v, 10)
+	}
+	return ""
+}
+
+func propInt(ps props, name string) sql.NullInt64 {
+	v, _ := ps.get(name)
+	switch v := v.(type) {
+	case int64:
+		return sql.NullInt64{Int64: v, Valid: true}
+	case float64:
+		return sql.NullInt64{Int64: int64(v), Valid: true}
+	case string:
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return sql.NullInt64{Int64: n, Valid: true}
+		}
+	}
+	return sql.NullInt64{}
+}
+
+// attrsJSON writes props (less mlprov's own, see costProp), plus the extra keys props does
+// not have, as a JSON object with sorted keys: what json.Marshal writes for the merged map,
+// without building one, since this runs once per execution and artifact.
+func attrsJSON(ps props, extra map[string]any) (string, error) {
+	keys := make([]string, 0, len(ps)+len(extra))
+	for _, p := range ps {
+		if !strings.HasPrefix(p.name, "mlprov_") {
+			keys = append(keys, p.name)
+		}
+	}
+	for k := range extra {
+		if _, ok := ps.get(k); !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, 32*len(keys)+2)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		v, ok := ps.get(k)
+		if !ok {
+			v = extra[k]
+		}
+		var err error
+		if b, err = appendJSONValue(b, v); err != nil {
+			return "", fmt.Errorf("property %q: %w", k, err)
+		}
+	}
+	return string(append(b, '}')), nil
+}
+
+func appendJSONValue(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case int64:
+		return strconv.AppendInt(b, v, 10), nil
+	case string:
+		return appendJSONString(b, v), nil
+	case bool:
+		return strconv.AppendBool(b, v), nil
+	case nil:
+		return append(b, "null"...), nil
+	}
+	js, err := json.Marshal(v)
+	return append(b, js...), err
+}
+
+// appendJSONString quotes s as json.Marshal does, taking the short way when nothing in s
+// needs escaping.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= 0x80 {
+			js, _ := json.Marshal(s)
+			return append(b, js...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// legacyStates maps the state property of legacy TFX launchers.
+var legacyStates = map[string]string{
+	"complete": "complete", "completed": "complete", "cached": "cached", "failed": "failed",
+	"canceled": "canceled", "cancelled": "canceled", "new": "", "running": "",
+}
+
+// pipe is one canonical pipeline being built.
+type pipe struct {
+	id   int64
+	name string
+}
+
+// converter turns what a reader read into canonical rows. Per-execution and per-artifact
+// facts live in slices by position: a load touches them once per event, and MLMD's dense
+// ids make that cheaper than maps.
+type converter struct {
+	*reader
+	offset int64
+	out    *staged
+
+	next      int64            // the last id invented (see newID)
+	pipes     map[string]*pipe // by name
+	pipeOfCtx map[int64]*pipe  // pipeline contexts
+	fallback  string           // the pipeline of records no context or property places
+
+	execPos, artPos positions
+	execPipe        []int64 // pipeline id by execution position
+	skipped         []bool  // Kubeflow DAG executions, left out
+	hasOutput       []bool  // executions that recorded an output
+	deployed        []bool  // complete executions the deploy rule marked
+	pushedOut       []bool  // executions that wrote a PushedModel
+	producer        []int32 // position+1 of an artifact's first writer, 0 for none
+	consumer        []int32 // position+1 of an artifact's first reader
+	unknown         map[string]bool
+	nSkipped        int
+}
+
+// convert turns what was read into canonical rows with ids shifted by offset.
+func (r *reader) convert(offset int64) (*staged, error) {
+	c := &converter{
+		reader: r, offset: offset,
+		out:     &staged{executions: make([]engine.Execution, 0, len(r.execs)), artifacts: make([]engine.Artifact, 0, len(r.arts))},
+		pipes:   map[string]*pipe{},
+		unknown: map[string]bool{},
+		execPos: newPositions(len(r.execs), func(i int) int64 { return r.execs[i].id }),
+		artPos:  newPositions(len(r.arts), func(i int) int64 { return r.arts[i].id }),
+	}
+	n := len(r.execs)
+	c.execPipe, c.skipped, c.hasOutput, c.deployed, c.pushedOut = make([]int64, n), make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n)
+	c.producer, c.consumer = make([]int32, len(r.arts)), make([]int32, len(r.arts))
+	// Every id this loader invents (pipelines without a context, deploy-rule push artifacts)
+	// goes past the largest MLMD id of any table, so it can collide with none.
+	for id := range r.contexts {
+		c.next = max(c.next, id)
+	}
+	for _, x := range r.execs {
+		c.next = max(c.next, x.id)
+	}
+	for _, a := range r.arts {
+		c.next = max(c.next, a.id)
+	}
+	c.fallback = strings.TrimSuffix(r.file, ".sqlite")
+
+	c.toPipelines()
+	for _, step := range []func() error{c.toExecutions, c.toEvents, c.toArtifacts} {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	c.deployPushes()
+	c.warn()
+	return c.out, nil
+}
+
+func (c *converter) src(table string, id int64) string {
+	return string(strconv.AppendInt([]byte(c.file+": "+table+" "), id, 10))
+}
+
+func (c *converter) newID() int64 {
+	c.next++
+	return c.offset + c.next
+}
+
+func (c *converter) addPipe(id int64, name, source string, attrs map[string]any) *pipe {
+	if p, ok := c.pipes[name]; ok {
+		return p
+	}
+	p := &pipe{id: id, name: name}
+	c.pipes[name] = p
+	js, _ := json.Marshal(attrs)
+	c.out.pipelines = append(c.out.pipelines, engine.Pipeline{ID: id, Name: name, Attrs: string(js), Src: source})
+	return p
+}
+
+// pipeByName returns the pipeline of a name that no pipeline context holds, making it.
+func (c *converter) pipeByName(name string) *pipe {
+	if p, ok := c.pipes[name]; ok {
+		return p
+	}
+	return c.addPipe(c.newID(), name, c.file, map[string]any{"mlmd_schema": c.version})
+}
+
+// toPipelines makes one pipeline per pipeline context, in id order.
+func (c *converter) toPipelines() {
+	ids := make([]int64, 0, len(c.contexts))
+	for id := range c.contexts {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	c.pipeOfCtx = map[int64]*pipe{}
+	for _, id := range ids {
+		ctx := c.contexts[id]
+		if !pipelineContexts[ctx.typeName] {
+			continue
+		}
+		orch := "tfx"
+		if strings.HasPrefix(ctx.typeName, "system.") {
+			orch = "kubeflow"
+		}
+		attrs := map[string]any{"orchestrator": orch, "mlmd_context_id": id, "mlmd_schema": c.version}
+		for _, p := range c.ctxProps[id] {
+			attrs[p.name] = p.value
+		}
+		c.pipeOfCtx[id] = c.addPipe(c.offset+id, ctx.name, c.src("Context", id), attrs)
+	}
+}
+
+// toExecutions converts every execution but Kubeflow's DAG nodes.
+func (c *converter) toExecutions() error {
+	for _, e := range c.reader.events {
+		switch e.typ {
+		case EventOutput, EventDeclaredOutput, EventInternalOutput:
+			if xi, ok := c.execPos.get(e.execution); ok {
+				c.hasOutput[xi] = true
+			}
+		}
+	}
+	assocs := &linksOf{all: c.assoc}
+	for xi, x := range c.execs {
+		t := c.types[x.typeID]
+		if t == nil || t.kind != kindExecution {
+			return fmt.Errorf("%s: type_id %d is not an execution type in Type", c.src("Execution", x.id), x.typeID)
+		}
+		links := assocs.next(x.id)
+		if t.name == "system.DAGExecution" {
+			c.skipped[xi] = true
+			c.nSkipped++
+			continue
+		}
+		op := lastSegment(t.name)
+		switch t.name {
+		case "system.ContainerExecution":
+			op = cmp.Or(propString(x.props, "task_name"), propString(x.props, "display_name"), op)
+		case "system.ImporterExecution":
+			op = "Importer"
+		}
+		p, runID, node := c.place(x, links, op)
+		state, err := c.state(xi, x)
+		if err != nil {
+			return err
+		}
+		row := engine.Execution{
+			ID: c.offset + x.id, PipelineID: p.id, RunID: runID, NodeID: node, OpType: op, State: state,
+			Start: msTime(x.create), Src: c.src("Execution", x.id),
+		}
+		switch state {
+		case "complete", "failed":
+			row.End = msTime(x.update)
+			if x.create > 0 && x.update > 0 {
+				row.Cost = sql.NullFloat64{Float64: float64(max(0, x.update-x.create)) / 1000, Valid: true}
+			}
+		case "cached", "canceled":
+			row.End = msTime(x.update)
+			row.Cost = sql.NullFloat64{Valid: true}
+		}
+		if v, ok := x.props.get(costProp); ok {
+			// A store mlprov wrote keeps the corpus's own cost, which the duration only
+			// approximates.
+			if f, ok := v.(float64); ok {
+				row.Cost = sql.NullFloat64{Float64: f, Valid: true}
+			} else if n, ok := v.(int64); ok {
+				row.Cost = sql.NullFloat64{Float64: float64(n), Valid: true}
+			}
+		}
+		if c.deploy != nil && op != "Pusher" && (c.deploy.MatchString(node) || c.deploy.MatchString(op)) {
+			row.OpType, row.Category = "Pusher", "deploy"
+			c.deployed[xi] = state == "complete"
+		}
+		if _, known := c.categories[row.OpType]; row.Category == "" && !known {
+			for _, b := range t.bases {
+				if cat, ok := baseCategories[b]; ok {
+					row.Category = cat
+					break
+				}
+			}
+			if row.Category == "" {
+				c.unknown[row.OpType] = true
+			}
+		}
+		extra := map[string]any{"mlmd_id": x.id, "mlmd_type": t.name}
+		if x.name != "" {
+			extra["mlmd_name"] = x.name
+		}
+		if row.Attrs, err = attrsJSON(x.props, extra); err != nil {
+			return fmt.Errorf("%s: %w", c.src("Execution", x.id), err)
+		}
+		c.execPipe[xi] = p.id
+		c.out.executions = append(c.out.executions, row)
+	}
+	return nil
+}
+
+// place finds an execution's pipeline, run and node from its contexts, else from the
+// properties legacy launchers and Kubeflow write.
+func (c *converter) place(x mexec, links []link, op string) (p *pipe, runID, node string) {
+	var runCtx, nodeCtx, compCtx *mcontext
+	for _, l := range links {
+		ctx := c.contexts[l.ctx]
+		switch {
+		case ctx == nil:
+		case pipelineContexts[ctx.typeName]:
+			p = c.pipeOfCtx[l.ctx]
+		case runContexts[ctx.typeName]:
+			runCtx = ctx
+			for _, par := range ctx.parents {
+				if pp := c.pipeOfCtx[par]; pp != nil && p == nil {
+					p = pp
+				}
+			}
+		case ctx.typeName == "node":
+			nodeCtx = ctx
+		case ctx.typeName == "component_run":
+			compCtx = ctx
+		}
+	}
+	if p == nil {
+		p = c.pipeByName(cmp.Or(propString(x.props, "pipeline_name"), c.fallback))
+	}
+	runID = propString(x.props, "run_id")
+	if runCtx != nil {
+		runID = runCtx.name
+	}
+	switch {
+	case nodeCtx != nil:
+		node = strings.TrimPrefix(nodeCtx.name, p.name+".")
+	case propString(x.props, "component_id") != "":
+		node = propString(x.props, "component_id")
+	case compCtx != nil:
+		node = strings.TrimPrefix(compCtx.name, p.name+"."+runID+".")
+	default:
+		node = cmp.Or(propString(x.props, "task_name"), propString(x.props, "display_name"), op)
+	}
+	return p, runID, node
+}
+
+// state maps an execution's MLMD state, or a legacy launcher's state property, to the
+// canonical one. RUNNING, NEW and an unknown state with no later activity of the execution's
+// own (no output recorded) are a crash: failed.
+func (c *converter) state(xi int, x mexec) (string, error) {
+	code := x.state.Int64
+	if !x.state.Valid {
+		code = ExecUnknown
+	}
+	switch code {
+	case ExecComplete:
+		if strings.EqualFold(propString(x.props, "state"), "cached") {
+			return "cached", nil // legacy launchers mark a cache hit only in their state property
+		}
+		return "complete", nil
+	case ExecFailed:
+		return "failed", nil
+	case ExecCached:
+		return "cached", nil
+	case ExecCanceled:
+		return "canceled", nil
+	case ExecUnknown:
+		if s := legacyStates[strings.ToLower(propString(x.props, "state"))]; s != "" {
+			return s, nil
+		}
+	case ExecNew, ExecRunning:
+	default:
+		return "", fmt.Errorf("%s: last_known_state %d is not an MLMD state (0 to 6)", c.src("Execution", x.id), code)
+	}
+	if c.hasOutput[xi] {
+		return "running", nil
+	}
+	return "failed", nil
+}
+
+// toEvents resolves directions, drops what is not lineage (PENDING_OUTPUT, UNKNOWN, Kubeflow
+// DAG nodes' events) and keeps one row per execution, artifact and direction, preferring
+// INPUT and OUTPUT over declared and internal events.
+func (c *converter) toEvents() error {
+	type ev struct {
+		mevent
+		dir  string
+		rank int
+	}
+	evs := make([]ev, 0, len(c.reader.events))
+	for _, e := range c.reader.events {
+		xi, ok := c.execPos.get(e.execution)
+		if !ok {
+			return fmt.Errorf("%s: execution_id %d is not in Execution", c.src("Event", e.id), e.execution)
+		}
+		ai, ok := c.artPos.get(e.artifact)
+		if !ok {
+			return fmt.Errorf("%s: artifact_id %d is not in Artifact", c.src("Event", e.id), e.artifact)
+		}
+		if c.skipped[xi] {
+			continue
+		}
+		var dir string
+		rank := 1
+		switch e.typ {
+		case EventInput, EventDeclaredInput, EventInternalInput:
+			dir = "in"
+		case EventOutput, EventDeclaredOutput, EventInternalOutput:
+			dir = "out"
+		case EventUnknown, EventPendingOutput:
+			continue
+		default:
+			return fmt.Errorf("%s: type %d is not an MLMD event type (0 to 7)", c.src("Event", e.id), e.typ)
+		}
+		if e.typ == EventInput || e.typ == EventOutput {
+			rank = 0
+		}
+		if dir == "out" {
+			if c.producer[ai] == 0 {
+				c.producer[ai] = int32(xi + 1)
+			}
+			if t := c.types[c.arts[ai].typeID]; t != nil && lastSegment(t.name) == "PushedModel" {
+				c.pushedOut[xi] = true
+			}
+		} else if c.consumer[ai] == 0 {
+			c.consumer[ai] = int32(xi + 1)
+		}
+		evs = append(evs, ev{e, dir, rank})
+	}
+	slices.SortFunc(evs, func(a, b ev) int {
+		return cmp.Or(cmp.Compare(a.execution, b.execution), cmp.Compare(a.artifact, b.artifact),
+			strings.Compare(a.dir, b.dir), cmp.Compare(a.rank, b.rank), cmp.Compare(a.id, b.id))
+	})
+	c.out.events = make([]engine.Event, 0, len(evs))
+	for i, e := range evs {
+		if i > 0 && evs[i-1].execution == e.execution && evs[i-1].artifact == e.artifact && evs[i-1].dir == e.dir {
+			continue
+		}
+		c.out.events = append(c.out.events, engine.Event{
+			ExecutionID: c.offset + e.execution, ArtifactID: c.offset + e.artifact, Direction: e.dir,
+			Role: c.roles[e.id], Time: msTime(e.ms), Src: c.src("Event", e.id),
+		})
+	}
+	return nil
+}
+
+// toArtifacts converts every artifact; its pipeline is its pipeline context, else its first
+// producer's, else its first consumer's.
+func (c *converter) toArtifacts() error {
+	attribs := &linksOf{all: c.attrib}
+	for ai, a := range c.arts {
+		t := c.types[a.typeID]
+		if t == nil || t.kind != kindArtifact {
+			return fmt.Errorf("%s: type_id %d is not an artifact type in Type", c.src("Artifact", a.id), a.typeID)
+		}
+		var pid int64
+		for _, l := range attribs.next(a.id) {
+			if p := c.pipeOfCtx[l.ctx]; p != nil {
+				pid = p.id
+				break
+			}
+		}
+		switch {
+		case pid != 0:
+		case c.producer[ai] > 0:
+			pid = c.execPipe[c.producer[ai]-1]
+		case c.consumer[ai] > 0:
+			pid = c.execPipe[c.consumer[ai]-1]
+		default:
+			pid = c.pipeByName(c.fallback).id
+		}
+		state := ""
+		if a.state.Valid {
+			state = "unknown"
+			if a.state.Int64 >= 0 && int(a.state.Int64) < len(artifactStates) {
+				state = artifactStates[a.state.Int64]
+			}
+		}
+		extra := map[string]any{"mlmd_id": a.id}
+		if a.name != "" {
+			extra["mlmd_name"] = a.name
+		}
+		if t.name != lastSegment(t.name) {
+			extra["mlmd_type"] = t.name
+		}
+		attrs, err := attrsJSON(a.props, extra)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.src("Artifact", a.id), err)
+		}
+		c.out.artifacts = append(c.out.artifacts, engine.Artifact{
+			ID: c.offset + a.id, PipelineID: pid, Type: lastSegment(t.name), URI: a.uri,
+			Span: propInt(a.props, "span"), Version: propInt(a.props, "version"), State: state,
+			Created: msTime(a.create), SizeBytes: propInt(a.props, sizeProp), Attrs: attrs, Src: c.src("Artifact", a.id),
+		})
+	}
+	return nil
+}
+
+// deployPushes writes a PushedModel for each complete deployment the rule marked that
+// wrote none itself, so that graphlets see its push.
+func (c *converter) deployPushes() {
+	for _, x := range c.out.executions {
+		xi, _ := c.execPos.get(x.ID - c.offset)
+		if !c.deployed[xi] || c.pushedOut[xi] {
+			continue
+		}
+		id := c.newID()
+		c.out.artifacts = append(c.out.artifacts, engine.Artifact{
+			ID: id, PipelineID: x.PipelineID, Type: "PushedModel", State: "live", Created: x.End,
+			Attrs: `{"pushed": 1, "deploy_rule": true}`, Src: x.Src + " (deploy rule)",
+		})
+		c.out.events = append(c.out.events, engine.Event{ExecutionID: x.ID, ArtifactID: id, Direction: "out",
+			Role: "pushed_model", Time: x.End, Src: x.Src + " (deploy rule)"})
+	}
+}
+
+func (c *converter) warn() {
+	if len(c.unknown) > 0 {
+		names := make([]string, 0, len(c.unknown))
+		for n := range c.unknown {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		c.warnings = append(c.warnings, fmt.Sprintf("%d operator types have no category and count as other: %s (add them to op_categories)",
+			len(names), strings.Join(names, ", ")))
+	}
+	if c.nSkipped > 0 {
+		c.warnings = append(c.warnings, fmt.Sprintf("left out %d Kubeflow DAG executions (the run's own DAG nodes, not work)", c.nSkipped))
+	}
+}

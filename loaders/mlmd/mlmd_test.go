@@ -1,0 +1,439 @@
+package mlmd
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	mlgolden "mlprov/internal/golden"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"mlprov/engine"
+	"mlprov/loaders/native"
+)
+
+func openStore(tb testing.TB) *engine.Engine {
+	tb.Helper()
+	e, err := engine.Open(context.Background(), ":memory:", engine.Options{Threads: 1, MemoryLimit: "512MB"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { e.Close() })
+	return e
+}
+
+// load loads path and returns the progress lines it printed.
+func load(tb testing.TB, e *engine.Engine, l *Loader, path string) ([]string, error) {
+	tb.Helper()
+	var steps []string
+	_, err := e.Load(context.Background(), l, path, engine.LoadOptions{Progress: func(s string) { steps = append(steps, s) }})
+	return steps, err
+}
+
+// dump renders what a load put in the store, as the golden files hold it.
+func dump(tb testing.TB, e *engine.Engine, steps []string) string {
+	tb.Helper()
+	var b strings.Builder
+	section := func(title, q string) {
+		fmt.Fprintf(&b, "%s:\n", title)
+		rows, err := e.DB().Query(q)
+		if err != nil {
+			tb.Fatalf("%s: %v", title, err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				tb.Fatal(err)
+			}
+			parts := make([]string, len(cols))
+			for i, v := range vals {
+				parts[i] = "NULL"
+				if v.Valid {
+					parts[i] = v.String
+				}
+			}
+			fmt.Fprintf(&b, "  %s\n", strings.Join(parts, " | "))
+		}
+		if err := rows.Err(); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	section("counts", `SELECT (SELECT count(*) FROM pipelines), (SELECT count(*) FROM executions),
+		(SELECT count(*) FROM artifacts), (SELECT count(*) FROM events)`)
+	section("pipelines", `SELECT pipeline_id, name, attrs::VARCHAR FROM pipelines ORDER BY pipeline_id`)
+	section("executions", `SELECT execution_id, pipeline_id, run_id, node_id, op_type, category, state,
+		strftime(start_time, '%d %H:%M'), strftime(end_time, '%d %H:%M'), printf('%.1f', cost), attrs::VARCHAR
+		FROM executions ORDER BY execution_id`)
+	section("artifacts", `SELECT artifact_id, pipeline_id, type, uri, span, version, state, attrs::VARCHAR
+		FROM artifacts ORDER BY artifact_id`)
+	section("events", `SELECT execution_id, direction, artifact_id, role FROM events ORDER BY execution_id, direction, artifact_id`)
+	// Which training's model was pushed: a Model out of a train execution, read as "model"
+	// by a complete deploy execution that wrote a PushedModel with pushed = 1.
+	section("pushed", `SELECT DISTINCT t.execution_id, t.op_type, t.run_id, m.artifact_id, p.execution_id, pm.artifact_id
+		FROM executions t
+		JOIN events eo ON eo.execution_id = t.execution_id AND eo.direction = 'out'
+		JOIN artifacts m ON m.artifact_id = eo.artifact_id AND m.type = 'Model'
+		JOIN events ei ON ei.artifact_id = m.artifact_id AND ei.direction = 'in' AND ei.role = 'model'
+		JOIN executions p ON p.execution_id = ei.execution_id AND p.category = 'deploy' AND p.state = 'complete'
+		JOIN events po ON po.execution_id = p.execution_id AND po.direction = 'out'
+		JOIN artifacts pm ON pm.artifact_id = po.artifact_id AND pm.type = 'PushedModel'
+		WHERE t.category = 'train' AND (pm.attrs->>'pushed')::INT = 1
+		ORDER BY ALL`)
+	fmt.Fprintf(&b, "warnings:\n")
+	for _, s := range steps {
+		if w, ok := strings.CutPrefix(s, "warning: "); ok {
+			fmt.Fprintf(&b, "  %s\n", w)
+		}
+	}
+	return b.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	mlgolden.Check(t, filepath.Join("testdata", name, "want.txt"), got)
+}
+
+func TestGolden(t *testing.T) {
+	cases := []struct {
+		name    string
+		version int
+		fixture func(*Writer)
+		loader  Loader
+	}{
+		{"tfx_ir_v10", 10, tfxIR, Loader{}},
+		{"tfx_legacy_v7", 7, tfxLegacy, Loader{}},
+		{"kubeflow_v10", 10, kubeflow, Loader{}},
+		{"kubeflow_v10_deploy_rule", 10, kubeflow, Loader{DeployRule: regexp.MustCompile(`^deploy`)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := buildStore(t, c.version, c.fixture)
+			e := openStore(t)
+			steps, err := load(t, e, &c.loader, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, c.name, dump(t, e, steps))
+		})
+	}
+}
+
+// TestSchemaVersions loads the same TFX pipeline written at every supported schema version:
+// the columns each version lacks must not change what loads, beyond the values they hold.
+func TestSchemaVersions(t *testing.T) {
+	var want string
+	for v := MinSchemaVersion; v <= MaxSchemaVersion; v++ {
+		e := openStore(t)
+		if _, err := load(t, e, &Loader{}, buildStore(t, v, tfxIR)); err != nil {
+			t.Fatalf("schema %d: %v", v, err)
+		}
+		var got string
+		for _, q := range []string{
+			`SELECT string_agg(concat_ws(' ', execution_id, op_type, state, run_id, node_id), '; ' ORDER BY execution_id) FROM executions`,
+			`SELECT string_agg(concat_ws(' ', artifact_id, type, uri, span, version), '; ' ORDER BY artifact_id) FROM artifacts`,
+			`SELECT string_agg(concat_ws(' ', execution_id, direction, artifact_id, role), '; ' ORDER BY execution_id, direction, artifact_id) FROM events`,
+		} {
+			var s string
+			if err := e.DB().QueryRow(q).Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			got += s + "\n"
+		}
+		if v == MinSchemaVersion {
+			want = got
+		} else if got != want {
+			t.Errorf("schema %d loads differently from schema %d:\n%s\n%s", v, MinSchemaVersion, got, want)
+		}
+	}
+}
+
+// TestReadOnly checks that loading never writes the user's store: same bytes, same mtime,
+// and no journal, WAL or shared-memory file beside it.
+func TestReadOnly(t *testing.T) {
+	path := buildStore(t, 10, tfxIR)
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(path)
+	// Make the file read-only too: a writer would fail loudly rather than pass unnoticed.
+	if err := os.Chmod(path, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	l := &Loader{}
+	if !l.Detect(path) {
+		t.Fatal("Detect: the store is not recognised")
+	}
+	e := openStore(t)
+	if _, err := load(t, e, l, path); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(path)
+	fi2, _ := os.Stat(path)
+	if !bytes.Equal(before, after) {
+		t.Errorf("the store's bytes changed: sha256 %x -> %x", sha256.Sum256(before), sha256.Sum256(after))
+	}
+	if !fi.ModTime().Equal(fi2.ModTime()) {
+		t.Errorf("the store's mtime changed: %v -> %v", fi.ModTime(), fi2.ModTime())
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	for _, en := range entries {
+		if en.Name() != filepath.Base(path) {
+			t.Errorf("loading left %s beside the store", en.Name())
+		}
+	}
+}
+
+// TestOddPath loads a store whose path holds the characters that an SQLite URI treats
+// specially.
+func TestOddPath(t *testing.T) {
+	data, err := os.ReadFile(buildStore(t, 10, tfxIR))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "runs #1?", "meta 100%.sqlite")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !(&Loader{}).Detect(path) {
+		t.Fatal("Detect: not recognised")
+	}
+	if _, err := load(t, openStore(t), &Loader{}, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSideBySide loads two stores into one: MLMD ids restart at 1 in each, so the second
+// load's ids must be shifted past the first's, and a store loaded twice is refused.
+func TestSideBySide(t *testing.T) {
+	e := openStore(t)
+	ir, legacy := buildStore(t, 10, tfxIR), buildStore(t, 7, tfxLegacy)
+	for _, p := range []string{ir, legacy} {
+		if _, err := load(t, e, &Loader{}, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var pipes, execs, minLegacy, maxIR int64
+	err := e.DB().QueryRow(`SELECT (SELECT count(*) FROM pipelines), (SELECT count(*) FROM executions),
+		(SELECT min(execution_id) FROM executions JOIN pipelines USING (pipeline_id) WHERE name = 'penguin'),
+		(SELECT max(artifact_id) FROM artifacts JOIN pipelines USING (pipeline_id) WHERE name = 'taxi')`).Scan(&pipes, &execs, &minLegacy, &maxIR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pipes != 2 || execs != 28 || minLegacy <= maxIR {
+		t.Errorf("got %d pipelines, %d executions, penguin's first execution id %d (taxi's last artifact %d): want 2, 28 and ids past taxi's",
+			pipes, execs, minLegacy, maxIR)
+	}
+	if _, err := load(t, e, &Loader{}, ir); !errors.Is(err, engine.ErrAlreadyLoaded) {
+		t.Errorf("second load of the same store: got %v, want ErrAlreadyLoaded", err)
+	}
+}
+
+// TestBadInput checks that each damaged store fails with one error naming the file and the
+// record, and leaves the store exactly as it was.
+func TestBadInput(t *testing.T) {
+	good := buildStore(t, 10, tfxIR)
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(t *testing.T, b []byte) string {
+		p := filepath.Join(t.TempDir(), "metadata.sqlite")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		name string
+		make func(t *testing.T) string
+		want []string // substrings of the error
+	}{
+		{"truncated", func(t *testing.T) string { return write(t, data[:len(data)/3]) },
+			[]string{"metadata.sqlite: ", "truncated or damaged"}},
+		{"truncated header", func(t *testing.T) string { return write(t, data[:10]) },
+			[]string{"metadata.sqlite: not an SQLite file"}},
+		{"not mlmd", func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), "metadata.sqlite")
+			db, err := sql.Open("sqlite", p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec("CREATE TABLE notes (id INTEGER, body TEXT); INSERT INTO notes VALUES (1, 'x')"); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}, []string{"metadata.sqlite: not an MLMD store (no MLMDEnv table)"}},
+		{"schema 11", func(t *testing.T) string {
+			return buildStore(t, 10, func(w *Writer) { tfxIR(w); w.Exec("UPDATE MLMDEnv SET schema_version = 11") })
+		}, []string{"metadata.sqlite: MLMDEnv: unsupported MLMD schema version 11 (mlprov reads 6 to 10; a newer MLMD wrote this store)"}},
+		{"schema 5", func(t *testing.T) string {
+			return buildStore(t, 10, func(w *Writer) { tfxIR(w); w.Exec("UPDATE MLMDEnv SET schema_version = 5") })
+		}, []string{"unsupported MLMD schema version 5 (mlprov reads 6 to 10; open the store once with a newer MLMD, which upgrades it)"}},
+		{"dangling artifact", func(t *testing.T) string {
+			return buildStore(t, 10, func(w *Writer) {
+				tfxIR(w)
+				w.Exec("INSERT INTO Event (id, artifact_id, execution_id, type) VALUES (900, 999, 1, 3)")
+			})
+		}, []string{"metadata.sqlite: Event 900: artifact_id 999 is not in Artifact"}},
+		{"dangling execution", func(t *testing.T) string {
+			return buildStore(t, 10, func(w *Writer) {
+				tfxIR(w)
+				w.Exec("INSERT INTO Event (id, artifact_id, execution_id, type) VALUES (901, 1, 777, 4)")
+			})
+		}, []string{"metadata.sqlite: Event 901: execution_id 777 is not in Execution"}},
+		{"broken struct base64", func(t *testing.T) string {
+			return buildStore(t, 10, func(w *Writer) {
+				tfxIR(w)
+				w.Artifact(w.Type("Schema", "artifact", ""), "gs://x", ArtLive, t0, Prop{"bad", true, RawString("mlmd-struct::not base64!")})
+			})
+		}, []string{`metadata.sqlite: ArtifactProperty (artifact_id 20, "bad"): mlmd-struct value is not valid base64`}},
+		{"broken proto base64", func(t *testing.T) string {
+			return buildStore(t, 10, func(w *Writer) {
+				tfxIR(w)
+				w.Execution(w.Type("tfx.components.trainer.component.Trainer", "execution", ""), ExecComplete, t0, t0,
+					Prop{"cfg", true, RawProto("%%%")})
+			})
+		}, []string{`metadata.sqlite: ExecutionProperty (execution_id 21, "cfg"): proto_value is not valid base64`}},
+		{"unknown state", func(t *testing.T) string {
+			return buildStore(t, 10, func(w *Writer) { tfxIR(w); w.Exec("UPDATE Execution SET last_known_state = 9 WHERE id = 4") })
+		}, []string{"metadata.sqlite: Execution 4: last_known_state 9 is not an MLMD state"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := openStore(t)
+			// A store that already holds a source: a failed load must leave it as it was.
+			if _, err := load(t, e, &Loader{}, buildStore(t, 7, tfxLegacy)); err != nil {
+				t.Fatal(err)
+			}
+			before := snapshot(t, e)
+			_, err := load(t, e, &Loader{}, c.make(t))
+			if err == nil {
+				t.Fatal("load succeeded")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			t.Logf("%s", err)
+			if strings.Count(err.Error(), "metadata.sqlite: ") < 1 {
+				t.Errorf("error %q does not name the file", err)
+			}
+			if after := snapshot(t, e); after != before {
+				t.Errorf("store changed by a failed load: %s -> %s", before, after)
+			}
+		})
+	}
+}
+
+func snapshot(tb testing.TB, e *engine.Engine) string {
+	tb.Helper()
+	var s string
+	err := e.DB().QueryRow(`SELECT (SELECT count(*) FROM sources) || ' ' || (SELECT count(*) FROM pipelines) || ' ' ||
+		(SELECT count(*) FROM executions) || ' ' || (SELECT count(*) FROM artifacts) || ' ' || (SELECT count(*) FROM events)`).Scan(&s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// TestWriteCorpus writes canonical rows as an MLMD store and loads them back: every column
+// survives the round trip, cost and size included.
+func TestWriteCorpus(t *testing.T) {
+	src := openStore(t)
+	example := filepath.Join("..", "..", "testdata", "example")
+	if _, err := src.Load(context.Background(), &native.Loader{}, example, engine.LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ReadCorpus(context.Background(), src.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "corpus.sqlite")
+	if err := WriteCorpus(context.Background(), path, c); err != nil {
+		t.Fatal(err)
+	}
+	dst := openStore(t)
+	if _, err := load(t, dst, &Loader{}, path); err != nil {
+		t.Fatal(err)
+	}
+	q := func(e *engine.Engine, query string) []string {
+		rows, err := e.DB().Query(query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	// attrs come back with keys sorted, with the MLMD ids and type names the loader adds, and
+	// with span and version (TFX properties, compared as columns): compare the rest by key.
+	attrsKV := func(table string) string {
+		return `(SELECT coalesce(string_agg(k || '=' || (` + table + `.attrs->>k), ',' ORDER BY k), '')
+			FROM unnest(json_keys(` + table + `.attrs)) AS t(k) WHERE k NOT IN ('mlmd_id', 'mlmd_type', 'span', 'version'))`
+	}
+	for _, query := range []string{
+		`SELECT concat_ws(' ', p.name, run_id, node_id, op_type, category, state, start_time, end_time, cost, ` + attrsKV("executions") + `) FROM executions JOIN pipelines p USING (pipeline_id) ORDER BY ALL`,
+		`SELECT concat_ws(' ', p.name, type, uri, span, version, state, create_time, size_bytes, ` + attrsKV("artifacts") + `) FROM artifacts JOIN pipelines p USING (pipeline_id) ORDER BY ALL`,
+		`SELECT concat_ws(' ', x.node_id, x.run_id, direction, a.uri, role, event_time) FROM events JOIN executions x USING (execution_id) JOIN artifacts a USING (artifact_id) ORDER BY ALL`,
+	} {
+		want, got := q(src, query), q(dst, query)
+		if len(want) == 0 {
+			t.Fatalf("no rows: %s", query)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("round trip differs (-native +mlmd):\n%s", diff)
+		}
+	}
+	if !slices.Equal(q(src, `SELECT count(*)::VARCHAR FROM events`), q(dst, `SELECT count(*)::VARCHAR FROM events`)) {
+		t.Error("event counts differ")
+	}
+}
+
+// TestEventPathWithoutIndex loads a store whose EventPath lost MLMD's index on event_id: the
+// roles must come out the same as through the index.
+func TestEventPathWithoutIndex(t *testing.T) {
+	events := func(path string) string {
+		e := openStore(t)
+		if _, err := load(t, e, &Loader{}, path); err != nil {
+			t.Fatal(err)
+		}
+		var s string
+		if err := e.DB().QueryRow(`SELECT string_agg(concat_ws(' ', execution_id, direction, artifact_id, role), '; ' ORDER BY execution_id, direction, artifact_id) FROM events`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	want := events(buildStore(t, 10, tfxIR))
+	got := events(buildStore(t, 10, func(w *Writer) { tfxIR(w); w.Exec("DROP INDEX `idx_eventpath_event_id`") }))
+	if got != want || !strings.Contains(want, "base_model") {
+		t.Errorf("without the index:\n%s\nwith it:\n%s", got, want)
+	}
+}
