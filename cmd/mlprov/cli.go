@@ -32,6 +32,7 @@ var commands = []struct {
 	name, summary string
 	make          func(*cli) subcommand
 }{
+	{"gen", "generate a synthetic provenance corpus calibrated to the paper", func(c *cli) subcommand { return &genCmd{cli: c} }},
 	{"load", "load provenance (a native layout directory) into the store", func(c *cli) subcommand { return &loadCmd{cli: c} }},
 	{"query", "run SQL against the store and print the result", func(c *cli) subcommand { return &queryCmd{cli: c} }},
 	{"export", "write the store's tables as Parquet, CSV or JSON lines", func(c *cli) subcommand { return &exportCmd{cli: c} }},
