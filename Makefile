@@ -13,10 +13,12 @@ build:
 test:
 	$(GO) test ./...
 
-# demo: the main job on the embedded default, in a fresh store.
+# demo: the main job on the embedded default: a synthetic corpus (DEMO_SCALE of the paper's),
+# loaded into a fresh store and summarised.
+DEMO_SCALE ?= 0.01
 demo: build
-	rm -rf demo.duckdb demo.duckdb.wal
-	$(BIN) load --db demo.duckdb testdata/example
+	rm -rf demo.duckdb demo.duckdb.wal demo-corpus
+	$(BIN) gen --scale $(DEMO_SCALE) --out demo-corpus --load --db demo.duckdb
 	$(BIN) query --db demo.duckdb -f testdata/overview.sql
 
 lint:
@@ -30,4 +32,4 @@ golden:
 	$(GO) test ./... -update
 
 clean:
-	rm -rf bin demo.duckdb demo.duckdb.wal demo.duckdb.tmp
+	rm -rf bin demo.duckdb demo.duckdb.wal demo.duckdb.tmp demo-corpus
