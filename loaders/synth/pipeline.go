@@ -518,11 +518,11 @@ func (s *sim) run(t int64, arrived int) {
 	for i := first; i <= latest; i++ {
 		sp := s.span(i)
 		if !newSpans && s.p.caching && sp.ex >= 0 {
-			clock = s.cached(run, "ExampleGen", s.p.exampleGen, clock, nil, io{sp.ex, "examples"})
+			clock = s.cached(run, s.p.exampleGen, s.p.exampleGen, clock, nil, io{sp.ex, "examples"})
 			clock = s.cached(run, "StatisticsGen", "StatisticsGen", clock, []io{{sp.ex, "examples"}}, io{sp.stats, "statistics"})
 			continue
 		}
-		x, end, ok := s.step(run, "ExampleGen", s.p.exampleGen, clock, 30+400*gb(sp.bytes), s.b.obj().int("span", int64(i)).done())
+		x, end, ok := s.step(run, s.p.exampleGen, s.p.exampleGen, clock, 30+400*gb(sp.bytes), s.b.obj().int("span", int64(i)).done())
 		if !ok {
 			return
 		}
