@@ -114,8 +114,8 @@ type Config struct {
 	LifespanDays   LogNormal
 
 	// SpanCadence is how often a new data span lands. Trigger is the policy that starts a run:
-	// every span, every k spans (EveryK), or on a schedule (SchedulePeriod) with or without
-	// new data. WindowSpans is the rolling window a Transform and Trainer read.
+	// "every_span", "every_k_spans" (k drawn from EveryK), or "schedule" (every SchedulePeriod,
+	// with or without new data). WindowSpans is the rolling window Transform and Trainer read.
 	SpanCadence    []Weighted[time.Duration]
 	Trigger        []Weighted[string]
 	EveryK         []Weighted[int]
@@ -257,8 +257,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: need at least 1 pipeline (got %d)", ErrConfig, c.Pipelines)
 	case c.Days < 1:
 		return fmt.Errorf("%w: need a window of at least 1 day (got %d)", ErrConfig, c.Days)
-	case len(c.SpanCadence) == 0 || len(c.Trigger) == 0 || len(c.ModelTypes) == 0 || len(c.Trainers) == 0:
+	case len(c.SpanCadence) == 0 || len(c.Trigger) == 0 || len(c.EveryK) == 0 || len(c.SchedulePeriod) == 0 ||
+		len(c.ModelTypes) == 0 || len(c.Trainers) == 0:
 		return fmt.Errorf("%w: empty profile distribution", ErrConfig)
+	}
+	for _, t := range c.Trigger {
+		if t.Value != "every_span" && t.Value != "every_k_spans" && t.Value != "schedule" {
+			return fmt.Errorf("%w: unknown trigger %q (want every_span, every_k_spans or schedule)", ErrConfig, t.Value)
+		}
 	}
 	return nil
 }

@@ -317,7 +317,8 @@ func (s *sim) drawProfile() {
 	s.episodeEnd = -1
 }
 
-// name is the pipeline's human-readable name; the number keeps it unique.
+// name is the pipeline's human-readable name; the number keeps it unique. It has its own
+// generator so that naming does not shift the draws of the simulation.
 func (s *sim) name() string {
 	r := rand.New(rand.NewPCG(s.cfg.Seed^0x6e616d65, uint64(s.pid)))
 	return domains[r.IntN(len(domains))] + "-" + tasks[r.IntN(len(tasks))] + "-" + strconv.FormatInt(s.pid, 10)
@@ -345,7 +346,7 @@ func (s *sim) simulate() {
 		for t := p.start + offset; t < p.end; t += p.period {
 			arrived := 0
 			if t >= arrival(0) {
-				arrived = int((t-p.start-p.latency)/p.cadence) + 0
+				arrived = int((t - p.start - p.latency) / p.cadence)
 			}
 			if arrived == 0 {
 				continue

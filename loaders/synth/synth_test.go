@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,10 +18,10 @@ import (
 )
 
 // generate writes a corpus of cfg into a new temporary folder.
-func generate(t testing.TB, cfg synth.Config, format string) (string, synth.Stats) {
+func generate(t testing.TB, cfg synth.Config, format string, workers int) (string, synth.Stats) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "corpus")
-	st, err := synth.Generate(context.Background(), cfg, dir, synth.Options{Format: format})
+	st, err := synth.Generate(context.Background(), cfg, dir, synth.Options{Format: format, Workers: workers})
 	if err != nil {
 		t.Fatalf("generate: %v", err)
 	}
@@ -370,16 +371,16 @@ func TestAUC(t *testing.T) {
 	}
 }
 
-// TestSameSeedSameBytes generates the same small corpus twice in each format and compares
-// every file, then checks that another seed changes them.
+// TestSameSeedSameBytes generates the same small corpus twice in each format, with different
+// numbers of workers, and compares every file, then checks that another seed changes them.
 func TestSameSeedSameBytes(t *testing.T) {
 	for _, format := range synth.Formats {
 		t.Run(format, func(t *testing.T) {
 			cfg := synth.DefaultConfig(4)
-			a, _ := generate(t, cfg, format)
-			b, _ := generate(t, cfg, format)
+			a, _ := generate(t, cfg, format, 1)
+			b, _ := generate(t, cfg, format, 3)
 			cfg.Seed++
-			c, _ := generate(t, cfg, format)
+			c, _ := generate(t, cfg, format, 1)
 			fa, fb, fc := readDir(t, a), readDir(t, b), readDir(t, c)
 			if len(fa) != 5 {
 				t.Errorf("wrote %d files, want the four tables and the ground truth", len(fa))
@@ -424,7 +425,7 @@ func TestFormatsLoadAlike(t *testing.T) {
 	cfg := synth.DefaultConfig(3)
 	var want float64
 	for i, format := range synth.Formats {
-		dir, _ := generate(t, cfg, format)
+		dir, _ := generate(t, cfg, format, 0)
 		got := queryFloat(t, load(t, dir), `SELECT (`+digest+`)::DOUBLE`)
 		if i == 0 {
 			want = got
@@ -446,5 +447,10 @@ func TestGenerateRefuses(t *testing.T) {
 	}
 	if _, err := synth.Generate(ctx, synth.DefaultConfig(1), t.TempDir(), synth.Options{Format: "xml"}); err == nil {
 		t.Error("generated an unknown format")
+	}
+	cfg := synth.DefaultConfig(1)
+	cfg.Trigger = []synth.Weighted[string]{{Value: "hourly", Weight: 1}}
+	if _, err := synth.Generate(ctx, cfg, t.TempDir(), synth.Options{}); !errors.Is(err, synth.ErrConfig) {
+		t.Errorf("unknown trigger: %v, want ErrConfig", err)
 	}
 }
