@@ -454,3 +454,24 @@ func TestGenerateRefuses(t *testing.T) {
 		t.Errorf("unknown trigger: %v, want ErrConfig", err)
 	}
 }
+
+func TestGenerateCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := synth.Generate(ctx, synth.DefaultConfig(50), t.TempDir(), synth.Options{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled generation: %v, want context.Canceled", err)
+	}
+}
+
+// TestPrefix: a pipeline's rows depend only on the seed and its index, so a smaller corpus is
+// the beginning of a larger one.
+func TestPrefix(t *testing.T) {
+	a, _ := generate(t, synth.DefaultConfig(2), "csv", 0)
+	b, _ := generate(t, synth.DefaultConfig(5), "csv", 0)
+	fa, fb := readDir(t, a), readDir(t, b)
+	for _, name := range []string{"executions.csv", "artifacts.csv", "events.csv", synth.GroundTruthFile} {
+		if !bytes.HasPrefix(fb[name], fa[name]) || len(fb[name]) == len(fa[name]) {
+			t.Errorf("%s of 2 pipelines is not a proper prefix of that of 5", name)
+		}
+	}
+}

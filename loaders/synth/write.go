@@ -191,6 +191,10 @@ func simulateAll(ctx context.Context, cfg *Config, opts Options, w *corpusWriter
 	}()
 	var err error
 	for i := range n {
+		// select picks at random among ready cases: check first, so cancellation always wins.
+		if err = ctx.Err(); err != nil {
+			break
+		}
 		var r result
 		select {
 		case r = <-results[i]:
