@@ -5,7 +5,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN := bin/mlprov
 
-.PHONY: build test demo lint bench golden clean
+.PHONY: build test demo lint bench golden calibrate clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mlprov
@@ -27,6 +27,10 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/
+
+# calibrate: the paper-scale corpus over several seeds, against the paper's figures.
+calibrate:
+	$(GO) test -tags calibration -run TestCalibrationSeeds -count=1 -v ./loaders/synth/
 
 golden:
 	$(GO) test ./... -update
