@@ -435,7 +435,8 @@ func duration(cost float64) int64 {
 	return int64(math.Sqrt(60*cost)) + 5
 }
 
-type io struct {
+// link is an artifact an execution reads or writes, under its channel-key role.
+type link struct {
 	art  int32
 	role string
 }
@@ -451,7 +452,7 @@ func (s *sim) addExec(run int32, node, op string, state uint8, start int64, cost
 
 func (s *sim) noAttrs() [2]int32 { return s.b.obj().done() }
 
-func (s *sim) in(x int32, t int64, ins ...io) {
+func (s *sim) in(x int32, t int64, ins ...link) {
 	for _, i := range ins {
 		if i.art >= 0 {
 			s.b.events = append(s.b.events, event{exec: x, art: i.art, role: i.role, t: t})
@@ -471,7 +472,7 @@ func (s *sim) artifact(typ string, span, version, create, size int64, a [2]int32
 // step runs one data or training step with retries: each failed attempt is a failed
 // execution that read its inputs and wrote nothing. It returns the successful execution, or
 // ok false when every attempt failed (the run stops there).
-func (s *sim) step(run int32, node, op string, t int64, base float64, a [2]int32, ins ...io) (x int32, end int64, ok bool) {
+func (s *sim) step(run int32, node, op string, t int64, base float64, a [2]int32, ins ...link) (x int32, end int64, ok bool) {
 	for try := 0; ; try++ {
 		c := s.cost(base)
 		if s.r.Float64() < s.p.fail {
@@ -490,7 +491,7 @@ func (s *sim) step(run int32, node, op string, t int64, base float64, a [2]int32
 }
 
 // cached records a cache hit: cost 0, and out events that re-link the earlier artifacts.
-func (s *sim) cached(run int32, node, op string, t int64, ins []io, outs ...io) int64 {
+func (s *sim) cached(run int32, node, op string, t int64, ins []link, outs ...link) int64 {
 	x, end := s.addExec(run, node, op, stCached, t, 0, s.noAttrs())
 	s.in(x, t, ins...)
 	for _, o := range outs {
@@ -519,8 +520,8 @@ func (s *sim) run(t int64, arrived int) {
 	for i := first; i <= latest; i++ {
 		sp := s.span(i)
 		if !newSpans && s.p.caching && sp.ex >= 0 {
-			clock = s.cached(run, s.p.exampleGen, s.p.exampleGen, clock, nil, io{sp.ex, "examples"})
-			clock = s.cached(run, "StatisticsGen", "StatisticsGen", clock, []io{{sp.ex, "examples"}}, io{sp.stats, "statistics"})
+			clock = s.cached(run, s.p.exampleGen, s.p.exampleGen, clock, nil, link{sp.ex, "examples"})
+			clock = s.cached(run, "StatisticsGen", "StatisticsGen", clock, []link{{sp.ex, "examples"}}, link{sp.stats, "statistics"})
 			continue
 		}
 		x, end, ok := s.step(run, s.p.exampleGen, s.p.exampleGen, clock, 30+400*gb(sp.bytes), s.b.obj().int("span", int64(i)).done())
@@ -533,7 +534,7 @@ func (s *sim) run(t int64, arrived int) {
 		sp.exAt = end
 		s.out(x, end, sp.ex, "examples")
 		clock = end
-		x, end, ok = s.step(run, "StatisticsGen", "StatisticsGen", clock, 10+250*gb(sp.bytes), s.noAttrs(), io{sp.ex, "examples"})
+		x, end, ok = s.step(run, "StatisticsGen", "StatisticsGen", clock, 10+250*gb(sp.bytes), s.noAttrs(), link{sp.ex, "examples"})
 		if !ok {
 			return
 		}
@@ -549,7 +550,7 @@ func (s *sim) run(t int64, arrived int) {
 
 	// Schema: a new one when the data calls for it, else the cache re-links the current one.
 	if s.schema < 0 || s.schemaDue {
-		x, end, ok := s.step(run, "SchemaGen", "SchemaGen", clock, 5, s.noAttrs(), io{stats, "statistics"})
+		x, end, ok := s.step(run, "SchemaGen", "SchemaGen", clock, 5, s.noAttrs(), link{stats, "statistics"})
 		if !ok {
 			return
 		}
@@ -559,18 +560,18 @@ func (s *sim) run(t int64, arrived int) {
 		s.schemaDue = false
 		clock = end
 	} else if s.p.caching {
-		clock = s.cached(run, "SchemaGen", "SchemaGen", clock, []io{{stats, "statistics"}}, io{s.schema, "schema"})
+		clock = s.cached(run, "SchemaGen", "SchemaGen", clock, []link{{stats, "statistics"}}, link{s.schema, "schema"})
 	}
 
 	if s.topo&hasValidator != 0 {
 		for i := first; i <= latest; i++ {
 			sp := s.span(i)
 			if !newSpans && s.p.caching && sp.anom >= 0 && sp.anomSchema == s.schema {
-				clock = s.cached(run, "ExampleValidator", "ExampleValidator", clock, []io{{sp.stats, "statistics"}, {s.schema, "schema"}}, io{sp.anom, "anomalies"})
+				clock = s.cached(run, "ExampleValidator", "ExampleValidator", clock, []link{{sp.stats, "statistics"}, {s.schema, "schema"}}, link{sp.anom, "anomalies"})
 				continue
 			}
 			x, end, ok := s.step(run, "ExampleValidator", "ExampleValidator", clock, 3+20*gb(sp.bytes), s.noAttrs(),
-				io{sp.stats, "statistics"}, io{s.schema, "schema"})
+				link{sp.stats, "statistics"}, link{s.schema, "schema"})
 			if !ok {
 				return
 			}
@@ -584,20 +585,20 @@ func (s *sim) run(t int64, arrived int) {
 
 	// The rolling window: the latest Examples of the last W spans that exist by now.
 	lo := max(0, latest-s.p.window+1)
-	var window []io
+	var window []link
 	var windowBytes int64
 	for i := lo; i <= latest; i++ {
 		if sp := &s.spans[i]; sp.ex >= 0 && sp.exAt <= clock {
-			window = append(window, io{sp.ex, "examples"})
+			window = append(window, link{sp.ex, "examples"})
 			windowBytes += sp.bytes
 		}
 	}
 	trainIn := window
 	graph := int32(-1)
 	if s.topo&hasTransform != 0 {
-		ins := append(window[:len(window):len(window)], io{s.schema, "schema"})
+		ins := append(window[:len(window):len(window)], link{s.schema, "schema"})
 		if s.p.caching && s.tf.ok && s.tf.first == lo && s.tf.last == latest && s.tf.schema == s.schema {
-			clock = s.cached(run, "Transform", "Transform", clock, ins, io{s.tf.graph, "transform_graph"}, io{s.tf.ex, "transformed_examples"})
+			clock = s.cached(run, "Transform", "Transform", clock, ins, link{s.tf.graph, "transform_graph"}, link{s.tf.ex, "transformed_examples"})
 		} else {
 			x, end, ok := s.step(run, "Transform", "Transform", clock, 30+500*gb(windowBytes),
 				s.b.obj().str("code_version", "v"+strconv.Itoa(s.code)).done(), ins...)
@@ -612,20 +613,20 @@ func (s *sim) run(t int64, arrived int) {
 			clock = end
 		}
 		graph = s.tf.graph
-		trainIn = []io{{s.tf.ex, "examples"}, {graph, "transform_graph"}}
+		trainIn = []link{{s.tf.ex, "examples"}, {graph, "transform_graph"}}
 	}
-	trainIn = append(trainIn[:len(trainIn):len(trainIn)], io{s.schema, "schema"})
+	trainIn = append(trainIn[:len(trainIn):len(trainIn)], link{s.schema, "schema"})
 
 	if s.topo&hasCustomPre != 0 {
 		sp := &s.spans[latest]
 		x, end, ok := s.step(run, s.p.pre.op, s.p.pre.op, clock, 20+100*gb(sp.bytes), s.noAttrs(),
-			io{sp.ex, "examples"}, io{sp.stats, "statistics"})
+			link{sp.ex, "examples"}, link{sp.stats, "statistics"})
 		if !ok {
 			return
 		}
 		a := s.artifact(s.p.pre.artType, -1, -1, end, -1, s.noAttrs())
 		s.out(x, end, a, s.p.pre.role)
-		trainIn = append(trainIn, io{a, s.p.pre.role})
+		trainIn = append(trainIn, link{a, s.p.pre.role})
 		clock = end
 	}
 
@@ -641,7 +642,7 @@ func (s *sim) run(t int64, arrived int) {
 		clock = end
 	}
 	if s.topo&hasTuner != 0 && s.hp >= 0 {
-		trainIn = append(trainIn, io{s.hp, "hyperparameters"})
+		trainIn = append(trainIn, link{s.hp, "hyperparameters"})
 	}
 
 	// Drift, anomalies and whether there is new data: what this run's training sees.
@@ -654,7 +655,7 @@ func (s *sim) run(t int64, arrived int) {
 
 // train runs one trainer's branch: Resolvers, Trainer (retried on failure), Evaluator,
 // InfraValidator, an optional custom consumer of the model, and Pusher.
-func (s *sim) train(run int32, clock int64, tr *trainerState, trainIn []io, baseTrain float64, latest int, evalSpan *spanState) {
+func (s *sim) train(run int32, clock int64, tr *trainerState, trainIn []link, baseTrain float64, latest int, evalSpan *spanState) {
 	pp := &s.cfg.Push
 	drift, anomalies := 0.0, false
 	for i := tr.lastSpan + 1; i <= latest; i++ {
@@ -697,7 +698,7 @@ func (s *sim) train(run int32, clock int64, tr *trainerState, trainIn []io, base
 		if m := tr.latest(clock, false); m >= 0 {
 			x, end := s.addExec(run, tr.latestResolver, "Resolver", stComplete, clock, s.cost(0.5), s.noAttrs())
 			s.out(x, end, m, "model")
-			ins = append(ins[:len(ins):len(ins)], io{m, "base_model"})
+			ins = append(ins[:len(ins):len(ins)], link{m, "base_model"})
 			clock, warm = end, true
 		}
 	}
@@ -742,13 +743,13 @@ func (s *sim) train(run int32, clock int64, tr *trainerState, trainIn []io, base
 	modelAt := clock
 	if s.topo&hasCustomPost != 0 {
 		x, end := s.addExec(run, tr.post, s.p.post.op, stComplete, modelAt, s.cost(20+10*tr.mt.CostFactor), s.noAttrs())
-		s.in(x, modelAt, io{m, "model"})
+		s.in(x, modelAt, link{m, "model"})
 		s.out(x, end, s.artifact(s.p.post.artType, -1, -1, end, -1, s.noAttrs()), s.p.post.role)
 	}
 	ok, infraFailed := true, false
-	var pushIn []io
+	var pushIn []link
 	if infra {
-		infraIn := []io{{m, "model"}, {evalSpan.ex, "examples"}}
+		infraIn := []link{{m, "model"}, {evalSpan.ex, "examples"}}
 		if s.r.Float64() < f {
 			x, _ := s.addExec(run, tr.infra, "InfraValidator", stFailed, modelAt, s.cost(60+30*tr.mt.CostFactor)*s.r.Float64(), s.noAttrs())
 			s.in(x, modelAt, infraIn...)
@@ -759,17 +760,17 @@ func (s *sim) train(run int32, clock int64, tr *trainerState, trainIn []io, base
 			ok = s.r.Float64() < infraOK
 			ib := s.artifact("InfraBlessing", -1, -1, end, -1, s.b.obj().int("blessed", int64(b2i(ok))).done())
 			s.out(x, end, ib, "blessing")
-			pushIn = append(pushIn, io{ib, "infra_blessing"})
+			pushIn = append(pushIn, link{ib, "infra_blessing"})
 			clock = max(clock, end)
 		}
 	}
 
-	evalIn := []io{{evalSpan.ex, "examples"}, {m, "model"}}
+	evalIn := []link{{evalSpan.ex, "examples"}, {m, "model"}}
 	evalAt := modelAt
 	if base := tr.latest(evalAt, true); base >= 0 {
 		x, end := s.addExec(run, tr.blessedResolver, "Resolver", stComplete, evalAt, s.cost(0.5), s.noAttrs())
 		s.out(x, end, base, "model")
-		evalIn = append(evalIn, io{base, "baseline_model"})
+		evalIn = append(evalIn, link{base, "baseline_model"})
 		evalAt = end
 	}
 	evalCost := (20 + 150*gb(evalSpan.bytes)) * math.Sqrt(tr.mt.CostFactor)
@@ -793,7 +794,7 @@ func (s *sim) train(run int32, clock int64, tr *trainerState, trainIn []io, base
 		return
 	}
 	ok = ok && blessed
-	pushIn = append([]io{{m, "model"}, {bl, "model_blessing"}}, pushIn...)
+	pushIn = append([]link{{m, "model"}, {bl, "model_blessing"}}, pushIn...)
 	if s.r.Float64() < f {
 		x, _ := s.addExec(run, tr.pusher, "Pusher", stFailed, clock, s.cost(5)*s.r.Float64(), s.noAttrs())
 		s.in(x, clock, pushIn...)
