@@ -5,7 +5,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN := bin/mlprov
 
-.PHONY: build test demo lint bench golden fuzz clean
+.PHONY: build test demo lint bench golden fuzz calibrate clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mlprov
@@ -13,10 +13,12 @@ build:
 test:
 	$(GO) test ./...
 
-# demo: the main job on the embedded default, in a fresh store.
+# demo: the main job on the embedded default: a synthetic corpus (DEMO_SCALE of the paper's),
+# loaded into a fresh store and summarised.
+DEMO_SCALE ?= 0.01
 demo: build
-	rm -rf demo.duckdb demo.duckdb.wal
-	$(BIN) load --db demo.duckdb testdata/example
+	rm -rf demo.duckdb demo.duckdb.wal demo-corpus
+	$(BIN) gen --scale $(DEMO_SCALE) --out demo-corpus --load --db demo.duckdb
 	$(BIN) query --db demo.duckdb -f testdata/overview.sql
 	$(BIN) report --db demo.duckdb --out mlprov-report
 
@@ -26,6 +28,11 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/
+
+# calibrate: the paper-scale corpus over several seeds against the paper's figures, and its
+# Parquet files byte-identical across two runs (about a minute and a half).
+calibrate:
+	$(GO) test -tags calibration -run 'TestCalibrationSeeds|TestParquetDeterministicAtScale' -count=1 -v ./loaders/synth/
 
 golden:
 	$(GO) test ./... -update
@@ -39,4 +46,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzAttrsJSON$$' -fuzztime $(FUZZTIME) ./loaders/mlmd
 
 clean:
-	rm -rf bin demo.duckdb demo.duckdb.wal demo.duckdb.tmp mlprov-report
+	rm -rf bin demo.duckdb demo.duckdb.wal demo.duckdb.tmp demo-corpus mlprov-report

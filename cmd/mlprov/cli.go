@@ -32,6 +32,7 @@ var commands = []struct {
 	name, summary string
 	make          func(*cli) subcommand
 }{
+	{"gen", "generate a synthetic provenance corpus calibrated to the paper", func(c *cli) subcommand { return &genCmd{cli: c} }},
 	{"load", "load provenance (MLMD stores, OpenLineage logs, native layout) into the store", func(c *cli) subcommand { return &loadCmd{cli: c} }},
 	{"query", "run SQL against the store and print the result", func(c *cli) subcommand { return &queryCmd{cli: c} }},
 	{"shell", "explore the store with interactive SQL (or run a script from standard input)", func(c *cli) subcommand { return &shellCmd{cli: c} }},

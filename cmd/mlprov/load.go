@@ -3,14 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
 	"strings"
-	"time"
-
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 
 	"mlprov/engine"
 	"mlprov/loaders"
@@ -70,10 +65,10 @@ func (c *loadCmd) Run(ctx context.Context, args []string) error {
 	defer e.Close()
 	for i, p := range fs.Args() {
 		lo := engine.LoadOptions{Replace: c.opts.replace}
-		var bar *progressBar
+		var bar *progress
 		if !c.opts.quiet {
-			bar = newProgressBar(c.stderr)
-			lo.Progress, lo.Records = bar.step, bar.records
+			bar = newProgress(c.stderr, "load", "records")
+			lo.Progress, lo.Records = bar.step, bar.count
 		}
 		res, err := e.Load(ctx, ls[i], p, lo)
 		bar.done()
@@ -90,57 +85,4 @@ func (c *loadCmd) Run(ctx context.Context, args []string) error {
 		}
 	}
 	return e.Close()
-}
-
-// progressBar shows a load's progress on stderr: a bar when stderr is a terminal, plain
-// "load: STEP" lines otherwise (scripts and tests read those lines).
-type progressBar struct {
-	w   io.Writer
-	bar *progressbar.ProgressBar // nil unless w is a terminal
-}
-
-func newProgressBar(w io.Writer) *progressBar {
-	p := &progressBar{w: w}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		p.bar = progressbar.NewOptions64(-1,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription("load"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetItsString("records"),
-			progressbar.OptionShowIts(),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionFullWidth(),
-		)
-	}
-	return p
-}
-
-// step prints a step line, or on a terminal makes it the bar's caption; warnings are
-// printed as lines either way, so they stay on screen.
-func (p *progressBar) step(s string) {
-	if p.bar == nil || strings.HasPrefix(s, "warning: ") {
-		if p.bar != nil {
-			p.bar.Clear()
-		}
-		fmt.Fprintf(p.w, "load: %s\n", s)
-		return
-	}
-	p.bar.Describe("load: " + s)
-}
-
-func (p *progressBar) records(done, total int64) {
-	if p.bar == nil {
-		return
-	}
-	if total > 0 && p.bar.GetMax64() != total {
-		p.bar.ChangeMax64(total)
-	}
-	p.bar.Set64(done)
-}
-
-func (p *progressBar) done() {
-	if p != nil && p.bar != nil {
-		p.bar.Finish()
-	}
 }

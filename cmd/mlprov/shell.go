@@ -106,9 +106,3 @@ func (c *shellCmd) historyPath() string {
 	}
 	return filepath.Join(home, ".mlprov_history")
 }
-
-// isTerminal reports whether f is an *os.File on a terminal.
-func isTerminal(f any) bool {
-	file, ok := f.(*os.File)
-	return ok && term.IsTerminal(int(file.Fd()))
-}
