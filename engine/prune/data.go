@@ -39,7 +39,7 @@ type Dataset struct {
 // numericFeatures are the graphlet_features columns the models read, besides model_type.
 var numericFeatures = []string{
 	"n_spans", "new_spans", "overlap_prev", "drift", "drift_window", "anomalies",
-	"schema_changed", "structure_changed", "code_changed", "warm_start",
+	"schema_changed", "structure_changed", "runs_since_structure_change", "code_changed", "warm_start",
 	"known_outcomes", "pushes_so_far", "pushes_last_5", "push_rate_so_far", "last_known_pushed",
 	"hours_since_push", "new_spans_since_push",
 }
@@ -78,7 +78,7 @@ func Load(ctx context.Context, db *sql.DB) (*Dataset, error) {
 				g.Features[i] = v.Float64
 			}
 		}
-		g.NewSpans = g.Features[1]
+		g.NewSpans = g.Features[1] // new_spans
 		g.PPush = math.NaN()
 		ds.Graphlets = append(ds.Graphlets, g)
 	}

@@ -666,7 +666,9 @@ func (s *sim) train(run int32, clock int64, tr *trainerState, trainIn []link, ba
 		anomalies = anomalies || s.spans[i].anomalies > 0
 	}
 	noNew := tr.ran && latest <= tr.lastSpan
-	if tr.ran && tr.lastTopo != s.topo {
+	// A change of what the Trainer's data comes through (its upstream topology) unsettles the
+	// model; validators and consumers downstream do not change what it learns.
+	if tr.ran && (tr.lastTopo^s.topo)&(hasTransform|hasCustomPre) != 0 {
 		tr.sinceStructure = 0
 	}
 	infra := s.topo&hasInfra != 0

@@ -8,7 +8,7 @@
 -- The previous graphlet is the one of the same pipeline and Trainer node that started last
 -- before this one.
 WITH
-g AS (
+lagged AS (
     SELECT gr.graphlet_id, gr.pipeline_id, gr.trainer_node_id, gr.trainer_start, gr.input_spans,
            gr.upstream_signature,
            x.attrs ->> 'model_type' AS model_type,
@@ -22,6 +22,23 @@ g AS (
     FROM graphlets gr
     JOIN executions x ON x.execution_id = gr.graphlet_id
     WINDOW w AS (PARTITION BY gr.pipeline_id, gr.trainer_node_id ORDER BY gr.trainer_start, gr.graphlet_id)
+),
+-- A structure change is a change of the upstream topology (the components the Trainer's data
+-- comes through); runs_since_structure_change counts the Trainer's runs since the last one
+-- (0: it changed just now; 8 stands for "long ago or never").
+g AS (
+    SELECT *,
+           row_number() OVER (PARTITION BY pipeline_id, trainer_node_id, changes ORDER BY trainer_start, graphlet_id) - 1
+               + CASE WHEN changes = 0 THEN 8 ELSE 0 END AS runs_since_structure_change
+    FROM (
+        SELECT *,
+               sum(structure_changed::INTEGER) OVER (PARTITION BY pipeline_id, trainer_node_id
+                   ORDER BY trainer_start, graphlet_id ROWS UNBOUNDED PRECEDING) AS changes
+        FROM (
+            SELECT *, prev_graphlet_id IS NOT NULL AND upstream_signature <> prev_signature AS structure_changed
+            FROM lagged
+        )
+    )
 ),
 -- Data signals of the spans each graphlet trains on, as known when its Trainer started:
 -- drift of the spans new since the previous graphlet, and of the whole window.
@@ -97,7 +114,8 @@ SELECT g.graphlet_id,
        coalesce(s.drift_window, 0) AS drift_window,
        coalesce(s.anomalies, 0) AS anomalies,
        g.prev_graphlet_id IS NOT NULL AND sc.schema_id IS DISTINCT FROM psc.schema_id AS schema_changed,
-       g.prev_graphlet_id IS NOT NULL AND g.upstream_signature <> g.prev_signature AS structure_changed,
+       g.structure_changed,
+       least(g.runs_since_structure_change, 8) AS runs_since_structure_change,
        g.prev_graphlet_id IS NOT NULL AND (g.code_version IS DISTINCT FROM g.prev_code_version
            OR g.config_hash IS DISTINCT FROM g.prev_config_hash) AS code_changed,
        coalesce(g.model_type, 'unknown') AS model_type,
