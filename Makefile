@@ -5,7 +5,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN := bin/mlprov
 
-.PHONY: build test demo lint bench golden fuzz calibrate clean
+.PHONY: build test demo lint bench golden fuzz calibrate study clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mlprov
@@ -33,6 +33,10 @@ bench:
 # Parquet files byte-identical across two runs (about a minute and a half).
 calibrate:
 	$(GO) test -tags calibration -run 'TestCalibrationSeeds|TestParquetDeterministicAtScale' -count=1 -v ./loaders/synth/
+
+# study: the pruning study's acceptance on generated corpora at scale 0.1, three seeds (about a minute).
+study:
+	$(GO) test -tags study -run TestStudyAtScale -count=1 -v ./engine/prune/
 
 golden:
 	$(GO) test ./... -update

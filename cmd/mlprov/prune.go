@@ -120,6 +120,8 @@ func findGroundTruth(ctx context.Context, e *engine.Engine) string {
 	return found[0]
 }
 
+// writePruneFiles writes prune.json and, as PNG and SVG, the trade-off curve and the feature
+// importances, drawn as the report draws them.
 func writePruneFiles(dir string, res *prune.Result) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -128,7 +130,24 @@ func writePruneFiles(dir string, res *prune.Result) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "prune.json"), append(b, '\n'), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "prune.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	for _, a := range pruneSections(res) {
+		if a.Plot.Kind == "none" {
+			continue
+		}
+		png, svg, err := report.Draw(a)
+		if err != nil {
+			return fmt.Errorf("plot %s: %w", a.Name, err)
+		}
+		for ext, data := range map[string][]byte{".png": png, ".svg": svg} {
+			if err := os.WriteFile(filepath.Join(dir, a.Name+ext), data, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func pct(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) }

@@ -488,3 +488,12 @@ func drawLines(p *plot.Plot, a Analysis, x, y, s int) error {
 	p.Add(plotter.NewGrid())
 	return nil
 }
+
+// Draw draws a's plot, as the report does, and returns its PNG and SVG encodings.
+func Draw(a Analysis) (png, svg []byte, err error) {
+	fig, err := drawFigure(a)
+	if err != nil {
+		return nil, nil, err
+	}
+	return fig.PNG, fig.SVG, nil
+}

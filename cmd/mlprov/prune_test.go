@@ -1,0 +1,68 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPruneJSON runs the study on a small generated corpus and checks the JSON users script
+// against: its keys, shares that are fractions, and the ground truth found beside the corpus.
+func TestPruneJSON(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "store.duckdb")
+	if code, _, errOut := mlprov(t, "gen", "-q", "--pipelines", "12", "--seed", "3", "--out", filepath.Join(dir, "corpus"), "--load", "--db", db); code != 0 {
+		t.Fatalf("gen: %s", errOut)
+	}
+	out := filepath.Join(dir, "prune")
+	code, stdout, errOut := mlprov(t, "prune", "--db", db, "--json", "--out", out)
+	if code != 0 {
+		t.Fatalf("prune: exit %d: %s", code, errOut)
+	}
+	var res struct {
+		OperatingPoint map[string]any   `json:"operating_point"`
+		BestPossible   map[string]any   `json:"best_possible"`
+		Baselines      []map[string]any `json:"baselines"`
+		Model          map[string]any   `json:"model"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("prune --json printed %q: %v", stdout, err)
+	}
+	if res.BestPossible == nil {
+		t.Error("no best_possible: the generator's ground truth beside the corpus was not found")
+	}
+	for _, o := range append([]map[string]any{res.OperatingPoint, res.BestPossible}, res.Baselines...) {
+		for _, k := range []string{"waste_saved", "pushes_lost", "compute_saved"} {
+			v, ok := o[k].(float64)
+			if !ok || v < 0 || v > 1 {
+				t.Errorf("%v: %s = %v, want a share in [0, 1]", o["name"], k, o[k])
+			}
+		}
+		if _, ok := o["staleness_added_hours_mean"].(float64); !ok {
+			t.Errorf("%v: no staleness_added_hours_mean", o["name"])
+		}
+	}
+	if lost := res.OperatingPoint["pushes_lost"].(float64); lost > 0.01 {
+		t.Errorf("operating point loses %.3f of pushes, above the default bound 0.01", lost)
+	}
+	names := []string{}
+	for _, b := range res.Baselines {
+		names = append(names, b["name"].(string))
+	}
+	if got := strings.Join(names, "; "); !strings.Contains(got, "run everything") || !strings.Contains(got, "oracle") || !strings.Contains(got, "no new data") || !strings.Contains(got, "random") {
+		t.Errorf("baselines %q lack one of run everything, oracle, no new data, random", got)
+	}
+	if auc, ok := res.Model["auc"].(float64); !ok || auc <= 0.5 {
+		t.Errorf("model AUC %v: want better than chance", res.Model["auc"])
+	}
+	if code, _, _ := mlprov(t, "prune", "--db", db, "--max-cadence-loss", "2"); code != 2 {
+		t.Errorf("--max-cadence-loss 2: exit %d, want a usage error", code)
+	}
+	for _, f := range []string{"prune.json", "pruning_tradeoff.png", "pruning_tradeoff.svg", "pruning_features.png", "pruning_features.svg"} {
+		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("--out wrote no %s: %v", f, err)
+		}
+	}
+}

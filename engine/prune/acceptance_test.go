@@ -1,0 +1,74 @@
+//go:build study
+
+// The pruning study's acceptance, on generated corpora at a tenth of the paper's scale:
+// `make study` (about a minute). It is not part of `make test`.
+package prune_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mlprov/engine"
+	"mlprov/engine/prune"
+	"mlprov/loaders/native"
+	"mlprov/loaders/synth"
+)
+
+// TestStudyAtScale checks, for three seeds, that the chosen operating point saves at least
+// half of the wasted compute with at most 1% of pushes lost, beats every baseline but the
+// oracle, and reaches 90% of the best possible predictor's saving at the same bound.
+func TestStudyAtScale(t *testing.T) {
+	ctx := context.Background()
+	for _, seed := range []uint64{1, 2, 3} {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "corpus")
+			cfg := synth.DefaultConfig(synth.ScalePipelines(0.1))
+			cfg.Seed = seed
+			if _, err := synth.Generate(ctx, cfg, dir, synth.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			e, err := engine.Open(ctx, ":memory:", engine.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			if _, err := e.Load(ctx, &native.Loader{}, dir, engine.LoadOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			ds, err := prune.Load(ctx, e.DB())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ds.AttachGroundTruth(filepath.Join(dir, "ground_truth.jsonl")); err != nil {
+				t.Fatal(err)
+			}
+			res, err := prune.Study(ds, prune.Options{TrainFraction: 0.6, MaxCadenceLoss: 0.01, Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			op := res.OperatingPoint
+			t.Logf("%s: AUC %.3f; saves %.1f%% of the waste, %.1f%% of pushes lost; best possible %.1f%%",
+				res.Model.Kind, res.Model.AUC, 100*op.WasteSaved, 100*op.PushesLost, 100*res.BestPossible.WasteSaved)
+			if op.WasteSaved < 0.5 || op.PushesLost > 0.01 {
+				t.Errorf("operating point saves %.3f of the waste and loses %.3f of pushes; want >= 0.5 and <= 0.01", op.WasteSaved, op.PushesLost)
+			}
+			if op.WasteSaved < 0.9*res.BestPossible.WasteSaved {
+				t.Errorf("operating point saves %.3f, under 90%% of the best possible %.3f", op.WasteSaved, res.BestPossible.WasteSaved)
+			}
+			for _, b := range res.Baselines {
+				if strings.HasPrefix(b.Name, "oracle") || strings.HasPrefix(b.Name, "run everything") {
+					continue
+				}
+				// Beating a baseline: saving more of the waste while losing no more pushes, or
+				// losing fewer pushes for as much saving.
+				if !(op.WasteSaved > b.WasteSaved && op.PushesLost <= b.PushesLost+1e-9 || op.PushesLost < b.PushesLost) {
+					t.Errorf("operating point (%.3f saved, %.3f lost) does not beat %q (%.3f saved, %.3f lost)",
+						op.WasteSaved, op.PushesLost, b.Name, b.WasteSaved, b.PushesLost)
+				}
+			}
+		})
+	}
+}
