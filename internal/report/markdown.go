@@ -21,7 +21,7 @@ func markdown(d *document) []byte {
 	w("- every result in full: [results.json](results.json); how this report was made: [manifest.json](manifest.json)\n\n")
 	if d.Headline != nil {
 		w("## Headline: the paper beside this corpus\n\n")
-		w("%s\n\n", d.Headline.Description)
+		w("%s.\n\n", strings.TrimSuffix(upperFirst(d.Headline.Description), "."))
 		mdTable(&b, d.Headline.Table)
 		mdRowsNote(&b, d.Headline)
 		w("\n")
