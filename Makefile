@@ -14,13 +14,13 @@ test:
 	$(GO) test ./...
 
 # demo: the main job on the embedded default: a synthetic corpus (DEMO_SCALE of the paper's),
-# loaded into a fresh store and summarised.
+# loaded into a fresh store, summarised, and written up as a report with its pruning study.
 DEMO_SCALE ?= 0.01
 demo: build
-	rm -rf demo.duckdb demo.duckdb.wal demo-corpus
+	rm -rf demo.duckdb demo.duckdb.wal demo.duckdb.tmp demo-corpus
 	$(BIN) gen --scale $(DEMO_SCALE) --out demo-corpus --load --db demo.duckdb
 	$(BIN) query --db demo.duckdb -f testdata/overview.sql
-	$(BIN) report --db demo.duckdb --out mlprov-report
+	$(BIN) report -q --db demo.duckdb --out mlprov-report
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }

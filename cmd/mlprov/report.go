@@ -9,6 +9,7 @@ import (
 
 	"mlprov/engine"
 	"mlprov/engine/prune"
+	"mlprov/internal/render"
 	"mlprov/internal/report"
 )
 
@@ -29,7 +30,7 @@ func (c *reportCmd) Run(ctx context.Context, args []string) error {
 	fs := c.flags("report", "mlprov report [--db FILE] [--out DIR]")
 	c.dbFlag(fs, &c.opts.db)
 	fs.StringVar(&c.opts.out, "out", "mlprov-report", "the folder to write: new, empty, or an earlier report, which is replaced")
-	fs.BoolVarP(&c.opts.quiet, "quiet", "q", false, "print only errors")
+	fs.BoolVarP(&c.opts.quiet, "quiet", "q", false, "print no progress, only the headline and where the report is")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -101,9 +102,15 @@ func (c *reportCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("write the report: %w", err)
 	}
-	if !c.opts.quiet {
-		fmt.Fprintf(c.stdout, "wrote %s: %d analyses, %d plots, %d files in %s; open %s\n",
-			c.opts.out, len(as), sum.Plots, len(sum.Files), time.Since(start).Round(time.Millisecond), filepath.Join(c.opts.out, "report.html"))
+	// The headline opens the report; it is what a person reads first, so print it too.
+	for _, a := range in.Analyses {
+		if a.Name == report.HeadlineName {
+			if err := render.Write(c.stdout, "table", a.Result); err != nil {
+				return err
+			}
+		}
 	}
+	fmt.Fprintf(c.stdout, "wrote %s: %d sections, %d plots, %d files in %s; open %s\n",
+		c.opts.out, len(in.Analyses), sum.Plots, len(sum.Files), time.Since(start).Round(time.Millisecond), filepath.Join(c.opts.out, "report.html"))
 	return nil
 }

@@ -75,8 +75,8 @@ func TestReportReproducible(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("report: exit %d, stderr %q", code, errOut)
 		}
-		if !strings.HasPrefix(out, "wrote "+dir+": ") || !strings.Contains(errOut, "report: ran failure_waste") {
-			t.Errorf("report printed %q and %q; want a summary and progress lines", out, errOut)
+		if !strings.Contains(out, "│ graphlets that push no model ") || !strings.Contains(out, "\nwrote "+dir+": ") || !strings.Contains(errOut, "report: ran failure_waste") {
+			t.Errorf("report printed %q and %q; want the headline, a summary and progress lines", out, errOut)
 		}
 	}
 	for _, name := range []string{"report.md", "results.json"} {
