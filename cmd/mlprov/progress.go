@@ -54,7 +54,7 @@ func (p *progress) count(done, total int64) {
 		return
 	}
 	if !isTerminal(p.w) {
-		if total >= 20 && done*10/total > p.tenth {
+		if total >= 100 && done*10/total > p.tenth {
 			p.tenth = done * 10 / total
 			fmt.Fprintf(p.w, "%s: %d/%d %s\n", p.prefix, done, total, p.unit)
 		}
