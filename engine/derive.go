@@ -141,20 +141,7 @@ func (e *Engine) derivedStale(ctx context.Context) (bool, error) {
 // Materialize recreates the live views and refreshes every derived table from the canonical
 // tables, in one transaction. Progress, when set, hears how long each table took.
 func (e *Engine) Materialize(ctx context.Context, progress func(string)) error {
-	conn, err := e.db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return err
-	}
-	if err := materialize(ctx, conn, progress); err != nil {
-		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		return err
-	}
-	_, err = conn.ExecContext(ctx, "COMMIT")
-	return err
+	return e.inTransaction(ctx, func(conn *sql.Conn) error { return materialize(ctx, conn, progress) })
 }
 
 // materialize does Materialize's work inside the caller's transaction.

@@ -263,6 +263,20 @@ func (e *Engine) SchemaVersion(ctx context.Context) (int, error) {
 // upgrade applies every migration above version and refreshes the derived tables, in one
 // transaction.
 func (e *Engine) upgrade(ctx context.Context, version int, progress func(string)) error {
+	return e.inTransaction(ctx, func(conn *sql.Conn) error {
+		if err := migrate(ctx, conn, version); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress("refreshing derived tables (new definitions)")
+		}
+		return materialize(ctx, conn, progress)
+	})
+}
+
+// inTransaction runs fn on one connection inside one transaction, committed when fn returns
+// nil and rolled back otherwise (even when ctx was cancelled meanwhile).
+func (e *Engine) inTransaction(ctx context.Context, fn func(*sql.Conn) error) error {
 	conn, err := e.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -271,14 +285,7 @@ func (e *Engine) upgrade(ctx context.Context, version int, progress func(string)
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return err
 	}
-	if err := migrate(ctx, conn, version); err != nil {
-		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		return err
-	}
-	if progress != nil {
-		progress("refreshing derived tables (new definitions)")
-	}
-	if err := materialize(ctx, conn, progress); err != nil {
+	if err := fn(conn); err != nil {
 		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		return err
 	}

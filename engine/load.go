@@ -94,83 +94,71 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 	if err != nil {
 		return res, fmt.Errorf("load %s: %w", path, err)
 	}
-	conn, err := e.db.Conn(ctx)
+	err = e.inTransaction(ctx, func(conn *sql.Conn) error {
+		var oldID int64
+		var oldURI string
+		var oldAt time.Time
+		err := conn.QueryRowContext(ctx, `SELECT source_id, uri, loaded_at FROM sources WHERE fingerprint = ?`, fp).Scan(&oldID, &oldURI, &oldAt)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		case !opts.Replace:
+			return fmt.Errorf("%w as source %d (%s, %s): use --replace to load it again",
+				ErrAlreadyLoaded, oldID, oldURI, oldAt.Format(time.RFC3339))
+		default:
+			res.Replaced = true
+		}
+		if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(source_id), 0) + 1 FROM sources`).Scan(&res.SourceID); err != nil {
+			return err
+		}
+		if res.Replaced {
+			if err := deleteSource(ctx, conn, oldID); err != nil {
+				return fmt.Errorf("replace source %d: %w", oldID, err)
+			}
+		}
+		for _, t := range stageTables {
+			q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE stage_%[1]s AS SELECT *, NULL::VARCHAR AS src FROM %[1]s LIMIT 0`, t.name)
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		st := &Stage{Conn: conn, SourceID: res.SourceID, Progress: opts.Progress, Records: opts.Records}
+		st.Step("reading %s as %s", path, l.Format())
+		if err := l.Stage(ctx, st, path); err != nil {
+			return err
+		}
+		st.Step("validating")
+		if err := validateStage(ctx, conn); err != nil {
+			return err
+		}
+		st.Step("inserting")
+		if err := insertStage(ctx, conn, res.SourceID, &res); err != nil {
+			return err
+		}
+		// The staged rows are in the store now; free them before the derived tables need memory.
+		for _, t := range stageTables {
+			if _, err := conn.ExecContext(ctx, "DROP TABLE stage_"+t.name); err != nil {
+				return err
+			}
+		}
+		if err := materialize(ctx, conn, st.Progress); err != nil {
+			return err
+		}
+		if _, err := conn.ExecContext(ctx, `INSERT INTO sources VALUES (?, ?, ?, ?, now()::TIMESTAMP, ?)`,
+			res.SourceID, l.Format(), path, fp, res.Rows()); err != nil {
+			return err
+		}
+		if os.Getenv("MLPROV_TEST_HOLD_COMMIT") != "" {
+			// Tests of crash safety and store locking kill or race a load at this point.
+			st.Step("holding before commit")
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return nil
+	})
 	if err != nil {
 		return res, fmt.Errorf("load %s: %w", path, err)
-	}
-	defer conn.Close()
-
-	var oldID int64
-	var oldURI string
-	var oldAt time.Time
-	err = conn.QueryRowContext(ctx, `SELECT source_id, uri, loaded_at FROM sources WHERE fingerprint = ?`, fp).Scan(&oldID, &oldURI, &oldAt)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return res, fmt.Errorf("load %s: %w", path, err)
-	case !opts.Replace:
-		return res, fmt.Errorf("load %s: %w as source %d (%s, %s): use --replace to load it again",
-			path, ErrAlreadyLoaded, oldID, oldURI, oldAt.Format(time.RFC3339))
-	default:
-		res.Replaced = true
-	}
-
-	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return res, fmt.Errorf("load %s: %w", path, err)
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			// A cancelled context may have interrupted the statement; roll back regardless.
-			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		}
-	}()
-	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(source_id), 0) + 1 FROM sources`).Scan(&res.SourceID); err != nil {
-		return res, fmt.Errorf("load %s: %w", path, err)
-	}
-	if res.Replaced {
-		if err := deleteSource(ctx, conn, oldID); err != nil {
-			return res, fmt.Errorf("load %s: replace source %d: %w", path, oldID, err)
-		}
-	}
-	for _, t := range stageTables {
-		q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE stage_%[1]s AS SELECT *, NULL::VARCHAR AS src FROM %[1]s LIMIT 0`, t.name)
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return res, fmt.Errorf("load %s: %w", path, err)
-		}
-	}
-	st := &Stage{Conn: conn, SourceID: res.SourceID, Progress: opts.Progress, Records: opts.Records}
-	st.Step("reading %s as %s", path, l.Format())
-	if err := l.Stage(ctx, st, path); err != nil {
-		return res, fmt.Errorf("load %s: %w", path, err)
-	}
-	st.Step("validating")
-	if err := validateStage(ctx, conn); err != nil {
-		return res, fmt.Errorf("load %s: %w", path, err)
-	}
-	st.Step("inserting")
-	if err := insertStage(ctx, conn, res.SourceID, &res); err != nil {
-		return res, fmt.Errorf("load %s: %w", path, err)
-	}
-	if err := materialize(ctx, conn, st.Progress); err != nil {
-		return res, fmt.Errorf("load %s: %w", path, err)
-	}
-	if _, err := conn.ExecContext(ctx, `INSERT INTO sources VALUES (?, ?, ?, ?, now()::TIMESTAMP, ?)`,
-		res.SourceID, l.Format(), path, fp, res.Rows()); err != nil {
-		return res, fmt.Errorf("load %s: %w", path, err)
-	}
-	if os.Getenv("MLPROV_TEST_HOLD_COMMIT") != "" {
-		// Tests of crash safety and store locking kill or race a load at this point.
-		st.Step("holding before commit")
-		<-ctx.Done()
-		return res, ctx.Err()
-	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		return res, fmt.Errorf("load %s: commit: %w", path, err)
-	}
-	committed = true
-	for _, t := range stageTables {
-		conn.ExecContext(ctx, "DROP TABLE IF EXISTS stage_"+t.name)
 	}
 	return res, nil
 }
