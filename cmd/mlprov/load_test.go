@@ -120,3 +120,47 @@ func TestExportMLMD(t *testing.T) {
 		t.Errorf("native: %q\nmlmd:   %q", want, got)
 	}
 }
+
+// TestBadInputOneLine checks what a user sees for each kind of bad input: exit status 1 and
+// one line that names the file and what is wrong.
+func TestBadInputOneLine(t *testing.T) {
+	tiny := `{"execution_id": 5001, "pipeline_id": 500, "op_type": "Trainer", "state": "complete"}`
+	cases := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"json line that is not json", map[string]string{"events.jsonl": `{"execution_id": 5001,` + "\n"}, "events.jsonl: not valid JSON lines"},
+		{"unknown state", map[string]string{"executions.jsonl": strings.Replace(tiny, "complete", "finished", 1)}, `unknown state`},
+		{"event to a missing artifact", map[string]string{"events.jsonl": `{"execution_id": 5001, "artifact_id": 999, "direction": "in"}`}, "event names a missing artifact"},
+		{"duplicate id", map[string]string{"executions.jsonl": tiny + "\n" + tiny}, "duplicate execution_id"},
+		{"csv missing a column", map[string]string{"executions.jsonl": "", "executions.csv": "execution_id,pipeline_id,op_type\n5001,500,Trainer\n"}, "executions.csv: missing column state"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			files := map[string]string{
+				"pipelines.jsonl":  `{"pipeline_id": 500, "name": "tiny"}`,
+				"executions.jsonl": tiny,
+				"artifacts.jsonl":  `{"artifact_id": 5002, "pipeline_id": 500, "type": "Model"}`,
+				"events.jsonl":     `{"execution_id": 5001, "artifact_id": 5002, "direction": "out"}`,
+			}
+			for k, v := range tc.files {
+				files[k] = v
+			}
+			for name, text := range files {
+				if text == "" {
+					continue
+				}
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(text+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db := filepath.Join(t.TempDir(), "s.duckdb")
+			code, _, errOut := mlprov(t, "load", "-q", "--db", db, dir)
+			if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "error: load ") || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 1 and one line saying %q", code, errOut, tc.want)
+			}
+		})
+	}
+}
