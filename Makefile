@@ -26,8 +26,13 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
 	$(GO) vet ./...
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./bench/
+# bench: every benchmark at the standard scales (BENCH_SCALES of the paper's corpus), the
+# alternatives compared in the same run, with plots and EXPLAIN ANALYZE in bench-results/
+# (docs/performance.md). Corpora are generated once and kept in $$TMPDIR/mlprov-bench.
+BENCH_SCALES ?= 0.01,0.1,1
+bench: build
+	rm -rf bench-results
+	$(BIN) bench --scale $(BENCH_SCALES) --out bench-results
 
 # calibrate: the paper-scale corpus over several seeds against the paper's figures, and its
 # Parquet files byte-identical across two runs (about a minute and a half).
@@ -50,4 +55,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzAttrsJSON$$' -fuzztime $(FUZZTIME) ./loaders/mlmd
 
 clean:
-	rm -rf bin demo.duckdb demo.duckdb.wal demo.duckdb.tmp demo-corpus mlprov-report
+	rm -rf bin demo.duckdb demo.duckdb.wal demo.duckdb.tmp demo-corpus mlprov-report bench-results

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -31,6 +32,17 @@ func summarise(pairs string) string {
 		coalesce(sum((graphlet_id * 1000003 + execution_id) %% %[1]d) %% %[1]d, 0)::BIGINT FROM (%[2]s)`, checksumMod, pairs)
 }
 
+// Store is what the alternatives read: a store whose derived tables are materialized, and
+// the MLMD store its provenance came from, for the walk through MLMD's API.
+type Store struct {
+	DB *sql.DB
+	// MLMD is the path of an MLMD SQLite store that loads to the same provenance; empty
+	// when there is none, and the MLMD walk cannot run.
+	MLMD string
+	// MLMDOffset is what the loader adds to MLMD's ids in DB (see MLMDWalk).
+	MLMDOffset int64
+}
+
 // Alternative is one way to find the executions of every model graphlet (the recursive part
 // of graphlet_members) in a store whose other derived tables are materialized.
 type Alternative struct {
@@ -39,8 +51,11 @@ type Alternative struct {
 	// SQL is the query for alternatives that are one SQL statement; empty otherwise.
 	SQL string
 	// Run computes the members.
-	Run func(ctx context.Context, db *sql.DB) (Members, error)
+	Run func(ctx context.Context, s Store) (Members, error)
 }
+
+// ErrNoMLMD means an alternative needs the MLMD store and the Store names none.
+var ErrNoMLMD = errors.New("no MLMD store to walk")
 
 // edgeCTEs are the two edge sets every alternative walks: upstream edges never leave a
 // Trainer's output (another Trainer's model is a boundary), downstream edges never enter
@@ -115,10 +130,8 @@ func Alternatives() []Alternative {
 		}
 	}
 	sqlAlt := func(name, desc, q string) Alternative {
-		return Alternative{Name: name, Description: desc, SQL: q, Run: func(ctx context.Context, db *sql.DB) (Members, error) {
-			var m Members
-			err := db.QueryRowContext(ctx, summarise(q)).Scan(&m.Pairs, &m.Graphlets, &m.Checksum)
-			return m, err
+		return Alternative{Name: name, Description: desc, SQL: q, Run: func(ctx context.Context, s Store) (Members, error) {
+			return SummariseSQL(ctx, s.DB, q)
 		}}
 	}
 	return []Alternative{
@@ -126,12 +139,27 @@ func Alternatives() []Alternative {
 		sqlAlt("using_key", "recursive CTE with USING KEY and an anti-join on the recurring table", usingKeySQL),
 		sqlAlt("fixed_depth", fmt.Sprintf("%d levels of joins, unrolled", FixedDepth), fixedDepthSQL(FixedDepth)),
 		{Name: "go_bfs", Description: "breadth-first walks in Go over adjacency arrays read from the store", Run: goTraversal},
+		{Name: "mlmd_walk", Description: "per-model breadth-first walks through MLMD's API calls, one round of point queries per hop, on the MLMD SQLite store",
+			Run: func(ctx context.Context, s Store) (Members, error) {
+				if s.MLMD == "" {
+					return Members{}, ErrNoMLMD
+				}
+				return MLMDWalk(ctx, s.MLMD, s.MLMDOffset)
+			}},
 	}
+}
+
+// SummariseSQL runs a query of (graphlet_id, execution_id) pairs and summarises its result.
+func SummariseSQL(ctx context.Context, db *sql.DB, pairs string) (Members, error) {
+	var m Members
+	err := db.QueryRowContext(ctx, summarise(pairs)).Scan(&m.Pairs, &m.Graphlets, &m.Checksum)
+	return m, err
 }
 
 // goTraversal reads both edge sets into compressed adjacency arrays and walks each graphlet
 // breadth-first, marking visited executions with the graphlet's number.
-func goTraversal(ctx context.Context, db *sql.DB) (Members, error) {
+func goTraversal(ctx context.Context, s Store) (Members, error) {
+	db := s.DB
 	var m Members
 	ids := map[int64]int32{}
 	var names []int64

@@ -41,6 +41,7 @@ var commands = []struct {
 	{"graphlet", "show one model graphlet's members and edges (table, JSON or Graphviz DOT)", func(c *cli) subcommand { return &graphletCmd{cli: c} }},
 	{"prune", "study pruning: predict which graphlets will not push, replay history skipping them", func(c *cli) subcommand { return &pruneCmd{cli: c} }},
 	{"export", "write the store's tables as Parquet, CSV or JSON lines", func(c *cli) subcommand { return &exportCmd{cli: c} }},
+	{"bench", "benchmark gen, load, analyses, pruning and the ways to derive graphlets, by corpus scale", func(c *cli) subcommand { return &benchCmd{cli: c} }},
 	{"version", "print mlprov's version", func(c *cli) subcommand { return &versionCmd{cli: c} }},
 	{"help", "show help for mlprov or one command", func(c *cli) subcommand { return &helpCmd{cli: c} }},
 }

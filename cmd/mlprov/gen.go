@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"mlprov/engine"
+	"mlprov/loaders/mlmd"
 	"mlprov/loaders/native"
 	"mlprov/loaders/synth"
 )
@@ -23,20 +26,21 @@ type genOptions struct {
 	quiet     bool
 }
 
-// genCmd is `mlprov gen`: a synthetic corpus calibrated to the paper, in the native layout.
+// genCmd is `mlprov gen`: a synthetic corpus calibrated to the paper, in the native layout or
+// as an MLMD store.
 type genCmd struct {
 	*cli
 	opts genOptions
 }
 
 func (c *genCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("gen", "mlprov gen (--scale F | --pipelines N) [--days D] [--seed S] --out DIR [--format parquet|csv|jsonl] [--load [--db FILE]]")
+	fs := c.flags("gen", "mlprov gen (--scale F | --pipelines N) [--days D] [--seed S] --out DIR [--format parquet|csv|jsonl|mlmd] [--load [--db FILE]]")
 	fs.Float64Var(&c.opts.scale, "scale", 0, "size as a fraction of the paper's corpus (1 = 3000 pipelines, about 450K trained models)")
 	fs.IntVar(&c.opts.pipelines, "pipelines", 0, "number of pipelines (instead of --scale)")
 	fs.IntVar(&c.opts.days, "days", 130, "length of the window in days")
 	fs.Uint64Var(&c.opts.seed, "seed", synth.DefaultSeed, "random seed: the same seed gives the same files")
 	fs.StringVar(&c.opts.out, "out", "", "the folder to write (new or empty)")
-	fs.StringVar(&c.opts.format, "format", "parquet", "file format: "+strings.Join(synth.Formats, ", "))
+	fs.StringVar(&c.opts.format, "format", "parquet", "file format: "+strings.Join(synth.Formats, ", ")+" (the native layout), or "+synth.FormatMLMD+" (an MLMD SQLite store, "+synth.MLMDFile+")")
 	fs.BoolVar(&c.opts.load, "load", false, "load the corpus into the store once written")
 	c.dbFlag(fs, &c.opts.db)
 	fs.BoolVarP(&c.opts.quiet, "quiet", "q", false, "print only errors")
@@ -67,12 +71,8 @@ func (c *genCmd) Run(ctx context.Context, args []string) error {
 	if o.days < 1 {
 		return usagef("gen", "--days must be at least 1 (got %d)", o.days)
 	}
-	valid := false
-	for _, f := range synth.Formats {
-		valid = valid || f == o.format
-	}
-	if !valid {
-		return usagef("gen", "unknown --format %q (want %s)", o.format, strings.Join(synth.Formats, ", "))
+	if !slices.Contains(synth.Formats, o.format) && o.format != synth.FormatMLMD {
+		return usagef("gen", "unknown --format %q (want %s or %s)", o.format, strings.Join(synth.Formats, ", "), synth.FormatMLMD)
 	}
 
 	cfg := synth.DefaultConfig(n)
@@ -110,13 +110,18 @@ func (c *genCmd) Run(ctx context.Context, args []string) error {
 		lo.Progress, lo.Records = lbar.step, lbar.count
 	}
 	began = time.Now()
-	res, err := e.Load(ctx, &native.Loader{}, o.out, lo)
+	var l engine.Loader = &native.Loader{}
+	src := o.out
+	if o.format == synth.FormatMLMD {
+		l, src = &mlmd.Loader{}, filepath.Join(o.out, synth.MLMDFile)
+	}
+	res, err := e.Load(ctx, l, src, lo)
 	lbar.done()
 	if err != nil {
 		return err
 	}
 	if !o.quiet {
-		fmt.Fprintf(c.stdout, "loaded %s into %s as source %d in %.1fs: %d rows\n", o.out, o.db, res.SourceID, time.Since(began).Seconds(), res.Rows())
+		fmt.Fprintf(c.stdout, "loaded %s into %s as source %d in %.1fs: %d rows\n", src, o.db, res.SourceID, time.Since(began).Seconds(), res.Rows())
 	}
 	return e.Close()
 }

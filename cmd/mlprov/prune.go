@@ -97,21 +97,31 @@ func runPruneStudy(ctx context.Context, e *engine.Engine, opts pruneOptions) (*p
 }
 
 // findGroundTruth returns the ground_truth.jsonl that `mlprov gen` wrote beside the store's
-// only source, if there is exactly one such source.
+// only source, if there is exactly one such source. An MLMD store counts only as the store's
+// only source: its ids match the ground truth's only when the loader shifted them by nothing.
 func findGroundTruth(ctx context.Context, e *engine.Engine) string {
-	rows, err := e.DB().QueryContext(ctx, `SELECT uri FROM sources WHERE kind = 'native'`)
+	rows, err := e.DB().QueryContext(ctx, `SELECT kind, uri, (SELECT count(*) FROM sources) FROM sources WHERE kind IN ('native', 'mlmd')`)
 	if err != nil {
 		return ""
 	}
 	defer rows.Close()
 	var found []string
 	for rows.Next() {
-		var uri string
-		if rows.Scan(&uri) == nil {
-			p := filepath.Join(uri, "ground_truth.jsonl")
-			if _, err := os.Stat(p); err == nil {
-				found = append(found, p)
+		var kind, uri string
+		var sources int
+		if rows.Scan(&kind, &uri, &sources) != nil {
+			continue
+		}
+		dir := uri
+		if kind == "mlmd" {
+			if sources > 1 {
+				continue
 			}
+			dir = filepath.Dir(uri)
+		}
+		p := filepath.Join(dir, "ground_truth.jsonl")
+		if _, err := os.Stat(p); err == nil {
+			found = append(found, p)
 		}
 	}
 	if len(found) != 1 {

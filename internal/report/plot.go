@@ -29,6 +29,8 @@ const (
 	histMaxBins  = 40
 	histMinBins  = 5
 	lineWidthPts = 1.5
+	// maxMarkedPoints: line series of at most this many points mark each point.
+	maxMarkedPoints = 12
 )
 
 // palette is a colour-blind friendly sequence (Tableau 10); series take colours in order.
@@ -464,8 +466,19 @@ func drawLines(p *plot.Plot, a Analysis, x, y, s int) error {
 		}
 		l.LineStyle = lineStyle(i)
 		p.Add(l)
+		thumbs := []plot.Thumbnailer{l}
+		if len(pts) <= maxMarkedPoints {
+			// A line needs two points: a short series shows each point, so one point shows too.
+			sc, err := plotter.NewScatter(pts)
+			if err != nil {
+				return err
+			}
+			sc.GlyphStyle = draw.GlyphStyle{Color: palette[i%len(palette)], Radius: vg.Points(2.5), Shape: draw.CircleGlyph{}}
+			p.Add(sc)
+			thumbs = append(thumbs, sc)
+		}
 		if s >= 0 {
-			p.Legend.Add(name, l)
+			p.Legend.Add(name, thumbs...)
 		}
 		drawn++
 	}

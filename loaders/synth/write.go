@@ -16,8 +16,16 @@ import (
 	"mlprov/engine"
 )
 
-// Formats are the file formats Generate writes; the native loader reads each of them.
+// Formats are the file formats of the native layout Generate writes; the native loader reads
+// each of them. Generate also writes FormatMLMD.
 var Formats = []string{"parquet", "csv", "jsonl"}
+
+// FormatMLMD makes Generate write the corpus as one MLMD SQLite store, MLMDFile, which
+// loaders/mlmd reads, instead of the native layout.
+const FormatMLMD = "mlmd"
+
+// MLMDFile is the MLMD store's name in the folder, the name TFX gives its local store.
+const MLMDFile = "metadata.sqlite"
 
 // Stats counts what Generate wrote.
 type Stats struct {
@@ -49,8 +57,9 @@ type Options struct {
 const GroundTruthFile = "ground_truth.jsonl"
 
 // Generate writes the corpus cfg describes into dir (created if needed; it must be empty) in
-// mlprov's native layout, plus GroundTruthFile. The same cfg always gives the same bytes. It
-// stops at ctx's cancellation and leaves a partial dir behind.
+// mlprov's native layout, or as an MLMD store (FormatMLMD), plus GroundTruthFile. The same
+// cfg always gives the same bytes. It stops at ctx's cancellation and leaves a partial dir
+// behind.
 func Generate(ctx context.Context, cfg Config, dir string, opts Options) (Stats, error) {
 	var st Stats
 	if err := cfg.Validate(); err != nil {
@@ -61,7 +70,7 @@ func Generate(ctx context.Context, cfg Config, dir string, opts Options) (Stats,
 		format = "parquet"
 	}
 	if !validFormat(format) {
-		return st, fmt.Errorf("unknown format %q (want parquet, csv or jsonl)", format)
+		return st, fmt.Errorf("unknown format %q (want parquet, csv, jsonl or mlmd)", format)
 	}
 	if err := emptyDir(dir); err != nil {
 		return st, err
@@ -72,9 +81,10 @@ func Generate(ctx context.Context, cfg Config, dir string, opts Options) (Stats,
 		}
 	}
 	// Parquet goes through CSV files that DuckDB converts: its readers and writer are faster
-	// than anything we would write in Go, and they keep the files' order.
+	// than anything we would write in Go, and they keep the files' order. MLMD goes through
+	// the same CSV files, read back as canonical rows.
 	textFormat, textDir := format, dir
-	if format == "parquet" {
+	if format == "parquet" || format == FormatMLMD {
 		textFormat, textDir = "csv", filepath.Join(dir, ".gen-csv")
 		if err := os.MkdirAll(textDir, 0o755); err != nil {
 			return st, fmt.Errorf("generate: %w", err)
@@ -93,11 +103,19 @@ func Generate(ctx context.Context, cfg Config, dir string, opts Options) (Stats,
 		return st, fmt.Errorf("generate: %w", err)
 	}
 	st = w.stats
-	if format == "parquet" {
+	switch format {
+	case "parquet":
 		step("writing Parquet")
 		if err := toParquet(ctx, textDir, dir); err != nil {
 			return st, err
 		}
+	case FormatMLMD:
+		step("writing the MLMD store %s", MLMDFile)
+		if err := toMLMD(ctx, textDir, filepath.Join(dir, MLMDFile)); err != nil {
+			return st, err
+		}
+	}
+	if textDir != dir {
 		if err := os.RemoveAll(textDir); err != nil {
 			return st, fmt.Errorf("generate: %w", err)
 		}
@@ -115,7 +133,7 @@ func Generate(ctx context.Context, cfg Config, dir string, opts Options) (Stats,
 }
 
 func validFormat(f string) bool {
-	for _, v := range Formats {
+	for _, v := range append(Formats, FormatMLMD) {
 		if v == f {
 			return true
 		}
@@ -439,18 +457,23 @@ func convertTable(ctx context.Context, textDir, dir string, i int) error {
 		return fmt.Errorf("write %s.parquet: %w", t.name, err)
 	}
 	defer e.Close()
-	cols := make([]string, len(t.cols))
-	for i, c := range t.cols {
-		cols[i] = fmt.Sprintf("'%s': '%s'", c, t.typ[i])
-	}
-	src := sqlQuote(filepath.Join(textDir, t.name+".csv"))
 	dst := sqlQuote(filepath.Join(dir, t.name+".parquet"))
-	q := fmt.Sprintf(`COPY (SELECT * FROM read_csv(%s, header = true, auto_detect = false, columns = {%s}, timestampformat = '%%Y-%%m-%%d %%H:%%M:%%S'))
-		TO %s (FORMAT parquet, COMPRESSION zstd)`, src, strings.Join(cols, ", "), dst)
+	q := fmt.Sprintf(`COPY (SELECT * FROM %s) TO %s (FORMAT parquet, COMPRESSION zstd)`, readCSV(textDir, i), dst)
 	if _, err := e.DB().ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("write %s.parquet: %w", t.name, err)
 	}
 	return e.Close()
+}
+
+// readCSV is the table function that reads table i's CSV file typed as the store's columns.
+func readCSV(textDir string, i int) string {
+	t := tableSpec[i]
+	cols := make([]string, len(t.cols))
+	for i, c := range t.cols {
+		cols[i] = fmt.Sprintf("'%s': '%s'", c, t.typ[i])
+	}
+	return fmt.Sprintf(`read_csv(%s, header = true, auto_detect = false, columns = {%s}, timestampformat = '%%Y-%%m-%%d %%H:%%M:%%S')`,
+		sqlQuote(filepath.Join(textDir, t.name+".csv")), strings.Join(cols, ", "))
 }
 
 func sqlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
