@@ -173,11 +173,12 @@ type Env struct {
 	Scale  float64
 	Corpus *Corpus
 
-	work  string // this run's scratch folder for stores
-	log   func(string)
-	store *engine.Engine
-	n     int // stores made, to name the next
-	ref   *Members
+	work      string // this run's scratch folder for stores
+	log       func(string)
+	store     *engine.Engine // the shared store, while open
+	storePath string         // its file, once loaded
+	n         int            // stores made, to name the next
+	ref       *Members
 }
 
 // newStore opens a new, empty file store in the scratch folder; callers must Close it and
@@ -196,10 +197,18 @@ func removeStore(e *engine.Engine) error {
 }
 
 // Store returns the store loaded from the corpus's native layout, loading it the first time
-// (a load benchmark hands over its first store instead).
+// (a load benchmark hands over its first store instead), and opening it again after release.
 func (env *Env) Store(ctx context.Context) (*engine.Engine, error) {
 	if env.store != nil {
 		return env.store, nil
+	}
+	if env.storePath != "" {
+		e, err := engine.Open(ctx, env.storePath, engine.Options{})
+		if err != nil {
+			return nil, err
+		}
+		env.store = e
+		return e, nil
 	}
 	e, err := env.newStore(ctx)
 	if err != nil {
@@ -213,8 +222,18 @@ func (env *Env) Store(ctx context.Context) (*engine.Engine, error) {
 	if env.log != nil {
 		env.log(fmt.Sprintf("loaded the corpus at scale %s into a store for the benchmarks that read one in %.1fs", FormatScale(env.Scale), time.Since(start).Seconds()))
 	}
-	env.store = e
+	env.store, env.storePath = e, e.Path()
 	return e, nil
+}
+
+// release closes the shared store, keeping its file, so that its memory is free for a load.
+func (env *Env) release() error {
+	if env.store == nil {
+		return nil
+	}
+	err := env.store.Close()
+	env.store = nil
+	return err
 }
 
 // Members are the graphlet members materialized in the shared store: the reference that the
@@ -236,11 +255,7 @@ func (env *Env) Members(ctx context.Context) (Members, error) {
 }
 
 func (env *Env) close() error {
-	var err error
-	if env.store != nil {
-		err = env.store.Close()
-	}
-	return errors.Join(err, os.RemoveAll(env.work))
+	return errors.Join(env.release(), os.RemoveAll(env.work))
 }
 
 // Runner runs cases over scales: it keeps one Env per scale, records every result, skips an
