@@ -57,6 +57,7 @@ func benchmark(b *testing.B, bench string) {
 			b.Run(strings.TrimPrefix(c.BenchName(scale), "Benchmark"+bench+"/"), func(b *testing.B) {
 				if reason := runner.Skip(c, scale); reason != "" {
 					runner.skipped(c, scale, reason)
+					runner.Log(c.BenchName(scale) + " " + reason) // b.Skip shows it only with -v
 					b.Skip(reason)
 				}
 				ctx := context.Background()
