@@ -182,7 +182,7 @@ func describeOpenError(err error) error {
 		if m := lockPID.FindStringSubmatch(msg); m != nil {
 			who = "process " + m[1]
 		}
-		return fmt.Errorf("%w (%s holds it): wait for it to finish, or use another --db", ErrStoreInUse, who)
+		return fmt.Errorf("%w (%s holds it)", ErrStoreInUse, who)
 	case strings.Contains(msg, "not a valid DuckDB database"), strings.Contains(msg, "is not a DuckDB"):
 		return fmt.Errorf("%w: the file is not a DuckDB database", ErrNotStore)
 	}
@@ -285,11 +285,20 @@ func (e *Engine) inTransaction(ctx context.Context, fn func(*sql.Conn) error) er
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return err
 	}
-	if err := fn(conn); err != nil {
+	rollback := func(err error) error {
 		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		return err
 	}
-	_, err = conn.ExecContext(ctx, "COMMIT")
+	if err := fn(conn); err != nil {
+		return rollback(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return rollback(err)
+	}
+	// An interrupt from here on must not cut the commit short: DuckDB can report an
+	// interrupted COMMIT that has in fact committed, and then the caller would say the work
+	// was lost when it is in the store.
+	_, err = conn.ExecContext(context.WithoutCancel(ctx), "COMMIT")
 	return err
 }
 
