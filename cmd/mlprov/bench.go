@@ -55,7 +55,7 @@ type benchEnv struct {
 }
 
 func (c *benchCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("bench", "mlprov bench [--scale F ...] [--only NAME ...] [--json] [--out DIR]")
+	fs := c.flags("bench", "mlprov bench [--scale F ...] [--only NAME ...] [--min-time D] [--seed S] [--cache DIR] [--json] [--out DIR] [-q]")
 	fs.Float64SliceVar(&c.opts.scales, "scale", []float64{0.01, 0.1}, "corpus sizes as fractions of the paper's (repeat or separate by commas; 1 = 3000 pipelines)")
 	fs.Lookup("scale").DefValue = "0.01,0.1"
 	fs.StringSliceVar(&c.opts.only, "only", nil, "run only these benchmarks ("+strings.Join(bench.Benches, ", ")+") or BENCHMARK/ALTERNATIVE (repeat or separate by commas)")

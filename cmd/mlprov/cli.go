@@ -40,7 +40,7 @@ var commands = []struct {
 	{"report", "run every analysis and write a report with plots", func(c *cli) subcommand { return &reportCmd{cli: c} }},
 	{"graphlet", "show one model graphlet's members and edges (table, JSON or Graphviz DOT)", func(c *cli) subcommand { return &graphletCmd{cli: c} }},
 	{"prune", "study pruning: predict which graphlets will not push, replay history skipping them", func(c *cli) subcommand { return &pruneCmd{cli: c} }},
-	{"export", "write the store's tables as Parquet, CSV or JSON lines", func(c *cli) subcommand { return &exportCmd{cli: c} }},
+	{"export", "write the store's tables as Parquet, CSV or JSON lines, or as an MLMD store", func(c *cli) subcommand { return &exportCmd{cli: c} }},
 	{"bench", "benchmark gen, load, analyses, pruning and the ways to derive graphlets, by corpus scale", func(c *cli) subcommand { return &benchCmd{cli: c} }},
 	{"version", "print mlprov's version", func(c *cli) subcommand { return &versionCmd{cli: c} }},
 	{"help", "show help for mlprov or one command", func(c *cli) subcommand { return &helpCmd{cli: c} }},
@@ -66,7 +66,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func (c *cli) run(ctx context.Context, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
+		c.usage(c.stderr)
+		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" {
 		c.usage(c.stdout)
 		return 0
 	}
@@ -88,6 +92,9 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		case ctx.Err() != nil, errors.Is(err, context.Canceled): // a signal, maybe one a command took over
 			fmt.Fprintf(c.stderr, "error: interrupted: %s\n", oneLine(err))
 			return 130
+		case errors.Is(err, engine.ErrStoreInUse):
+			fmt.Fprintf(c.stderr, "error: %s\ntry: wait for it to finish, or use another --db; readers share a store when each opens it read-only (query, shell --read-only)\n", oneLine(err))
+			return 1
 		}
 		fmt.Fprintf(c.stderr, "error: %s\n", oneLine(err))
 		return 1
@@ -124,7 +131,10 @@ func (c *cli) flags(name, synopsis string) *pflag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
 	fs.Usage = func() {
-		fmt.Fprintf(c.stdout, "Usage:\n  %s\n\nFlags:\n%s", synopsis, fs.FlagUsages())
+		fmt.Fprintf(c.stdout, "Usage:\n  %s\n", synopsis)
+		if flags := fs.FlagUsages(); flags != "" {
+			fmt.Fprintf(c.stdout, "\nFlags:\n%s", flags)
+		}
 	}
 	return fs
 }

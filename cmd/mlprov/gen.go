@@ -34,7 +34,7 @@ type genCmd struct {
 }
 
 func (c *genCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("gen", "mlprov gen (--scale F | --pipelines N) [--days D] [--seed S] --out DIR [--format parquet|csv|jsonl|mlmd] [--load [--db FILE]]")
+	fs := c.flags("gen", "mlprov gen (--scale F | --pipelines N) [--days D] [--seed S] --out DIR [--format parquet|csv|jsonl|mlmd] [--load [--db FILE]] [-q]")
 	fs.Float64Var(&c.opts.scale, "scale", 0, "size as a fraction of the paper's corpus (1 = 3000 pipelines, about 450K trained models)")
 	fs.IntVar(&c.opts.pipelines, "pipelines", 0, "number of pipelines (instead of --scale)")
 	fs.IntVar(&c.opts.days, "days", 130, "length of the window in days")

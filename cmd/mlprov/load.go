@@ -26,7 +26,7 @@ type loadCmd struct {
 }
 
 func (c *loadCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("load", "mlprov load [--db FILE] [--format FORMAT] [--deploy-rule REGEXP] [--replace] PATH...")
+	fs := c.flags("load", "mlprov load [--db FILE] [--format FORMAT] [--deploy-rule REGEXP] [--replace] [-q] PATH...")
 	c.dbFlag(fs, &c.opts.db)
 	fs.StringVar(&c.opts.format, "format", "auto", "input format: auto, "+strings.Join(loaders.Formats(), ", "))
 	fs.StringVar(&c.opts.deployRule, "deploy-rule", "", "regexp of the jobs (openlineage) or nodes (mlmd) that deploy a model;\ntheir complete runs count as pushes")

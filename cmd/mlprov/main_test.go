@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -43,6 +44,41 @@ func TestHelp(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "Usage:\n  mlprov "+cmd.name) {
 			t.Errorf("%s --help: exit %d, stdout %q, stderr %q", cmd.name, code, out, errOut)
 		}
+	}
+}
+
+// TestHelpNamesEveryFlag checks each command's usage line against its flags, so a flag added
+// later cannot be left out of the synopsis people read first.
+func TestHelpNamesEveryFlag(t *testing.T) {
+	flagName := regexp.MustCompile(`(?m)^\s+(?:(-\w), )?(--[\w-]+)`)
+	for _, cmd := range commands {
+		_, out, _ := mlprov(t, cmd.name, "--help")
+		synopsis, flags, _ := strings.Cut(out, "\nFlags:\n")
+		for _, m := range flagName.FindAllStringSubmatch(flags, -1) {
+			named := strings.Contains(synopsis, m[2]+" ") || strings.Contains(synopsis, m[2]+"]") || strings.Contains(synopsis, m[2]+"\n")
+			if m[1] != "" {
+				named = named || strings.Contains(synopsis, m[1]+" ") || strings.Contains(synopsis, m[1]+"]")
+			}
+			if !named && m[2] != "--help" {
+				t.Errorf("mlprov %s --help: the usage line %q does not name %s", cmd.name, strings.TrimSpace(synopsis), m[2])
+			}
+		}
+	}
+}
+
+func TestHelpCommand(t *testing.T) {
+	code, out, errOut := mlprov(t, "help", "help")
+	if code != 0 || !strings.Contains(out, "Usage:\n  mlprov help [COMMAND]") {
+		t.Errorf("help help: exit %d, stdout %q, stderr %q; want help's own usage", code, out, errOut)
+	}
+	code, out, errOut = mlprov(t, "help", "load")
+	if code != 0 || !strings.Contains(out, "Usage:\n  mlprov load") {
+		t.Errorf("help load: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	// A bare mlprov is a usage mistake: usage on stderr, exit 2, as for an unknown command.
+	code, out, errOut = mlprov(t)
+	if code != 2 || out != "" || !strings.Contains(errOut, "Commands:") {
+		t.Errorf("bare mlprov: exit %d, stdout %q, stderr %q; want 2 with the usage on stderr", code, out, errOut)
 	}
 }
 
@@ -258,7 +294,8 @@ func TestStoreInUse(t *testing.T) {
 		code = ee.ExitCode()
 	}
 	text := string(out)
-	if code != 1 || strings.Count(text, "\n") != 1 || !strings.Contains(text, "store is in use by another process") || !strings.Contains(text, "wait for it to finish") {
-		t.Errorf("query on a store being written: exit %d, output %q; want one line saying the store is in use", code, text)
+	if code != 1 || !strings.HasPrefix(text, "error: ") || strings.Count(text, "\n") != 2 || !strings.Contains(text, "store is in use by another process") ||
+		!strings.Contains(text, "\ntry: wait for it to finish") || !strings.Contains(text, "--read-only") {
+		t.Errorf("query on a store being written: exit %d, output %q; want an error saying the store is in use and a hint naming --read-only", code, text)
 	}
 }

@@ -34,7 +34,7 @@ type pruneCmd struct {
 }
 
 func (c *pruneCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("prune", "mlprov prune [--db FILE] [--max-cadence-loss 0.01] [--json] [--out DIR]")
+	fs := c.flags("prune", "mlprov prune [--db FILE] [--max-cadence-loss 0.01] [--train-fraction 0.6] [--ground-truth FILE] [--seed N] [--json] [--out DIR]")
 	c.dbFlag(fs, &c.opts.db)
 	fs.Float64Var(&c.opts.maxCadenceLoss, "max-cadence-loss", 0.01, "the largest share of pushes the chosen operating point may lose")
 	fs.Float64Var(&c.opts.trainFraction, "train-fraction", 0.6, "the share of the window (by time) to learn from; the rest is replayed")

@@ -28,7 +28,7 @@ type queryCmd struct {
 }
 
 func (c *queryCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("query", "mlprov query [--db FILE] [--format table|csv|json|markdown|line] (SQL | -f FILE)")
+	fs := c.flags("query", "mlprov query [--db FILE] [--read-only] [--format table|csv|json|markdown|line] (SQL | -f FILE)")
 	c.dbFlag(fs, &c.opts.db)
 	fs.StringVar(&c.opts.format, "format", "table", "output format: "+strings.Join(render.Formats, ", "))
 	fs.StringVarP(&c.opts.file, "file", "f", "", "read the SQL from FILE (- for standard input)")

@@ -27,7 +27,7 @@ type reportCmd struct {
 }
 
 func (c *reportCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("report", "mlprov report [--db FILE] [--out DIR]")
+	fs := c.flags("report", "mlprov report [--db FILE] [--out DIR] [-q]")
 	c.dbFlag(fs, &c.opts.db)
 	fs.StringVar(&c.opts.out, "out", "mlprov-report", "the folder to write: new, empty, or an earlier report, which is replaced")
 	fs.BoolVarP(&c.opts.quiet, "quiet", "q", false, "print no progress, only the headline and where the report is")

@@ -55,14 +55,26 @@ func (c *versionCmd) Run(ctx context.Context, args []string) error {
 type helpCmd struct{ *cli }
 
 func (c *helpCmd) Run(ctx context.Context, args []string) error {
-	if len(args) == 0 {
+	fs := c.flags("help", "mlprov help [COMMAND]")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	switch fs.NArg() {
+	case 0:
 		c.usage(c.stdout)
+		return nil
+	case 1:
+	default:
+		return usagef("help", "help takes one COMMAND, not %d", fs.NArg())
+	}
+	if fs.Arg(0) == "help" {
+		fs.Usage()
 		return nil
 	}
 	for _, cmd := range commands {
-		if cmd.name == args[0] && cmd.name != "help" {
+		if cmd.name == fs.Arg(0) {
 			return cmd.make(c.cli).Run(ctx, []string{"--help"})
 		}
 	}
-	return usagef("help", "unknown command %q", args[0])
+	return usagef("help", "unknown command %q", fs.Arg(0))
 }
