@@ -2,6 +2,7 @@ package shell
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -48,13 +49,9 @@ func nodeTimes(t *testing.T) map[string]time.Time {
 	return times
 }
 
+// nodeKey names a node of .lineage's JSON as nodeTimes does, such as "artifact:1003".
 func nodeKey(n map[string]any) string {
-	return n["kind"].(string) + ":" + strings.TrimSuffix(strings.TrimSuffix(jsonText(n["id"]), ".0"), "")
-}
-
-func jsonText(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
+	return fmt.Sprintf("%v:%v", n["kind"], n["id"])
 }
 
 // TestLineageUpFollowsOriginalProducers checks that walking up from an artifact goes through
