@@ -25,8 +25,9 @@ import (
 // TestEmbeddedSQL runs every embedded .sql file against an empty in-memory store, so that a
 // typo fails here, with the file's name, rather than in a user's run. It walks the embedded
 // files, so a new folder (sql/views) is checked as soon as it is embedded: schema migrations
-// must have been applied by Open, analyses must parse, pass CheckAnalysis and run, and any
-// other file must create its object in a scratch schema, which must then be queryable.
+// must have been applied by Open, analyses must parse, pass CheckAnalysis and run, queries
+// (which take parameters) must prepare against the store, and any other file must create its
+// object in a scratch schema, which must then be queryable.
 func TestEmbeddedSQL(t *testing.T) {
 	ctx := context.Background()
 	var files []string
@@ -73,6 +74,18 @@ func TestEmbeddedSQL(t *testing.T) {
 				if _, err := render.Read(rows); err != nil {
 					t.Fatalf("%s: %v", file, err)
 				}
+			})
+		case "queries":
+			t.Run(file, func(t *testing.T) {
+				text, err := fs.ReadFile(mlsql.FS, file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				stmt, err := e.DB().PrepareContext(ctx, string(text))
+				if err != nil {
+					t.Fatalf("%s: %v", file, err)
+				}
+				stmt.Close()
 			})
 		default:
 			objects = append(objects, file)

@@ -36,6 +36,9 @@ var (
 	ErrNotStore = errors.New("not an mlprov store")
 	// ErrAlreadyLoaded means a source with the same content fingerprint is in the store.
 	ErrAlreadyLoaded = errors.New("source already loaded")
+	// ErrNoNode means the store has no artifact or execution with the asked id (see
+	// NoNodeError).
+	ErrNoNode = errors.New("no such node")
 )
 
 // Options tune how a store is opened. The zero value opens it read-write with one DuckDB

@@ -113,7 +113,8 @@ func (g *Graphlet) WriteDOT(w io.Writer) error {
 	if g.Pushed {
 		outcome = "pushed"
 	}
-	fmt.Fprintf(&b, "digraph graphlet_%d {\n  rankdir=LR;\n  label=\"graphlet %d (pipeline %d, %s)\";\n  node [style=filled, fontname=\"Helvetica\"];\n", g.ID, g.ID, g.PipelineID, outcome)
+	title := fmt.Sprintf("graphlet %d (pipeline %d, %s)", g.ID, g.PipelineID, outcome)
+	fmt.Fprintf(&b, "digraph graphlet_%d {\n  rankdir=LR;\n  label=%s;\n  node [style=filled, fontname=\"Helvetica\"];\n", g.ID, dotQuote(title))
 	nodes := append([]GraphletNode(nil), g.Nodes...)
 	sort.SliceStable(nodes, func(i, j int) bool { return nodes[i].Kind > nodes[j].Kind })
 	for _, n := range nodes {
@@ -122,18 +123,18 @@ func (g *Graphlet) WriteDOT(w io.Writer) error {
 		if n.Kind == "execution" {
 			shape, id = "box", fmt.Sprintf("e:%d", n.ID)
 			if n.State != "complete" {
-				label += "\\n" + n.State
+				label += "\n" + n.State
 			}
 		} else if n.Span != nil {
-			label += fmt.Sprintf("\\nspan %d", *n.Span)
+			label += fmt.Sprintf("\nspan %d", *n.Span)
 		}
-		fmt.Fprintf(&b, "  %q [shape=%s, fillcolor=%q, label=%q];\n", id, shape, colors[n.Side], label)
+		fmt.Fprintf(&b, "  %s [shape=%s, fillcolor=%s, label=%s];\n", dotQuote(id), shape, dotQuote(colors[n.Side]), dotQuote(label))
 	}
 	for _, e := range g.Edges {
 		if e.Role != "" {
-			fmt.Fprintf(&b, "  %q -> %q [label=%q];\n", e.From, e.To, e.Role)
+			fmt.Fprintf(&b, "  %s -> %s [label=%s];\n", dotQuote(e.From), dotQuote(e.To), dotQuote(e.Role))
 		} else {
-			fmt.Fprintf(&b, "  %q -> %q;\n", e.From, e.To)
+			fmt.Fprintf(&b, "  %s -> %s;\n", dotQuote(e.From), dotQuote(e.To))
 		}
 	}
 	b.WriteString("}\n")

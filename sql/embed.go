@@ -1,5 +1,6 @@
-// Package sql holds mlprov's SQL: the store's schema migrations, the derived views and the
-// canned analyses, one object per .sql file. Only the engine imports it.
+// Package sql holds mlprov's SQL: the store's schema migrations, the derived views, the canned
+// analyses and the engine's parameterised queries, one object per .sql file. Only the engine
+// imports it.
 package sql
 
 import "embed"
@@ -7,7 +8,8 @@ import "embed"
 // FS holds every .sql file: schema/NNN_name.sql are the store's migrations, applied in order;
 // views/NAME.sql define the derived relations (graphlets, topologies); analyses/NAME.sql are
 // the canned analyses, each one read-only SELECT under a header that names it (see
-// engine.Analysis).
+// engine.Analysis); queries/NAME.sql are statements the engine runs with parameters, each
+// documented in its header.
 //
-//go:embed schema/*.sql views/*.sql analyses/*.sql
+//go:embed schema/*.sql views/*.sql analyses/*.sql queries/*.sql
 var FS embed.FS

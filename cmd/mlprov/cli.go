@@ -39,6 +39,7 @@ var commands = []struct {
 	{"analyze", "list the canned analyses, or run some by name", func(c *cli) subcommand { return &analyzeCmd{cli: c} }},
 	{"report", "run every analysis and write a report with plots", func(c *cli) subcommand { return &reportCmd{cli: c} }},
 	{"graphlet", "show one model graphlet's members and edges (table, JSON or Graphviz DOT)", func(c *cli) subcommand { return &graphletCmd{cli: c} }},
+	{"lineage", "walk an artifact's or execution's provenance up and down (table, JSON or Graphviz DOT)", func(c *cli) subcommand { return &lineageCmd{cli: c} }},
 	{"prune", "study pruning: predict which graphlets will not push, replay history skipping them", func(c *cli) subcommand { return &pruneCmd{cli: c} }},
 	{"export", "write the store's tables as Parquet, CSV or JSON lines, or as an MLMD store", func(c *cli) subcommand { return &exportCmd{cli: c} }},
 	{"bench", "benchmark gen, load, analyses, pruning and the ways to derive graphlets, by corpus scale", func(c *cli) subcommand { return &benchCmd{cli: c} }},

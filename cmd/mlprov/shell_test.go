@@ -225,7 +225,7 @@ func TestShellTerminal(t *testing.T) {
 		{name: "lineage", run: func(t *testing.T, s *session) {
 			s.run(".lineage 2007 --up --hops 3", "(6 rows)")
 			s.run(".lineage e:204 --down --hops 2", "rows)")
-			s.run(".lineage 5", "no artifact or execution has id 5")
+			s.run(".lineage 5", "no artifact or execution 5 in the store")
 			s.exit()
 		}},
 		{name: "graphlet", run: func(t *testing.T, s *session) {

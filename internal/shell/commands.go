@@ -95,7 +95,7 @@ func init() {
 		{".schema", "[NAME]", "show the CREATE statements of the tables and views, or of NAME", 0, 1, true, (*session).schema},
 		{".analyses", "", "list the canned analyses", 0, 0, false, (*session).listAnalyses},
 		{".run", "ANALYSIS", "run a canned analysis", 1, 1, false, (*session).runAnalysis},
-		{".lineage", "ID [--up|--down] [--hops N]", "walk the provenance of an artifact or execution (a:ID or e:ID says which)", 1, -1, true, (*session).lineage},
+		{".lineage", "ID [--up|--down] [--hops N] [--relinks]", "walk the provenance of an artifact or execution (a:ID or e:ID says which); --relinks also follows cache hits' and Resolvers' re-links", 1, -1, true, (*session).lineage},
 		{".graphlet", "ID", "show a model graphlet (ID is its Trainer's execution_id): members and edges", 1, 1, true, (*session).graphlet},
 		{".explain", "[analyze] SQL", "show the plan of SQL; with analyze, run it and show what each step took", 1, -1, true, (*session).explain},
 		{".mode", "[MODE]", "print results as " + strings.Join(render.Formats, ", "), 0, 1, false, (*session).setMode},

@@ -68,7 +68,7 @@ func (s *session) completeCommand(ctx context.Context, before string) (string, [
 		}
 		return head, withPrefix(names, word)
 	case ".lineage":
-		return head, withPrefix([]string{"--up", "--down", "--hops", "--artifact", "--execution"}, word)
+		return head, withPrefix([]string{"--up", "--down", "--hops", "--relinks", "--artifact", "--execution"}, word)
 	case ".read", ".output", ".once":
 		return head, completeFile(word)
 	case ".explain":

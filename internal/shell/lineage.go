@@ -2,37 +2,33 @@ package shell
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-)
 
-// lineageSQL walks the events table from one node; see the file for its parameters.
-//
-//go:embed lineage.sql
-var lineageSQL string
+	"mlprov/engine"
+	"mlprov/internal/render"
+)
 
 // lineageArgs are the arguments of .lineage.
 type lineageArgs struct {
-	kind     string // "artifact", "execution", or "" to find the id's kind
-	id       int64
-	up, down bool
-	hops     int // 0 for no limit
+	node engine.Node
+	opts engine.LineageOptions
 }
 
-// parseLineage reads `.lineage ID [--up|--down] [--hops N] [--artifact|--execution]`. The id
-// may carry its kind as a prefix: a:ID or artifact:ID, e:ID or execution:ID, since artifacts
-// and executions number their ids apart. Neither --up nor --down walks both ways.
+// parseLineage reads `.lineage ID [--up|--down] [--hops N] [--relinks] [--artifact|--execution]`.
+// The id may carry its kind as a prefix: a:ID or artifact:ID, e:ID or execution:ID, since
+// artifacts and executions number their ids apart. Neither --up nor --down walks both ways;
+// --depth is another name for --hops, as mlprov lineage calls it.
 func parseLineage(args []string) (lineageArgs, error) {
 	var a lineageArgs
 	haveID := false
 	setKind := func(kind string) error {
-		if a.kind != "" && a.kind != kind {
-			return fmt.Errorf(".lineage: the node cannot be both an %s and an %s", a.kind, kind)
+		if a.node.Kind != "" && a.node.Kind != kind {
+			return fmt.Errorf(".lineage: the node cannot be both an %s and an %s", a.node.Kind, kind)
 		}
-		a.kind = kind
+		a.node.Kind = kind
 		return nil
 	}
 	for i := 0; i < len(args); i++ {
@@ -40,125 +36,94 @@ func parseLineage(args []string) (lineageArgs, error) {
 		flag, value, hasValue := strings.Cut(arg, "=")
 		switch {
 		case flag == "--up" && !hasValue:
-			a.up = true
+			a.opts.Up = true
 		case flag == "--down" && !hasValue:
-			a.down = true
+			a.opts.Down = true
+		case flag == "--relinks" && !hasValue:
+			a.opts.Relinks = true
 		case flag == "--artifact" && !hasValue, flag == "--execution" && !hasValue:
 			if err := setKind(strings.TrimPrefix(flag, "--")); err != nil {
 				return a, err
 			}
-		case flag == "--hops":
+		case flag == "--hops", flag == "--depth":
 			if !hasValue {
 				if i+1 == len(args) {
-					return a, errors.New(".lineage: --hops needs a number")
+					return a, fmt.Errorf(".lineage: %s needs a number", flag)
 				}
 				i++
 				value = args[i]
 			}
 			n, err := strconv.Atoi(value)
 			if err != nil || n < 1 {
-				return a, fmt.Errorf(".lineage: --hops wants a number above 0, not %q", value)
+				return a, fmt.Errorf(".lineage: %s wants a number above 0, not %q", flag, value)
 			}
-			a.hops = n
+			a.opts.Depth = n
 		case strings.HasPrefix(arg, "-"):
-			return a, fmt.Errorf(".lineage: unknown flag %s (want --up, --down, --hops N, --artifact or --execution)", arg)
+			return a, fmt.Errorf(".lineage: unknown flag %s (want --up, --down, --hops N, --relinks, --artifact or --execution)", arg)
 		default:
 			if haveID {
-				return a, fmt.Errorf(".lineage: one id at a time, not %q and %q", strconv.FormatInt(a.id, 10), arg)
+				return a, fmt.Errorf(".lineage: one id at a time, not %q and %q", strconv.FormatInt(a.node.ID, 10), arg)
 			}
-			prefix, num, hasPrefix := strings.Cut(arg, ":")
-			if !hasPrefix {
-				num = arg
-			}
-			switch {
-			case !hasPrefix:
-			case prefix == "a" || prefix == "artifact":
-				if err := setKind("artifact"); err != nil {
-					return a, err
-				}
-			case prefix == "e" || prefix == "execution":
-				if err := setKind("execution"); err != nil {
-					return a, err
-				}
-			default:
-				return a, fmt.Errorf(".lineage: unknown kind %q in %q (want a:ID or e:ID)", prefix, arg)
-			}
-			id, err := strconv.ParseInt(num, 10, 64)
+			n, err := engine.ParseNode(arg)
 			if err != nil {
-				return a, fmt.Errorf(".lineage: %q is not an id", arg)
+				return a, fmt.Errorf(".lineage: %w", err)
 			}
-			a.id, haveID = id, true
+			if n.Kind != "" {
+				if err := setKind(n.Kind); err != nil {
+					return a, err
+				}
+			}
+			a.node.ID, haveID = n.ID, true
 		}
 	}
 	if !haveID {
-		return a, errors.New("usage: .lineage ID [--up|--down] [--hops N]")
+		return a, errors.New("usage: .lineage ID [--up|--down] [--hops N] [--relinks]")
 	}
-	if !a.up && !a.down {
-		a.up, a.down = true, true
+	if !a.opts.Up && !a.opts.Down {
+		a.opts.Up, a.opts.Down = true, true
 	}
 	return a, nil
 }
-
-// nodeSQL finds which kinds of node have an id, and their type.
-const nodeSQL = `SELECT 'artifact' AS kind, type FROM artifacts WHERE artifact_id = $1
-UNION ALL SELECT 'execution', op_type FROM executions WHERE execution_id = $1
-ORDER BY kind`
 
 func (s *session) lineage(ctx context.Context, c command) error {
 	a, err := parseLineage(c.args)
 	if err != nil {
 		return err
 	}
-	found, err := s.query(ctx, nodeSQL, a.id)
+	var l *engine.Lineage
+	err = s.interruptible(ctx, func(ctx context.Context) error {
+		var err error
+		l, err = engine.WalkLineage(ctx, s.conn, a.node, a.opts)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf(".lineage: %w", err)
 	}
-	kinds := map[string]string{} // kind → type
-	for _, r := range found.Rows {
-		kinds[r[0].(string)], _ = r[1].(string)
-	}
-	switch {
-	case a.kind != "" && kinds[a.kind] == "" && len(kinds) == 1:
-		other := "artifact"
-		if a.kind == other {
-			other = "execution"
-		}
-		return fmt.Errorf(".lineage: no %s has id %d (an %s does: %s:%d)", a.kind, a.id, other, other[:1], a.id)
-	case a.kind != "" && kinds[a.kind] == "":
-		return fmt.Errorf(".lineage: no %s has id %d", a.kind, a.id)
-	case a.kind == "" && len(kinds) == 0:
-		return fmt.Errorf(".lineage: no artifact or execution has id %d", a.id)
-	case a.kind == "" && len(kinds) == 2:
-		return fmt.Errorf(".lineage: %d is both an artifact id and an execution id: write a:%d or e:%d", a.id, a.id, a.id)
-	case a.kind == "":
-		for k := range kinds {
-			a.kind = k
-		}
-	}
-	dirs := "upstream and downstream"
-	switch {
-	case !a.down:
-		dirs = "upstream"
-	case !a.up:
-		dirs = "downstream"
-	}
-	var hops any
-	reach := "all hops"
-	if a.hops > 0 {
-		hops = a.hops
-		reach = fmt.Sprintf("at most %d %s", a.hops, pluralize(a.hops, "hop"))
-	}
-	s.note("lineage of %s %d (%s), %s, %s:", a.kind, a.id, kinds[a.kind], dirs, reach)
-	res, err := s.query(ctx, lineageSQL, a.kind, a.id, a.up, a.down, hops)
-	if err != nil {
-		return fmt.Errorf(".lineage: %w", err)
-	}
-	return s.show(res)
+	s.note("lineage of %s %d (%s), %s:", l.Start.Kind, l.Start.ID, l.Start.Type, l.Options.Describe())
+	return s.show(LineageTable(l))
 }
 
-func pluralize(n int, word string) string {
-	if n == 1 {
-		return word
+// LineageTable presents a lineage walk as a table, one row per node in the order of the walk;
+// mlprov lineage prints the same. The relink column is there only when re-links were asked
+// for.
+func LineageTable(l *engine.Lineage) *render.Result {
+	res := &render.Result{Columns: []string{"dir", "hops", "kind", "id", "type", "time", "role"}}
+	if l.Options.Relinks {
+		res.Columns = append(res.Columns, "relink")
 	}
-	return word + "s"
+	for _, n := range l.Nodes {
+		var at, role any
+		if n.Time != nil {
+			at = *n.Time
+		}
+		if n.Role != "" {
+			role = n.Role
+		}
+		row := []any{n.Dir, n.Hops, n.Kind, n.ID, n.Type, at, role}
+		if l.Options.Relinks {
+			row = append(row, n.Relink)
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	return res
 }

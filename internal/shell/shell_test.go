@@ -122,8 +122,9 @@ func TestScriptErrors(t *testing.T) {
 		{"unknown schema name", ".schema nope\n", "", "", `.schema: no table or view named "nope"`},
 		{"unknown analysis", ".run nope\n", "", "", `no analysis named "nope": .analyses lists them`},
 		{"failing analysis", ".run broken\n", "", "", "analysis broken, statement 2: Catalog Error"},
-		{"lineage of an unknown id", ".lineage 999\n", "", "", ".lineage: no artifact or execution has id 999"},
-		{"lineage of the wrong kind", ".lineage a:101\n", "", "", ".lineage: no artifact has id 101 (an execution does: e:101)"},
+		{"lineage of an unknown id", ".lineage 999\n", "", "", ".lineage: no artifact or execution 999 in the store"},
+		{"lineage of an unknown artifact", ".lineage a:999\n", "", "", ".lineage: no artifact 999 in the store"},
+		{"lineage of the wrong kind", ".lineage a:101\n", "", "", ".lineage: no artifact 101 in the store (an execution has that id: e:101)"},
 		{"lineage of an id both kinds use", "INSERT INTO artifacts (artifact_id, pipeline_id, type) VALUES (101, 1, 'Clash');\n.lineage 101\n",
 			"", "", ".lineage: 101 is both an artifact id and an execution id: write a:101 or e:101"},
 		{"unclosed quote in a dot-command", ".output 'x\n", "", "", ".output: unclosed ' quote"},
@@ -186,17 +187,21 @@ func TestParseCommand(t *testing.T) {
 }
 
 func TestParseLineage(t *testing.T) {
+	la := func(kind string, id int64, opts engine.LineageOptions) lineageArgs {
+		return lineageArgs{node: engine.Node{Kind: kind, ID: id}, opts: opts}
+	}
 	tests := []struct {
 		args    string
 		want    lineageArgs
 		wantErr string
 	}{
-		{"1007", lineageArgs{id: 1007, up: true, down: true}, ""},
-		{"a:1007 --up", lineageArgs{kind: "artifact", id: 1007, up: true}, ""},
-		{"artifact:1007 --down --hops 3", lineageArgs{kind: "artifact", id: 1007, down: true, hops: 3}, ""},
-		{"e:106 --hops=2", lineageArgs{kind: "execution", id: 106, up: true, down: true, hops: 2}, ""},
-		{"--execution 106 --up --down", lineageArgs{kind: "execution", id: 106, up: true, down: true}, ""},
-		{"106 --artifact", lineageArgs{kind: "artifact", id: 106, up: true, down: true}, ""},
+		{"1007", la("", 1007, engine.LineageOptions{Up: true, Down: true}), ""},
+		{"a:1007 --up", la("artifact", 1007, engine.LineageOptions{Up: true}), ""},
+		{"artifact:1007 --down --hops 3", la("artifact", 1007, engine.LineageOptions{Down: true, Depth: 3}), ""},
+		{"e:106 --hops=2", la("execution", 106, engine.LineageOptions{Up: true, Down: true, Depth: 2}), ""},
+		{"e:106 --depth 2 --relinks", la("execution", 106, engine.LineageOptions{Up: true, Down: true, Depth: 2, Relinks: true}), ""},
+		{"--execution 106 --up --down", la("execution", 106, engine.LineageOptions{Up: true, Down: true}), ""},
+		{"106 --artifact", la("artifact", 106, engine.LineageOptions{Up: true, Down: true}), ""},
 		{"a:1 --execution", lineageArgs{}, "cannot be both an artifact and an execution"},
 		{"x:1", lineageArgs{}, `unknown kind "x"`},
 		{"a:one", lineageArgs{}, `"a:one" is not an id`},
