@@ -4,8 +4,8 @@
 -- plot: none
 -- order: 0
 --
--- A trained model is a Trainer run that completed (category train, not a Tuner); a training
--- is a Trainer run that did work, complete or not (a cache hit trains nothing); a model
+-- A trained model is a training run (category train, not a Tuner) that completed; a training
+-- is a training run that did work, complete or not (a cache hit trains nothing); a model
 -- graphlet is rooted at each training (see the trainers view). A store with no training runs
 -- (Kubeflow v2 has no Trainer type) says so in the figures that need them, not NULL.
 WITH
@@ -28,14 +28,14 @@ figures AS (
            'pipelines in the store' AS counts
     FROM corpus
     UNION ALL SELECT 2, 'trained models', '> 450,000', format('{:,}', models),
-           'Trainer runs that completed (failed, cached and running ones are not models)'
+           'training runs (category train, the Tuner aside) that completed; failed, cached and running ones made no model'
     FROM corpus
     UNION ALL SELECT 3, 'window (days)', '> 120 (four months)', coalesce(printf('%.0f', days), 'none: no executions'),
            'days from the first execution''s start to the last one''s end'
     FROM corpus
     UNION ALL SELECT 4, 'trainings per pipeline per day (mean)', '≈ 7',
            CASE WHEN graphlets > 0 THEN printf('%.1f', mean_per_day) ELSE 'none: no training runs' END,
-           'Trainer runs that did work (failed ones too, not cache hits) per day of each pipeline''s lifespan (at least a day), averaged over pipelines'
+           'training runs that did work (failed ones too, not cache hits) per day of each pipeline''s lifespan (at least a day), averaged over pipelines'
     FROM activity, corpus
     UNION ALL SELECT 5, 'pipelines training > 100 times a day', '≈ 1%',
            CASE WHEN graphlets > 0 THEN printf('%.1f%%', 100 * above_100) ELSE 'none: no training runs' END,
