@@ -129,12 +129,17 @@ func TestPlotTitlesAndLogAxes(t *testing.T) {
 	}
 }
 
-// TestEmptyPlotsAreNotDrawn checks the cause of empty 0 to 1 axes: a bar plot whose values
-// are all 0 is not drawn.
+// TestEmptyPlotsAreNotDrawn checks the cause of empty 0 to 1 axes: a bar plot or a cdf whose
+// values are all 0 is not drawn.
 func TestEmptyPlotsAreNotDrawn(t *testing.T) {
 	a := Analysis{Name: "wasted_compute", Plot: Plot{Kind: "bar", X: "category", Y: "wasted_exclusive"},
 		Result: &render.Result{Columns: []string{"category", "wasted_exclusive"}, Rows: [][]any{{"all", 0.0}}}}
 	if _, _, err := Draw(a); err == nil || !strings.Contains(err.Error(), "every wasted_exclusive is 0") {
 		t.Errorf("all-zero bars: err = %v", err)
+	}
+	c := Analysis{Name: "activity", Plot: Plot{Kind: "cdf", X: "trainings_per_day"},
+		Result: &render.Result{Columns: []string{"trainings_per_day"}, Rows: [][]any{{0.0}, {0.0}}}}
+	if _, _, err := Draw(c); err == nil || !strings.Contains(err.Error(), "every trainings_per_day is 0") {
+		t.Errorf("cdf of zeros: err = %v", err)
 	}
 }

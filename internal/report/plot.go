@@ -348,6 +348,9 @@ func drawCDF(p *plot.Plot, a Analysis, x, s int) error {
 	if len(all) == 0 {
 		return errNothingToPlot
 	}
+	if !slices.ContainsFunc(all, func(v float64) bool { return v != 0 }) {
+		return &allZeroError{column: a.Plot.X}
+	}
 	logAxis := !timeAxis && heavyTailed(all)
 	for i, name := range names {
 		vals := perSeries[i]
@@ -387,11 +390,26 @@ func drawCDF(p *plot.Plot, a Analysis, x, s int) error {
 	return nil
 }
 
-// dateTicks labels a time axis with dates. Over a short window the default ticks fall
-// several times a day, so a date is labelled once, at its first tick.
+// dateTicks labels a time axis with dates. Over two days or more, the labelled ticks fall on
+// midnights (UTC), at most about eight of them, so that a day's point sits on its date's
+// tick; over a shorter window the default ticks fall several times a day, so a date is
+// labelled once, at its first tick.
 type dateTicks struct{}
 
 func (dateTicks) Ticks(lo, hi float64) []plot.Tick {
+	const day = 86400.0
+	if hi-lo >= 2*day {
+		step := math.Max(1, math.Ceil((hi-lo)/day/8)) * day
+		var ticks []plot.Tick
+		for t := math.Ceil(lo/day) * day; t <= hi; t += day {
+			tk := plot.Tick{Value: t}
+			if math.Mod(t-math.Ceil(lo/day)*day, step) == 0 {
+				tk.Label = time.Unix(int64(t), 0).UTC().Format("2006-01-02")
+			}
+			ticks = append(ticks, tk)
+		}
+		return ticks
+	}
 	ticks := plot.TimeTicks{Format: "2006-01-02"}.Ticks(lo, hi)
 	last := ""
 	for i, t := range ticks {

@@ -252,3 +252,22 @@ func TestDateTicksLabelEachDateOnce(t *testing.T) {
 		t.Errorf("two days have %d labelled ticks: %v", labelled, ticks)
 	}
 }
+
+// TestDateTicksOnMidnights checks that over days a date's label sits at that date's midnight,
+// where a daily result's point is drawn.
+func TestDateTicksOnMidnights(t *testing.T) {
+	lo := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	labelled := 0
+	for _, tk := range (dateTicks{}).Ticks(float64(lo.Unix())-3600, float64(lo.AddDate(0, 0, 3).Unix())+3600) {
+		if tk.Label == "" {
+			continue
+		}
+		labelled++
+		if at := time.Unix(int64(tk.Value), 0).UTC(); at.Format("2006-01-02") != tk.Label || at.Hour() != 0 {
+			t.Errorf("label %s at %s", tk.Label, at)
+		}
+	}
+	if labelled != 4 {
+		t.Errorf("%d dates labelled over four days, want 4", labelled)
+	}
+}
