@@ -405,6 +405,8 @@ func (dateTicks) Ticks(lo, hi float64) []plot.Tick {
 			tk := plot.Tick{Value: t}
 			if math.Mod(t-math.Ceil(lo/day)*day, step) == 0 {
 				tk.Label = time.Unix(int64(t), 0).UTC().Format("2006-01-02")
+			} else if hi-lo > 60*day {
+				continue // over months, a tick a day is a smear
 			}
 			ticks = append(ticks, tk)
 		}

@@ -3,6 +3,12 @@
 // under plots/, results.json (every result in full) and manifest.json (what the report was
 // made from and with). The same input gives the same report.md and results.json, byte for
 // byte, so that two reports can be compared with diff.
+//
+// Plots are titled in words and drawn from the data: a cdf whose largest value is at least
+// 50 times its median, all values positive, has a logarithmic x axis (time_between_pushes on
+// the demo corpus); bars, lines and histograms keep linear axes, since bars compare lengths
+// from 0 and a log axis has no place for 0. A plot whose values are all 0, or a result with
+// no rows, is not drawn: its section says so in one sentence, with what would fill it.
 package report
 
 import (
