@@ -261,5 +261,6 @@ func headlineWithPruning(h *render.Result, res *prune.Result) {
 	h.Rows = append(h.Rows, []any{
 		fmt.Sprintf("waste saved by pruning with at most %s of pushes lost", pct(res.MaxCadenceLoss)),
 		"≈ 50%", pct(res.OperatingPoint.WasteSaved),
+		"share of the wasted compute (exclusive) that skipping the graphlets the pruning model predicts not to push saves on the replayed graphlets",
 	})
 }

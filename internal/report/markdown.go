@@ -22,6 +22,9 @@ func markdown(d *document) []byte {
 	if d.Headline != nil {
 		w("## Headline: the paper beside this corpus\n\n")
 		w("%s.\n\n", strings.TrimSuffix(upperFirst(d.Headline.Description), "."))
+		if d.Headline.Lead != "" {
+			w("%s\n\n", d.Headline.Lead)
+		}
 		mdTable(&b, d.Headline.Table)
 		mdRowsNote(&b, d.Headline)
 		w("\n")
@@ -33,24 +36,37 @@ func markdown(d *document) []byte {
 	for _, s := range d.Sections {
 		w("\n## %s\n\n", s.Name)
 		w("%s. *Topic: %s.*\n\n", strings.TrimSuffix(upperFirst(s.Description), "."), s.Topic)
-		if s.PNG != "" {
-			w("![%s](%s)\n\n", s.Name, s.PNG)
+		if s.Empty != "" {
+			w("*%s*\n", s.Empty)
+		} else {
+			mdSection(&b, s)
 		}
-		if s.Note != "" {
-			w("%s\n\n", s.Note)
-		}
-		if s.Summary != nil {
-			w("Distribution of %s:\n\n", s.SummaryOf)
-			mdTable(&b, *s.Summary)
-			w("\n")
-		}
-		mdTable(&b, s.Table)
-		mdRowsNote(&b, s)
 		if s.SQL != "" {
 			w("\n<details><summary>SQL</summary>\n\n```sql\n%s\n```\n\n</details>\n", s.SQL)
 		}
 	}
 	return b.Bytes()
+}
+
+// mdSection writes a section that has rows: its lead, plot, summary and table.
+func mdSection(b *bytes.Buffer, s *section) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	if s.Lead != "" {
+		w("%s\n\n", s.Lead)
+	}
+	if s.PNG != "" {
+		w("![%s](%s)\n\n", Title(s.Name), s.PNG)
+	}
+	if s.Note != "" {
+		w("%s\n\n", s.Note)
+	}
+	if s.Summary != nil {
+		w("Distribution of %s:\n\n", s.SummaryOf)
+		mdTable(b, *s.Summary)
+		w("\n")
+	}
+	mdTable(b, s.Table)
+	mdRowsNote(b, s)
 }
 
 func mdTable(b *bytes.Buffer, t table) {
@@ -81,6 +97,8 @@ func mdTable(b *bytes.Buffer, t table) {
 
 func mdRowsNote(b *bytes.Buffer, s *section) {
 	switch {
+	case s.Total == 0 && s.Empty != "":
+		fmt.Fprintf(b, "\n*%s*\n", s.Empty)
 	case s.Total == 0:
 		b.WriteString("\n*No rows.*\n")
 	case s.Shown() < s.Total:

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"slices"
+	"strings"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -57,6 +58,34 @@ func canvas(c vg.CanvasSizer) draw.Canvas {
 // errNothingToPlot means the result has no row with a value the plot can draw.
 var errNothingToPlot = errors.New("no rows to plot")
 
+// allZeroError means every value the plot would draw is 0: an empty plot, with an axis
+// from 0 to 1 that says nothing.
+type allZeroError struct{ column string }
+
+func (e *allZeroError) Error() string { return "every " + e.column + " is 0" }
+
+// Title is how a plot names its analysis: in words ("cache reuse audit" as "Cache reuse
+// audit"), not as an identifier.
+func Title(name string) string {
+	return upperFirst(strings.ReplaceAll(name, "_", " "))
+}
+
+// heavyTail is how far the largest value must lie beyond the median for a distribution to
+// be drawn on a logarithmic axis: at 50 times the median, a linear axis squeezes most of the
+// values into its first few percent.
+const heavyTail = 50
+
+// heavyTailed tells whether a cdf of vals reads better on a logarithmic axis: all values
+// positive (a log axis has no place for 0) and the largest at least heavyTail times the median.
+func heavyTailed(vals []float64) bool {
+	if len(vals) < 2 {
+		return false
+	}
+	sorted := slices.Clone(vals)
+	slices.Sort(sorted)
+	return sorted[0] > 0 && sorted[len(sorted)-1] >= heavyTail*quantile(sorted, 0.5)
+}
+
 // figure is a drawn plot: its PNG and SVG encodings and a note on what it leaves out.
 type figure struct {
 	PNG, SVG []byte
@@ -92,7 +121,7 @@ func drawFigure(a Analysis) (*figure, error) {
 		return nil, err
 	}
 	p := plot.New()
-	p.Title.Text = a.Name
+	p.Title.Text = Title(a.Name)
 	p.Title.TextStyle.Font.Size = vg.Points(13)
 	p.Title.Padding = vg.Points(6)
 	p.Legend.Top = true
@@ -237,7 +266,7 @@ func drawBars(p *plot.Plot, a Analysis, x, y, s int) (string, vg.Length, error) 
 	}
 	names, groups := series(a, s)
 	width := barHeight * 0.8 / vg.Length(len(names))
-	drawn := 0
+	drawn, nonzero := 0, false
 	for i, name := range names {
 		vals := make(plotter.Values, len(cats))
 		for _, ri := range groups[name] {
@@ -254,6 +283,7 @@ func drawBars(p *plot.Plot, a Analysis, x, y, s int) (string, vg.Length, error) 
 			if isNum {
 				vals[k] = v
 				drawn++
+				nonzero = nonzero || v != 0
 			}
 		}
 		b, err := plotter.NewBarChart(vals, width)
@@ -272,6 +302,9 @@ func drawBars(p *plot.Plot, a Analysis, x, y, s int) (string, vg.Length, error) 
 	if drawn == 0 {
 		return "", 0, errNothingToPlot
 	}
+	if !nonzero {
+		return "", 0, &allZeroError{column: a.Plot.Y}
+	}
 	labels := make([]string, len(cats))
 	for c, k := range pos {
 		labels[k] = c
@@ -284,10 +317,6 @@ func drawBars(p *plot.Plot, a Analysis, x, y, s int) (string, vg.Length, error) 
 	}
 	p.X.Label.Text = a.Plot.Y
 	p.X.Min = math.Min(p.X.Min, 0)
-	if p.X.Max <= p.X.Min {
-		// All zero: gonum would centre the axis on zero; show zero at the left instead.
-		p.X.Max = p.X.Min + 1
-	}
 	p.Add(plotter.NewGrid())
 	h := max(plotHeight, barHeight*vg.Length(len(cats))+1.5*vg.Inch)
 	return note, h, nil
@@ -297,8 +326,9 @@ func drawBars(p *plot.Plot, a Analysis, x, y, s int) (string, vg.Length, error) 
 // the value on the horizontal axis.
 func drawCDF(p *plot.Plot, a Analysis, x, s int) error {
 	names, groups := series(a, s)
-	drawn := 0
 	timeAxis := false
+	var all []float64
+	perSeries := make([][]float64, len(names))
 	for i, name := range names {
 		var vals []float64
 		for _, ri := range groups[name] {
@@ -312,6 +342,18 @@ func drawCDF(p *plot.Plot, a Analysis, x, s int) error {
 				timeAxis = timeAxis || isTime
 			}
 		}
+		perSeries[i] = vals
+		all = append(all, vals...)
+	}
+	if len(all) == 0 {
+		return errNothingToPlot
+	}
+	if !slices.ContainsFunc(all, func(v float64) bool { return v != 0 }) {
+		return &allZeroError{column: a.Plot.X}
+	}
+	logAxis := !timeAxis && heavyTailed(all)
+	for i, name := range names {
+		vals := perSeries[i]
 		if len(vals) == 0 {
 			continue
 		}
@@ -331,12 +373,13 @@ func drawCDF(p *plot.Plot, a Analysis, x, s int) error {
 		if s >= 0 {
 			p.Legend.Add(name, l)
 		}
-		drawn++
-	}
-	if drawn == 0 {
-		return errNothingToPlot
 	}
 	p.X.Label.Text = a.Plot.X
+	if logAxis {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.X.Label.Text += " (log scale)"
+	}
 	p.Y.Label.Text = "share of rows ≤ x"
 	p.Y.Min, p.Y.Max = 0, 1
 	p.Legend.Left = true // curves rise to the right, so the top left is free
@@ -347,11 +390,28 @@ func drawCDF(p *plot.Plot, a Analysis, x, s int) error {
 	return nil
 }
 
-// dateTicks labels a time axis with dates. Over a short window the default ticks fall
-// several times a day, so a date is labelled once, at its first tick.
+// dateTicks labels a time axis with dates. Over two days or more, the labelled ticks fall on
+// midnights (UTC), at most about eight of them, so that a day's point sits on its date's
+// tick; over a shorter window the default ticks fall several times a day, so a date is
+// labelled once, at its first tick.
 type dateTicks struct{}
 
 func (dateTicks) Ticks(lo, hi float64) []plot.Tick {
+	const day = 86400.0
+	if hi-lo >= 2*day {
+		step := math.Max(1, math.Ceil((hi-lo)/day/8)) * day
+		var ticks []plot.Tick
+		for t := math.Ceil(lo/day) * day; t <= hi; t += day {
+			tk := plot.Tick{Value: t}
+			if math.Mod(t-math.Ceil(lo/day)*day, step) == 0 {
+				tk.Label = time.Unix(int64(t), 0).UTC().Format("2006-01-02")
+			} else if hi-lo > 60*day {
+				continue // over months, a tick a day is a smear
+			}
+			ticks = append(ticks, tk)
+		}
+		return ticks
+	}
 	ticks := plot.TimeTicks{Format: "2006-01-02"}.Ticks(lo, hi)
 	last := ""
 	for i, t := range ticks {
@@ -427,7 +487,7 @@ func drawLines(p *plot.Plot, a Analysis, x, y, s int) error {
 		}
 	}
 	names, groups := series(a, s)
-	drawn := 0
+	drawn, nonzero := 0, false
 	for i, name := range names {
 		var pts plotter.XYs
 		for _, ri := range groups[name] {
@@ -446,6 +506,7 @@ func drawLines(p *plot.Plot, a Analysis, x, y, s int) error {
 			}
 			if ok && yok {
 				pts = append(pts, plotter.XY{X: xv, Y: yv})
+				nonzero = nonzero || yv != 0
 			}
 		}
 		if len(pts) == 0 {
@@ -484,6 +545,9 @@ func drawLines(p *plot.Plot, a Analysis, x, y, s int) error {
 	}
 	if drawn == 0 {
 		return errNothingToPlot
+	}
+	if !nonzero {
+		return &allZeroError{column: a.Plot.Y}
 	}
 	switch {
 	case nominalAxis:

@@ -3,20 +3,24 @@
 // under plots/, results.json (every result in full) and manifest.json (what the report was
 // made from and with). The same input gives the same report.md and results.json, byte for
 // byte, so that two reports can be compared with diff.
+//
+// Plots are titled in words and drawn from the data: a cdf whose largest value is at least
+// 50 times its median, all values positive, has a logarithmic x axis (time_between_pushes on
+// the demo corpus); bars, lines and histograms keep linear axes, since bars compare lengths
+// from 0 and a log axis has no place for 0. A plot whose values are all 0, or a result with
+// no rows, is not drawn: its section says so in one sentence, with what would fill it.
 package report
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +48,9 @@ type Analysis struct {
 	Plot        Plot
 	SQL         string
 	Result      *render.Result
+	// Note, when set, is a sentence the section opens with; for a result with no rows, it is
+	// all the section says (why it is empty and what would fill it).
+	Note string
 }
 
 // Plot is an analysis's plot: Kind is none, bar, cdf, line or hist; X, Y and Series name
@@ -86,6 +93,9 @@ type Input struct {
 	Params map[string]any
 	// Analyses are the results, in the order the report shows them.
 	Analyses []Analysis
+	// NoTrainingRuns says the store holds no training runs: the headline then says how to map
+	// them, and sections on graphlets say that mapping them would fill them.
+	NoTrainingRuns bool
 	// Progress, when set, receives a short line per step.
 	Progress func(step string)
 }
@@ -97,10 +107,15 @@ type Summary struct {
 	Plots int
 }
 
-// Write writes the report of in into dir, creating it. dir must be new, empty, or hold an
-// earlier report, which is replaced whole; otherwise Write returns ErrNotReportFolder.
-func Write(dir string, in Input) (*Summary, error) {
-	if err := prepare(dir); err != nil {
+// Write writes the report of in into dir. dir must be new, empty, or hold an earlier report
+// (one whose manifest.json mlprov wrote); otherwise Write returns ErrNotReportFolder and
+// leaves dir as it is. The report is built in a new folder beside dir and swapped in whole, so
+// that a run that fails, is cancelled through ctx or is killed leaves the earlier report as
+// it was. Of the earlier report, only the files its manifest.json lists are removed: anything
+// else in the folder (a reader's notes) is kept in the new one.
+func Write(ctx context.Context, dir string, in Input) (*Summary, error) {
+	t, err := inspect(dir)
+	if err != nil {
 		return nil, err
 	}
 	progress := in.Progress
@@ -111,16 +126,28 @@ func Write(dir string, in Input) (*Summary, error) {
 	secs := make([]*section, len(in.Analyses))
 	var plots []manifestAnalysis
 	for i, a := range in.Analyses {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		normalise(a.Result)
 		sec := newSection(a)
 		secs[i] = sec
 		ma := manifestAnalysis{Name: a.Name, SQLSHA256: digest([]byte(a.SQL)), Rows: len(a.Result.Rows), Plot: a.Plot.String()}
-		if a.Plot.Kind != "" && a.Plot.Kind != "none" {
+		switch {
+		case len(a.Result.Rows) == 0:
+			sec.Empty = a.Note
+			if sec.Empty == "" {
+				sec.Empty = fmt.Sprintf("Nothing to show: the store holds nothing this analysis counts; %s.", in.fill(a))
+			}
+		case a.Plot.Kind != "" && a.Plot.Kind != "none":
 			progress(fmt.Sprintf("plotting %s (%s)", a.Name, a.Plot.Kind))
 			fig, err := drawFigure(a)
+			var zero *allZeroError
 			switch {
 			case errors.Is(err, errNothingToPlot):
-				sec.Note = "No plot: the result has no rows to plot."
+				sec.Note = fmt.Sprintf("No plot: no row has a value to plot; %s.", in.fill(a))
+			case errors.As(err, &zero):
+				sec.Note = fmt.Sprintf("No plot: every %s is 0; %s.", zero.column, in.fill(a))
 			case err != nil:
 				return nil, fmt.Errorf("plot %s: %w", a.Name, err)
 			default:
@@ -136,13 +163,15 @@ func Write(dir string, in Input) (*Summary, error) {
 	doc := &document{Version: in.Version, Fingerprint: in.Fingerprint, Seed: in.Seed, Sources: len(in.Sources)}
 	for _, s := range secs {
 		if s.Name == HeadlineName && doc.Headline == nil {
+			if in.NoTrainingRuns {
+				s.Lead = NoTrainingRunsHint
+			}
 			doc.Headline = s
 			continue
 		}
 		doc.Sections = append(doc.Sections, s)
 	}
 	progress("writing report.md, report.html and results.json")
-	var err error
 	files["report.md"] = markdown(doc)
 	if files["report.html"], err = html(doc); err != nil {
 		return nil, fmt.Errorf("report.html: %w", err)
@@ -175,14 +204,8 @@ func Write(dir string, in Input) (*Summary, error) {
 	}
 	names = append(names, "manifest.json")
 	slices.Sort(names)
-	for _, name := range names {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(p, files[name], 0o644); err != nil {
-			return nil, err
-		}
+	if err := t.install(ctx, files, func() { progress("moving the report into " + dir) }); err != nil {
+		return nil, err
 	}
 	n := 0
 	for _, p := range plots {
@@ -193,27 +216,31 @@ func Write(dir string, in Input) (*Summary, error) {
 	return &Summary{Files: names, Plots: n}, nil
 }
 
-// prepare makes dir ready: created when missing, emptied of an earlier report so that no
-// plot of an analysis that is gone stays behind, refused when it holds anything else.
-func prepare(dir string) error {
-	entries, err := os.ReadDir(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return os.MkdirAll(dir, 0o755)
-	case err != nil:
-		return err
-	case len(entries) == 0:
-		return nil
+// NoTrainingRunsHint is what the report says, under the headline, of a store that holds no
+// training runs: how to map them.
+const NoTrainingRunsHint = "This store holds no training runs (executions of category train), so the figures on " +
+	"models and graphlets are empty. Kubeflow v2 and custom components record no Trainer type: map the " +
+	"operator type of your training jobs with mlprov query \"INSERT INTO op_categories VALUES ('<op_type>', 'train')\" " +
+	"and load the sources again (mlprov load --replace PATH), adding --deploy-rule REGEXP to name the jobs that deploy a model."
+
+// fill says what would give a's section something to show: training runs, for an analysis
+// of graphlets or trainings in a store that has none; otherwise more history.
+func (in Input) fill(a Analysis) string {
+	if in.NoTrainingRuns && readsTrainings(a.SQL) {
+		return "mapping the store's training jobs to category train in op_categories would fill it (see the headline)"
 	}
-	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
-		return fmt.Errorf("%s: %w: choose a new or empty folder", dir, ErrNotReportFolder)
-	}
-	for _, name := range []string{"report.md", "report.html", "results.json", "manifest.json", "plots"} {
-		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
-			return err
+	return "a store with more history would fill it"
+}
+
+// readsTrainings tells whether an analysis's SQL reads the relations derived from training
+// runs: the graphlets and the pipelines' training rates.
+func readsTrainings(sql string) bool {
+	for _, rel := range []string{"graphlet", "trainers", "pipeline_activity", "'train'"} {
+		if strings.Contains(sql, rel) {
+			return true
 		}
 	}
-	return nil
+	return false
 }
 
 func digest(b []byte) string {
@@ -244,12 +271,41 @@ func roundSig(f float64, digits int) float64 {
 	return g
 }
 
-// cell formats a value for the report's tables: floats with at most six significant digits.
+// cell formats a value for the report's tables. Floats keep six significant digits, and
+// every digit before the point (two after it, from 100,000 on), so that a big number is not
+// rounded to a different one; their thousands are separated by commas.
 func cell(v any) string {
 	if f, ok := v.(float64); ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
-		return strconv.FormatFloat(roundSig(f, 6), 'f', -1, 64)
+		var s string
+		if math.Abs(f) >= 1e5 {
+			s = strconv.FormatFloat(f, 'f', 2, 64)
+			s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+		} else {
+			s = strconv.FormatFloat(roundSig(f, 6), 'f', -1, 64)
+		}
+		return groupThousands(s)
 	}
 	return render.Text(v, "NULL")
+}
+
+// groupThousands separates the thousands of a formatted number's integer part by commas.
+func groupThousands(s string) string {
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	whole, frac, hasFrac := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, c := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if hasFrac {
+		return sign + b.String() + "." + frac
+	}
+	return sign + b.String()
 }
 
 // table is a result as text cells.
@@ -297,18 +353,23 @@ type section struct {
 	// PNG and SVG are the plot's files, relative to the report; Image is the PNG as a data
 	// URL for report.html. All empty when there is no plot.
 	PNG, SVG, Image string
-	Note            string
-	Summary         *table // the distribution of a cdf's or hist's x, when it has one
-	SummaryOf       string
-	Table           table
-	Total           int
-	SQL             string
+	Note            string // on the plot: what it leaves out, or why there is none
+	// Lead opens the section; Empty is all it says when its result has no rows.
+	Lead, Empty string
+	Summary     *table // the distribution of a cdf's or hist's x, when it has one
+	SummaryOf   string
+	Table       table
+	Total       int
+	SQL         string
 }
 
 func newSection(a Analysis) *section {
 	s := &section{
 		Name: a.Name, Description: a.Description, Topic: a.Topic, Plot: a.Plot.String(),
 		Table: newTable(a.Result, maxTableRows), Total: len(a.Result.Rows), SQL: strings.TrimSpace(a.SQL),
+	}
+	if len(a.Result.Rows) > 0 {
+		s.Lead = a.Note
 	}
 	if a.Plot.Kind == "cdf" || a.Plot.Kind == "hist" {
 		if t := distribution(a); t != nil {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"image/png"
@@ -67,7 +68,7 @@ func sample() Input {
 func write(t *testing.T, in Input) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "report")
-	if _, err := Write(dir, in); err != nil {
+	if _, err := Write(context.Background(), dir, in); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -115,13 +116,12 @@ func TestWriteFiles(t *testing.T) {
 	for _, want := range []string{
 		"| graphlets that do not push | > 30% | 41.2% |", // the headline table
 		"| 2 | 2024-03-01 | a \\| b |",                   // pipes escaped, dates without a time
-		"![usage](plots/usage.png)",
+		"![Usage](plots/usage.png)",
 		"| StatisticsGen | 1 |\n| Trainer | 0.98 |",
 		"Distribution of days:",
 		"| orchestrator | n | min | p10 | p25 | median | p75 | p90 | p99 | max | mean |",
 		"*The first 25 of 40 rows, in the analysis's order; results.json has them all.*",
-		"No plot: the result has no rows to plot.",
-		"*No rows.*",
+		"*Nothing to show: the store holds nothing this analysis counts; a store with more history would fill it.*",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report.md lacks %q", want)
@@ -188,7 +188,7 @@ func TestWriteOverEarlierReport(t *testing.T) {
 	dir := write(t, sample())
 	in := sample()
 	in.Analyses = slices.DeleteFunc(in.Analyses, func(a Analysis) bool { return a.Name == "usage" })
-	if _, err := Write(dir, in); err != nil {
+	if _, err := Write(context.Background(), dir, in); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "plots", "usage.png")); !errors.Is(err, os.ErrNotExist) {
@@ -199,7 +199,7 @@ func TestWriteOverEarlierReport(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(other, "thesis.tex"), []byte("precious"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Write(other, sample()); !errors.Is(err, ErrNotReportFolder) {
+	if _, err := Write(context.Background(), other, sample()); !errors.Is(err, ErrNotReportFolder) {
 		t.Errorf("writing into a folder of other files: err = %v, want ErrNotReportFolder", err)
 	}
 }
@@ -250,5 +250,24 @@ func TestDateTicksLabelEachDateOnce(t *testing.T) {
 	}
 	if labelled < 2 {
 		t.Errorf("two days have %d labelled ticks: %v", labelled, ticks)
+	}
+}
+
+// TestDateTicksOnMidnights checks that over days a date's label sits at that date's midnight,
+// where a daily result's point is drawn.
+func TestDateTicksOnMidnights(t *testing.T) {
+	lo := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	labelled := 0
+	for _, tk := range (dateTicks{}).Ticks(float64(lo.Unix())-3600, float64(lo.AddDate(0, 0, 3).Unix())+3600) {
+		if tk.Label == "" {
+			continue
+		}
+		labelled++
+		if at := time.Unix(int64(tk.Value), 0).UTC(); at.Format("2006-01-02") != tk.Label || at.Hour() != 0 {
+			t.Errorf("label %s at %s", tk.Label, at)
+		}
+	}
+	if labelled != 4 {
+		t.Errorf("%d dates labelled over four days, want 4", labelled)
 	}
 }
