@@ -91,9 +91,9 @@ func (c *genCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if !o.quiet {
-		fmt.Fprintf(c.stdout, "generated %s (%s, seed %d) in %.1fs: %d pipelines, %d executions, %d artifacts, %d events; %d trained models, %.1f%% pushed; %.1f MB\n",
+		fmt.Fprintf(c.stdout, "generated %s (%s, seed %d) in %.1fs: %d pipelines, %d executions, %d artifacts, %d events; %d trained models (%d Trainer runs, %.1f%% of them pushed); %.1f MB\n",
 			o.out, o.format, o.seed, time.Since(began).Seconds(), st.Pipelines, st.Executions, st.Artifacts, st.Events,
-			st.Trainers, 100*float64(st.Pushed)/float64(max(1, st.Trainers)), float64(st.Bytes)/1e6)
+			st.Trained, st.Trainers, 100*float64(st.Pushed)/float64(max(1, st.Trainers)), float64(st.Bytes)/1e6)
 	}
 	if !o.load {
 		return nil

@@ -82,3 +82,20 @@ func TestGenMLMD(t *testing.T) {
 		t.Error("prune found no ground truth beside the MLMD store")
 	}
 }
+
+// TestGenCountsTrainedModels checks gen's summary against the loaded store: trained models
+// are the Trainer runs that completed, as the report's headline counts them.
+func TestGenCountsTrainedModels(t *testing.T) {
+	dir := t.TempDir()
+	out, db := filepath.Join(dir, "corpus"), filepath.Join(dir, "store.duckdb")
+	code, stdout, errOut := mlprov(t, "gen", "--pipelines", "6", "--seed", "5", "--out", out, "--load", "--db", db)
+	if code != 0 {
+		t.Fatalf("gen: exit %d: %s", code, errOut)
+	}
+	_, counts, _ := mlprov(t, "query", "--db", db, "--format", "csv",
+		`SELECT count(*) FILTER (WHERE state = 'complete') || ' trained models (' || count(*) || ' Trainer runs' FROM executions WHERE op_type = 'Trainer'`)
+	want := strings.TrimSpace(strings.SplitN(counts, "\n", 2)[1])
+	if !strings.Contains(want, "(") || strings.HasPrefix(want, "0 ") || !strings.Contains(stdout, want) {
+		t.Errorf("gen says %q; the store holds %q", stdout, want)
+	}
+}

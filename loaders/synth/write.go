@@ -30,9 +30,9 @@ const MLMDFile = "metadata.sqlite"
 // Stats counts what Generate wrote.
 type Stats struct {
 	Pipelines, Executions, Artifacts, Events int64
-	// Trainers is the number of Trainer executions (lines of ground_truth.jsonl); Pushed how
-	// many of them pushed a model.
-	Trainers, Pushed int64
+	// Trainers is the number of Trainer executions (lines of ground_truth.jsonl), Trained how
+	// many of them completed (the trained models), Pushed how many pushed a model.
+	Trainers, Trained, Pushed int64
 	// Bytes is the size of the written files.
 	Bytes int64
 }
@@ -388,6 +388,9 @@ func (w *corpusWriter) write(pid int64, name string, b *batch) error {
 		}
 		if t.pushed {
 			w.stats.Pushed++
+		}
+		if b.execs[t.exec].state == stComplete {
+			w.stats.Trained++
 		}
 	}
 	w.stats.Pipelines++
