@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"html"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"mlprov/engine"
+	"mlprov/internal/golden"
 )
 
 // TestLineageUpstreamPrecedesNode walks up from every artifact of testdata/example and checks
@@ -158,7 +157,7 @@ func TestDOTLabels(t *testing.T) {
 	if err := g.WriteDOT(&b); err != nil {
 		t.Fatal(err)
 	}
-	svg := renderSVG(t, b.String())
+	svg := golden.RenderDOT(t, b.String())
 	for ref, want := range map[string][]string{
 		"a:1026": {"Examples 1026", "span 3"},
 		"e:125":  {"Trainer 125"},
@@ -178,32 +177,10 @@ func TestDOTLabels(t *testing.T) {
 	if err := l.WriteDOT(&b); err != nil {
 		t.Fatal(err)
 	}
-	svg = renderSVG(t, b.String())
+	svg = golden.RenderDOT(t, b.String())
 	if got, want := svgNodeText(t, svg, "e:103"), []string{odd + " 103", "2024-03-01 02:15"}; !cmp.Equal(got, want) {
 		t.Errorf("the lineage's node e:103 is drawn (-want +got):\n%s", cmp.Diff(want, got))
 	}
-}
-
-// renderSVG renders a DOT graph with Graphviz, which CI installs; elsewhere the test is
-// skipped without it.
-func renderSVG(t *testing.T, dot string) string {
-	t.Helper()
-	path, err := exec.LookPath("dot")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("Graphviz is missing in CI: .ci/run installs it")
-		}
-		t.Skip("Graphviz (dot) is not installed: apt-get install graphviz")
-	}
-	cmd := exec.Command(path, "-Tsvg")
-	cmd.Stdin = strings.NewReader(dot)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	svg, err := cmd.Output()
-	if err != nil || stderr.Len() > 0 {
-		t.Fatalf("dot -Tsvg: %v: %s\n%s", err, stderr.String(), dot)
-	}
-	return string(svg)
 }
 
 // svgNodeText returns the lines of text Graphviz drew for the node named ref.

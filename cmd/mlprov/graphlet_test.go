@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"mlprov/internal/golden"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,7 +44,7 @@ func TestGraphlet(t *testing.T) {
 		t.Fatalf("graphlet --format dot: exit %d, %q", code, out)
 	}
 	// A label of two lines is drawn as two, not as one holding a literal \n.
-	svg := renderDOT(t, out)
+	svg := golden.RenderDOT(t, out)
 	for _, want := range []string{">Trainer 116</text>", ">Examples 1011</text>", ">span 2</text>"} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("the SVG of graphlet 116 lacks %q", want)

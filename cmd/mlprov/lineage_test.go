@@ -3,8 +3,7 @@ package main
 import (
 	"encoding/json"
 	"html"
-	"os"
-	"os/exec"
+	"mlprov/internal/golden"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +65,7 @@ func TestLineage(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "digraph lineage {") {
 		t.Fatalf("lineage --format dot: exit %d, stderr %q: %q", code, errOut, out)
 	}
-	svg := html.UnescapeString(renderDOT(t, out))
+	svg := html.UnescapeString(golden.RenderDOT(t, out))
 	for _, want := range []string{">Trainer 106</text>", ">2024-03-01 02:38</text>", ">Model 1007</text>", ">Evaluator 107</text>"} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("the SVG of lineage e:106 lacks %q", want)
@@ -97,26 +96,4 @@ func TestLineage(t *testing.T) {
 	if _, out, _ := mlprov(t, "help"); !strings.Contains(out, "\n  lineage    walk") {
 		t.Errorf("mlprov help does not list lineage:\n%s", out)
 	}
-}
-
-// renderDOT renders a DOT graph as SVG with Graphviz, which CI installs; elsewhere the test
-// is skipped without it.
-func renderDOT(t *testing.T, dot string) string {
-	t.Helper()
-	path, err := exec.LookPath("dot")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("Graphviz is missing in CI: .ci/run installs it")
-		}
-		t.Skip("Graphviz (dot) is not installed: apt-get install graphviz")
-	}
-	cmd := exec.Command(path, "-Tsvg")
-	cmd.Stdin = strings.NewReader(dot)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	svg, err := cmd.Output()
-	if err != nil || stderr.Len() > 0 || !strings.Contains(string(svg), "<svg") {
-		t.Fatalf("dot -Tsvg: %v: %s", err, stderr.String())
-	}
-	return string(svg)
 }

@@ -223,8 +223,15 @@ func smallSource(t *testing.T) string {
 // returns once it got there.
 func holdLoad(t *testing.T, bin, db, dir string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(bin, "load", "--db", db, dir)
-	cmd.Env = append(os.Environ(), "MLPROV_TEST_HOLD_COMMIT=1")
+	return holdAt(t, "MLPROV_TEST_HOLD_COMMIT", "holding before commit", bin, "load", "--db", db, dir)
+}
+
+// holdAt starts mlprov with the test hook env set and returns once the command printed
+// marker on stderr, where the hook holds it until it is killed or interrupted.
+func holdAt(t *testing.T, env, marker, bin string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env+"=1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +243,7 @@ func holdLoad(t *testing.T, bin, db, dir string) *exec.Cmd {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			if strings.Contains(sc.Text(), "holding before commit") {
+			if strings.Contains(sc.Text(), marker) {
 				held <- true
 				return
 			}
@@ -246,11 +253,11 @@ func holdLoad(t *testing.T, bin, db, dir string) *exec.Cmd {
 	select {
 	case ok := <-held:
 		if !ok {
-			t.Fatal("the load ended before it reached its commit")
+			t.Fatalf("mlprov %s ended before %q", args[0], marker)
 		}
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
-		t.Fatal("the load did not reach its commit in 60 s")
+		t.Fatalf("mlprov %s did not reach %q in 60 s", args[0], marker)
 	}
 	return cmd
 }

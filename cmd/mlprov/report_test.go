@@ -1,21 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io/fs"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"mlprov/engine"
 )
@@ -302,35 +299,7 @@ func TestKilledReportLeavesEarlierReport(t *testing.T) {
 	}
 	before := snapshot(t, out)
 
-	cmd := exec.Command(bin, "report", "--db", db, "--out", out)
-	cmd.Env = append(os.Environ(), "MLPROV_TEST_HOLD_REPORT=1")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	held := make(chan bool)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "holding before the swap") {
-				held <- true
-				return
-			}
-		}
-		held <- false
-	}()
-	select {
-	case ok := <-held:
-		if !ok {
-			t.Fatal("the report ended before it reached the swap")
-		}
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("the report did not reach the swap in 60 s")
-	}
+	cmd := holdAt(t, "MLPROV_TEST_HOLD_REPORT", "holding before the swap", bin, "report", "--db", db, "--out", out)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
