@@ -37,6 +37,14 @@ type Stage struct {
 	// Records, when set, receives how many source records the loader has read so far and how
 	// many it expects in all (0 when unknown), so that a long load can draw a progress bar.
 	Records func(done, total int64)
+
+	warnings []string
+}
+
+// Warn records something the user should know about a load that still succeeds, such as a
+// table the source leaves empty; the load's result carries it.
+func (st *Stage) Warn(format string, args ...any) {
+	st.warnings = append(st.warnings, fmt.Sprintf(format, args...))
 }
 
 // Step reports progress, if anyone listens.
@@ -72,6 +80,8 @@ type LoadResult struct {
 	Executions int64
 	Artifacts  int64
 	Events     int64
+	// Warnings are what the loader found worth saying about a load that succeeded.
+	Warnings []string
 }
 
 // Rows is the number of rows the load added over all tables.
@@ -90,6 +100,9 @@ var stageTables = []struct{ name, key string }{
 // already in the store is refused with ErrAlreadyLoaded unless opts.Replace is set.
 func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptions) (LoadResult, error) {
 	res := LoadResult{Format: l.Format()}
+	if err := CheckInput(path); err != nil {
+		return res, fmt.Errorf("load %s: %w", path, err)
+	}
 	fp, err := l.Fingerprint(ctx, path)
 	if err != nil {
 		return res, fmt.Errorf("load %s: %w", path, err)
@@ -128,6 +141,15 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		if err := l.Stage(ctx, st, path); err != nil {
 			return err
 		}
+		res.Warnings = st.warnings
+		var staged int64
+		if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM stage_executions`).Scan(&staged); err != nil {
+			return err
+		}
+		if staged == 0 {
+			// A source that adds no execution would be recorded for nothing.
+			return ErrNothingToLoad
+		}
 		st.Step("validating")
 		if err := validateStage(ctx, conn); err != nil {
 			return err
@@ -161,6 +183,44 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		return res, fmt.Errorf("load %s: %w", path, err)
 	}
 	return res, nil
+}
+
+// ErrNothingToLoad means the input holds no execution, so loading it would record a source
+// that adds nothing.
+var ErrNothingToLoad = errors.New("no executions in it: nothing to load")
+
+// CheckInput refuses an input path that is neither a folder nor a regular file (a pipe,
+// /dev/stdin, a device or a socket): loaders read their input at least twice, once for its
+// fingerprint and once for its rows, and opening a pipe without a writer never returns.
+func CheckInput(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return nil
+	}
+	return CheckRegular(path, fi)
+}
+
+// CheckRegular refuses a file that is not a regular file, as CheckInput does; fi is its
+// os.Stat (symbolic links followed).
+func CheckRegular(path string, fi os.FileInfo) error {
+	if fi.Mode().IsRegular() {
+		return nil
+	}
+	kind := "special file"
+	switch {
+	case fi.Mode()&os.ModeNamedPipe != 0:
+		kind = "pipe"
+	case fi.Mode()&os.ModeSocket != 0:
+		kind = "socket"
+	case fi.Mode()&os.ModeDevice != 0:
+		kind = "device"
+	case fi.IsDir():
+		kind = "folder"
+	}
+	return fmt.Errorf("%s: is a %s, not a regular file: save the input to a file and load that", path, kind)
 }
 
 // deleteSource removes every row a source added.
