@@ -141,6 +141,9 @@ func open(ctx context.Context, path string, opts Options) (*Engine, error) {
 			tmp = path + ".tmp"
 		}
 	}
+	// The DSN carries only settings: duckdb-go cuts the path at the first '?' and parses the
+	// rest as a URL, so a store named a?b.duckdb or x#y%z.duckdb cannot travel in it. The
+	// store is attached by its literal path instead, and every connection uses it.
 	q := url.Values{}
 	q.Set("threads", strconv.Itoa(threads))
 	q.Set("memory_limit", mem)
@@ -148,14 +151,16 @@ func open(ctx context.Context, path string, opts Options) (*Engine, error) {
 	// Extensions cannot be downloaded: fail at once instead of trying the network.
 	q.Set("autoinstall_known_extensions", "false")
 	q.Set("autoload_known_extensions", "false")
-	if opts.ReadOnly {
-		q.Set("access_mode", "READ_ONLY")
+	attach := ""
+	if path != ":memory:" {
+		attach = "ATTACH IF NOT EXISTS " + sqlString(path) + " AS " + storeAlias
+		if opts.ReadOnly {
+			attach += " (READ_ONLY)"
+		}
 	}
-	dsn := path + "?" + q.Encode()
-	if path == ":memory:" {
-		dsn = "?" + q.Encode()
-	}
-	connector, err := duckdb.NewConnector(dsn, bootConn)
+	connector, err := duckdb.NewConnector("?"+q.Encode(), func(execer driver.ExecerContext) error {
+		return bootConn(execer, attach)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, describeOpenError(err))
 	}
@@ -167,11 +172,29 @@ func open(ctx context.Context, path string, opts Options) (*Engine, error) {
 	return &Engine{db: db, path: path}, nil
 }
 
+// storeAlias is the catalog name of a store file inside DuckDB.
+const storeAlias = "mlprov"
+
 // bootConn runs on every new connection of the pool, so no connection can miss a setting.
-func bootConn(execer driver.ExecerContext) error {
+// attach, when set, attaches the store file (once per database) and makes it the default.
+func bootConn(execer driver.ExecerContext, attach string) error {
+	ctx := context.Background()
+	if attach != "" {
+		if _, err := execer.ExecContext(ctx, attach, nil); err != nil {
+			return err
+		}
+		if _, err := execer.ExecContext(ctx, "USE "+storeAlias, nil); err != nil {
+			return err
+		}
+	}
 	// Times in the store are UTC; text with an offset is converted, text without one is UTC.
-	_, err := execer.ExecContext(context.Background(), "SET TimeZone = 'UTC'", nil)
+	_, err := execer.ExecContext(ctx, "SET TimeZone = 'UTC'", nil)
 	return err
+}
+
+// sqlString quotes s as an SQL string literal.
+func sqlString(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
 var lockPID = regexp.MustCompile(`PID (\d+)`)

@@ -8,10 +8,27 @@ import (
 	"strings"
 )
 
-// ExportFormats are the file formats Export writes, by name; each is read back by the native loader.
+// csvDialect is the CSV dialect Export writes and the native loader reads: every part is
+// fixed, so no reader has to guess it from the first rows. An empty field is NULL and a
+// quoted empty field ("") an empty string.
+var csvDialect = [][2]string{{"header", "true"}, {"delim", "','"}, {"quote", `'"'`}, {"escape", `'"'`}}
+
+// CSVDialect spells the dialect as read_csv arguments, such as header = true, delim = ','.
+var CSVDialect = dialect(" = ")
+
+func dialect(sep string) string {
+	parts := make([]string, len(csvDialect))
+	for i, d := range csvDialect {
+		parts[i] = d[0] + sep + d[1]
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ExportFormats are the file formats Export writes, by name, as COPY options; each is read
+// back by the native loader.
 var ExportFormats = map[string]string{
 	"parquet": "(FORMAT parquet, COMPRESSION zstd)",
-	"csv":     "(FORMAT csv, HEADER true)",
+	"csv":     "(FORMAT csv, " + dialect(" ") + ")",
 	"jsonl":   "(FORMAT json)",
 }
 

@@ -37,6 +37,14 @@ type Stage struct {
 	// Records, when set, receives how many source records the loader has read so far and how
 	// many it expects in all (0 when unknown), so that a long load can draw a progress bar.
 	Records func(done, total int64)
+
+	warnings []string
+}
+
+// Warn records something the user should know about a load that still succeeds, such as a
+// table the source leaves empty; the load's result carries it.
+func (st *Stage) Warn(format string, args ...any) {
+	st.warnings = append(st.warnings, fmt.Sprintf(format, args...))
 }
 
 // Step reports progress, if anyone listens.
@@ -72,6 +80,8 @@ type LoadResult struct {
 	Executions int64
 	Artifacts  int64
 	Events     int64
+	// Warnings are what the loader found worth saying about a load that succeeded.
+	Warnings []string
 }
 
 // Rows is the number of rows the load added over all tables.
@@ -90,6 +100,9 @@ var stageTables = []struct{ name, key string }{
 // already in the store is refused with ErrAlreadyLoaded unless opts.Replace is set.
 func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptions) (LoadResult, error) {
 	res := LoadResult{Format: l.Format()}
+	if err := CheckInput(path); err != nil {
+		return res, fmt.Errorf("load %s: %w", path, err)
+	}
 	fp, err := l.Fingerprint(ctx, path)
 	if err != nil {
 		return res, fmt.Errorf("load %s: %w", path, err)
@@ -128,6 +141,15 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		if err := l.Stage(ctx, st, path); err != nil {
 			return err
 		}
+		res.Warnings = st.warnings
+		var staged int64
+		if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM stage_executions`).Scan(&staged); err != nil {
+			return err
+		}
+		if staged == 0 {
+			// A source that adds no execution would be recorded for nothing.
+			return ErrNothingToLoad
+		}
 		st.Step("validating")
 		if err := validateStage(ctx, conn); err != nil {
 			return err
@@ -161,6 +183,44 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		return res, fmt.Errorf("load %s: %w", path, err)
 	}
 	return res, nil
+}
+
+// ErrNothingToLoad means the input holds no execution, so loading it would record a source
+// that adds nothing.
+var ErrNothingToLoad = errors.New("no executions in it: nothing to load")
+
+// CheckInput refuses an input path that is neither a folder nor a regular file (a pipe,
+// /dev/stdin, a device or a socket): loaders read their input at least twice, once for its
+// fingerprint and once for its rows, and opening a pipe without a writer never returns.
+func CheckInput(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return nil
+	}
+	return CheckRegular(path, fi)
+}
+
+// CheckRegular refuses a file that is not a regular file, as CheckInput does; fi is its
+// os.Stat (symbolic links followed).
+func CheckRegular(path string, fi os.FileInfo) error {
+	if fi.Mode().IsRegular() {
+		return nil
+	}
+	kind := "special file"
+	switch {
+	case fi.Mode()&os.ModeNamedPipe != 0:
+		kind = "pipe"
+	case fi.Mode()&os.ModeSocket != 0:
+		kind = "socket"
+	case fi.Mode()&os.ModeDevice != 0:
+		kind = "device"
+	case fi.IsDir():
+		kind = "folder"
+	}
+	return fmt.Errorf("%s: is a %s, not a regular file: save the input to a file and load that", path, kind)
 }
 
 // deleteSource removes every row a source added.
@@ -209,31 +269,60 @@ func checks() []check {
 	cs = append(cs,
 		check{"pipeline name is missing", `SELECT src, 'pipeline_id ' || pipeline_id, '' FROM stage_pipelines WHERE name IS NULL`},
 	)
+	// A source holds every row it references: an execution or artifact names a pipeline of
+	// the same load, an event an execution and an artifact of the same load. So each row
+	// belongs to exactly one source (through its pipeline), and --replace of one source can
+	// remove exactly its rows without touching another's.
 	for _, t := range []string{"executions", "artifacts"} {
 		key := strings.TrimSuffix(t, "s") + "_id"
-		cs = append(cs, check{"pipeline_id names no pipeline", fmt.Sprintf(`SELECT src, '%[2]s ' || %[2]s, 'pipeline_id ' || coalesce(pipeline_id::VARCHAR, 'NULL') FROM stage_%[1]s s
+		cs = append(cs,
+			check{"pipeline_id names a pipeline of another source (a source must hold the pipelines its rows name)", fmt.Sprintf(`SELECT s.src, '%[2]s ' || s.%[2]s, 'pipeline_id ' || s.pipeline_id || ' of source ' || p.source_id FROM stage_%[1]s s
+			JOIN pipelines p ON p.pipeline_id = s.pipeline_id
+			WHERE NOT EXISTS (SELECT 1 FROM stage_pipelines sp WHERE sp.pipeline_id = s.pipeline_id)`, t, key)},
+			check{"pipeline_id names no pipeline", fmt.Sprintf(`SELECT src, '%[2]s ' || %[2]s, 'pipeline_id ' || coalesce(pipeline_id::VARCHAR, 'NULL') FROM stage_%[1]s s
 			WHERE NOT EXISTS (SELECT 1 FROM stage_pipelines p WHERE p.pipeline_id = s.pipeline_id)
 			  AND NOT EXISTS (SELECT 1 FROM pipelines p WHERE p.pipeline_id = s.pipeline_id)`, t, key)})
 	}
+	event := `'event ' || coalesce(s.execution_id::VARCHAR, 'NULL') || '->' || coalesce(s.artifact_id::VARCHAR, 'NULL')`
 	cs = append(cs,
 		check{"op_type is missing", `SELECT src, 'execution_id ' || execution_id, '' FROM stage_executions WHERE op_type IS NULL`},
 		check{"unknown state (want one of " + strings.Join(executionStates, ", ") + ")",
 			`SELECT src, 'execution_id ' || execution_id, 'state ' || coalesce('"' || state || '"', 'NULL') FROM stage_executions WHERE state IS NULL OR state NOT IN (` + sqlList(executionStates) + `)`},
+		// NaN and infinity pass a cast to DOUBLE but break every sum and share built on cost.
+		check{"cost is not a finite number", `SELECT src, 'execution_id ' || execution_id, 'cost ' || cost FROM stage_executions WHERE isnan(cost) OR isinf(cost)`},
 		check{"negative cost", `SELECT src, 'execution_id ' || execution_id, 'cost ' || cost FROM stage_executions WHERE cost < 0`},
 		check{"artifact type is missing", `SELECT src, 'artifact_id ' || artifact_id, '' FROM stage_artifacts WHERE type IS NULL`},
 		check{"unknown artifact state (want one of " + strings.Join(artifactStates, ", ") + ")",
 			`SELECT src, 'artifact_id ' || artifact_id, 'state "' || state || '"' FROM stage_artifacts WHERE state NOT IN (` + sqlList(artifactStates) + `)`},
+		check{"negative size_bytes", `SELECT src, 'artifact_id ' || artifact_id, 'size_bytes ' || size_bytes FROM stage_artifacts WHERE size_bytes < 0`},
 		check{"unknown direction (want in or out)",
-			`SELECT src, 'event ' || coalesce(execution_id::VARCHAR, '?') || '->' || coalesce(artifact_id::VARCHAR, '?'), 'direction ' || coalesce('"' || direction || '"', 'NULL') FROM stage_events WHERE direction IS NULL OR direction NOT IN (` + sqlList(directions) + `)`},
+			`SELECT src, ` + event + `, 'direction ' || coalesce('"' || direction || '"', 'NULL') FROM stage_events s WHERE direction IS NULL OR direction NOT IN (` + sqlList(directions) + `)`},
+		check{"event names an execution of another source (a source must hold the executions its events name)",
+			`SELECT s.src, ` + event + `, 'execution_id ' || s.execution_id || ' of source ' || p.source_id FROM stage_events s
+			JOIN executions x ON x.execution_id = s.execution_id JOIN pipelines p ON p.pipeline_id = x.pipeline_id
+			WHERE NOT EXISTS (SELECT 1 FROM stage_executions sx WHERE sx.execution_id = s.execution_id)`},
+		check{"event names an artifact of another source (a source must hold the artifacts its events name)",
+			`SELECT s.src, ` + event + `, 'artifact_id ' || s.artifact_id || ' of source ' || p.source_id FROM stage_events s
+			JOIN artifacts a ON a.artifact_id = s.artifact_id JOIN pipelines p ON p.pipeline_id = a.pipeline_id
+			WHERE NOT EXISTS (SELECT 1 FROM stage_artifacts sa WHERE sa.artifact_id = s.artifact_id)`},
 		check{"event names a missing execution",
-			`SELECT src, 'event ' || coalesce(execution_id::VARCHAR, 'NULL') || '->' || coalesce(artifact_id::VARCHAR, 'NULL'), 'execution_id ' || coalesce(execution_id::VARCHAR, 'NULL') FROM stage_events s
+			`SELECT src, ` + event + `, 'execution_id ' || coalesce(execution_id::VARCHAR, 'NULL') FROM stage_events s
 			WHERE NOT EXISTS (SELECT 1 FROM stage_executions x WHERE x.execution_id = s.execution_id)
 			  AND NOT EXISTS (SELECT 1 FROM executions x WHERE x.execution_id = s.execution_id)`},
 		check{"event names a missing artifact",
-			`SELECT src, 'event ' || coalesce(execution_id::VARCHAR, 'NULL') || '->' || coalesce(artifact_id::VARCHAR, 'NULL'), 'artifact_id ' || coalesce(artifact_id::VARCHAR, 'NULL') FROM stage_events s
+			`SELECT src, ` + event + `, 'artifact_id ' || coalesce(artifact_id::VARCHAR, 'NULL') FROM stage_events s
 			WHERE NOT EXISTS (SELECT 1 FROM stage_artifacts a WHERE a.artifact_id = s.artifact_id)
 			  AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.artifact_id = s.artifact_id)`},
 	)
+	// Times: infinity parses as a timestamp but is no instant; it breaks every duration later.
+	for _, t := range []struct{ table, key, col string }{
+		{"executions", "'execution_id ' || execution_id", "start_time"},
+		{"executions", "'execution_id ' || execution_id", "end_time"},
+		{"artifacts", "'artifact_id ' || artifact_id", "create_time"},
+		{"events", strings.ReplaceAll(event, "s.", ""), "event_time"},
+	} {
+		cs = append(cs, check{t.col + " is not a finite time", fmt.Sprintf(`SELECT src, %s, '%s ' || %s FROM stage_%s WHERE NOT isfinite(%s)`, t.key, t.col, t.col, t.table, t.col)})
+	}
 	return cs
 }
 

@@ -52,8 +52,12 @@ func Formats() []string {
 }
 
 // Lookup returns the loader for a format name, or the first one that recognises path when
-// format is empty or "auto".
+// format is empty or "auto". A path that is neither a folder nor a regular file (a pipe,
+// /dev/stdin) is refused before any loader opens it, since opening a pipe can block.
 func Lookup(format, path string) (engine.Loader, error) {
+	if err := engine.CheckInput(path); err != nil {
+		return nil, err
+	}
 	for _, l := range All() {
 		if format == "" || format == "auto" {
 			if l.Detect(path) {

@@ -26,7 +26,12 @@ type loadCmd struct {
 }
 
 func (c *loadCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("load", "mlprov load [--db FILE] [--format FORMAT] [--deploy-rule REGEXP] [--replace] [-q] PATH...")
+	fs := c.flags("load", "mlprov load [--db FILE] [--format FORMAT] [--deploy-rule REGEXP] [--replace] [-q] PATH...\n\n"+
+		"Each PATH is a file or folder, taken literally: *, ? and [ in it are plain characters,\n"+
+		"never patterns (let the shell expand a pattern into PATHs). A pipe or /dev/stdin is\n"+
+		"refused: save the input to a file first. A source must hold every row it references\n"+
+		"(no event may name an execution or artifact of another source), so --replace removes\n"+
+		"exactly the rows of the source it reloads.")
 	c.dbFlag(fs, &c.opts.db)
 	fs.StringVar(&c.opts.format, "format", "auto", "input format: auto, "+strings.Join(loaders.Formats(), ", "))
 	fs.StringVar(&c.opts.deployRule, "deploy-rule", "", "regexp of the jobs (openlineage) or nodes (mlmd) that deploy a model;\ntheir complete runs count as pushes")
@@ -82,6 +87,9 @@ func (c *loadCmd) Run(ctx context.Context, args []string) error {
 			}
 			fmt.Fprintf(c.stdout, "%s %s as source %d (%s): %d pipelines, %d executions, %d artifacts, %d events\n",
 				verb, p, res.SourceID, res.Format, res.Pipelines, res.Executions, res.Artifacts, res.Events)
+		}
+		for _, w := range res.Warnings {
+			fmt.Fprintf(c.stderr, "warning: %s: %s\n", p, w)
 		}
 	}
 	return e.Close()

@@ -164,3 +164,35 @@ func TestBadInputOneLine(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadSaysWhatItWarns checks that load prints the loader's warnings (a layout without
+// events) on stderr and still succeeds, into a store whose name the DSN would misread.
+func TestLoadSaysWhatItWarns(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"pipelines.jsonl":  `{"pipeline_id": 1, "name": "p"}`,
+		"executions.jsonl": `{"execution_id": 2, "pipeline_id": 1, "op_type": "Trainer", "state": "complete"}`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := filepath.Join(t.TempDir(), "a?b#c.duckdb")
+	code, stdout, stderr := runCLI(t, "load", "--db", db, dir)
+	if code != 0 {
+		t.Fatalf("load: exit %d: %s", code, stderr)
+	}
+	if want := "warning: " + dir + ": no events file: no execution is linked to an artifact"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q does not say %q", stderr, want)
+	}
+	if !strings.Contains(stdout, "1 executions") {
+		t.Errorf("stdout %q", stdout)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Errorf("the store is not where --db named it: %v", err)
+	}
+	_, help, _ := runCLI(t, "load", "--help")
+	if !strings.Contains(help, "taken literally") || !strings.Contains(help, "pipe") {
+		t.Errorf("load --help does not say how PATHs are read:\n%s", help)
+	}
+}

@@ -73,12 +73,26 @@ var extensions = map[string]string{
 }
 
 // tableFiles finds the files of one table in dir: table.<ext> or table/**/*.<ext>.
-// All files of a table must share one reader.
+// All files of a table must share one reader. Anything but a regular file (a pipe, a device)
+// is refused, since it cannot be read twice (once for the fingerprint, once for the rows).
 func tableFiles(dir, table string) (files []string, reader string, err error) {
+	add := func(p string) error {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if err := engine.CheckRegular(p, fi); err != nil {
+			return err
+		}
+		files = append(files, p)
+		return nil
+	}
 	for ext := range extensions {
 		p := filepath.Join(dir, table+ext)
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			files = append(files, p)
+			if err := add(p); err != nil {
+				return nil, "", err
+			}
 		}
 	}
 	sub := filepath.Join(dir, table)
@@ -88,7 +102,7 @@ func tableFiles(dir, table string) (files []string, reader string, err error) {
 				return err
 			}
 			if !d.IsDir() && extensions[filepath.Ext(p)] != "" {
-				files = append(files, p)
+				return add(p)
 			}
 			return nil
 		})
@@ -113,8 +127,10 @@ func (*Loader) Detect(path string) bool {
 	if err != nil || !fi.IsDir() {
 		return false
 	}
+	// A folder whose executions table cannot be listed (a pipe among its files) is native
+	// still: loading it then says what is wrong.
 	files, _, err := tableFiles(path, "executions")
-	return err == nil && len(files) > 0
+	return err != nil || len(files) > 0
 }
 
 // Fingerprint implements engine.Loader: a SHA-256 over every table file's relative path and content.
@@ -151,7 +167,9 @@ func hashFile(w io.Writer, path string) error {
 
 var errNoExecutions = errors.New("no executions file (want executions.parquet, executions.csv or executions.jsonl, or a folder executions/ of them)")
 
-// Stage implements engine.Loader.
+// Stage implements engine.Loader. An empty or missing executions table is an error; an
+// empty or missing events table is allowed but said, since without events no graphlet can
+// be derived.
 func (*Loader) Stage(ctx context.Context, st *engine.Stage, dir string) error {
 	fi, err := os.Stat(dir)
 	if err != nil {
@@ -165,31 +183,76 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, dir string) error {
 		if err != nil {
 			return err
 		}
-		if len(files) == 0 {
-			if t.name == "executions" {
-				return errNoExecutions
+		// A zero-byte file holds no rows (a JSON lines export of an empty table is one), and
+		// DuckDB's CSV reader would invent a column for it.
+		var nonEmpty []string
+		for _, f := range files {
+			if fi, err := os.Stat(f); err != nil {
+				return err
+			} else if fi.Size() > 0 {
+				nonEmpty = append(nonEmpty, f)
 			}
+		}
+		var n int64
+		if len(nonEmpty) > 0 {
+			st.Step("reading %s (%d files)", t.name, len(nonEmpty))
+			for start := 0; start < len(nonEmpty); start += batchFiles {
+				batch := nonEmpty[start:min(start+batchFiles, len(nonEmpty))]
+				m, err := stageTable(ctx, st.Conn, dir, t.name, t.key, t.cols, batch, reader)
+				if err != nil {
+					return err
+				}
+				n += m
+			}
+		}
+		if n > 0 {
 			continue
 		}
-		st.Step("reading %s (%d files)", t.name, len(files))
-		if err := stageTable(ctx, st.Conn, dir, t.name, t.key, t.cols, files, reader); err != nil {
-			return err
+		switch {
+		case t.name == "executions" && len(files) == 0:
+			return errNoExecutions
+		case t.name == "executions":
+			return fmt.Errorf("%s: no executions in it: nothing to load", tableLabel(dir, t.name, files))
+		case t.name == "events" && len(files) == 0:
+			st.Warn("no events file: no execution is linked to an artifact, so no graphlets are derived from this source")
+		case t.name == "events":
+			st.Warn("%s holds no events: no execution is linked to an artifact, so no graphlets are derived from this source", tableLabel(dir, t.name, files))
 		}
 	}
 	return nil
 }
 
+// batchFiles is how many files one read of a table takes: DuckDB holds a reader and its
+// buffers per file of a read, so a folder of many small files is read a batch at a time.
+const batchFiles = 256
+
+// tableLabel names a table's files in messages: the file, or the folder and its file count.
+func tableLabel(dir, table string, files []string) string {
+	if len(files) == 1 {
+		if rel, err := filepath.Rel(dir, files[0]); err == nil {
+			return filepath.ToSlash(rel)
+		}
+		return files[0]
+	}
+	return fmt.Sprintf("%s/ (%d files)", table, len(files))
+}
+
+// quoteList lists files as SQL strings for DuckDB's readers. The readers expand *, ? and
+// [ as patterns, so each is escaped as a one-character class: paths are always literal.
 func quoteList(files []string) string {
 	q := make([]string, len(files))
 	for i, f := range files {
-		q[i] = "'" + strings.ReplaceAll(f, "'", "''") + "'"
+		q[i] = "'" + strings.ReplaceAll(globEscaper.Replace(f), "'", "''") + "'"
 	}
 	return "[" + strings.Join(q, ", ") + "]"
 }
 
-// stageTable reads one table's files into a raw temp table, checks that every value has the
-// canonical type, and moves the rows into stage_<table>.
-func stageTable(ctx context.Context, conn *sql.Conn, dir, table string, key []string, cols []column, files []string, reader string) error {
+var globEscaper = strings.NewReplacer("*", "[*]", "?", "[?]", "[", "[[]")
+
+// stageTable reads some of one table's files into a raw temp table, checks that every value
+// has the canonical type, and moves the rows into stage_<table>. It returns how many rows it
+// staged.
+func stageTable(ctx context.Context, conn *sql.Conn, dir, table string, key []string, cols []column, files []string, reader string) (int64, error) {
 	// What one table's files are called in messages: the file itself, or the folder.
 	label := func(f string) string {
 		rel, err := filepath.Rel(dir, f)
@@ -203,7 +266,10 @@ func stageTable(ctx context.Context, conn *sql.Conn, dir, table string, key []st
 	case "parquet":
 		src = fmt.Sprintf("read_parquet(%s, filename = true, union_by_name = true, hive_partitioning = true)", quoteList(files))
 	case "csv":
-		src = fmt.Sprintf("read_csv(%s, header = true, all_varchar = true, filename = true, union_by_name = true, hive_partitioning = true)", quoteList(files))
+		// The dialect is the one Export writes, never sniffed: a sniffer guesses from the first
+		// rows and misreads a value quoted further down. Every column is read as text and
+		// typed below; a quoted empty string stays an empty string, an empty field is NULL.
+		src = fmt.Sprintf("read_csv(%s, %s, all_varchar = true, allow_quoted_nulls = false, filename = true, union_by_name = true, hive_partitioning = true)", quoteList(files), engine.CSVDialect)
 	case "json":
 		spec := make([]string, len(cols))
 		for i, c := range cols {
@@ -217,20 +283,20 @@ func stageTable(ctx context.Context, conn *sql.Conn, dir, table string, key []st
 	}
 	raw := "raw_" + table
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s", raw, src)); err != nil {
-		return readError(table, files, label, err)
+		return 0, readError(table, files, label, err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+raw)
 
 	types, err := columnTypes(ctx, conn, raw)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var exprs, bad, record []string
 	for _, c := range cols {
 		rawType, ok := types[c.name]
 		if !ok {
 			if c.required && reader != "json" {
-				return fmt.Errorf("%s: missing column %s (the %s table needs %s)", label(files[0]), c.name, table, requiredNames(cols))
+				return 0, fmt.Errorf("%s: missing column %s (the %s table needs %s)", label(files[0]), c.name, table, requiredNames(cols))
 			}
 			exprs = append(exprs, fmt.Sprintf("NULL::%s", c.typ))
 			continue
@@ -247,7 +313,7 @@ func stageTable(ctx context.Context, conn *sql.Conn, dir, table string, key []st
 		strings.Join(record, " || ' ' || "), strings.Join(bad, ", "), raw)
 	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
-		return fmt.Errorf("%s: check types: %w", table, err)
+		return 0, fmt.Errorf("%s: check types: %w", table, err)
 	}
 	var samples []string
 	var total int64
@@ -255,16 +321,16 @@ func stageTable(ctx context.Context, conn *sql.Conn, dir, table string, key []st
 		var file, rec, problem string
 		if err := rows.Scan(&file, &rec, &problem, &total); err != nil {
 			rows.Close()
-			return err
+			return 0, err
 		}
 		samples = append(samples, fmt.Sprintf("%s: %s: %s", label(file), rec, problem))
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return 0, err
 	}
 	if total > 0 {
-		return &engine.ValidationError{Problem: "values of the wrong type", Rows: total, Samples: samples}
+		return 0, &engine.ValidationError{Problem: "values of the wrong type", Rows: total, Samples: samples}
 	}
 	srcExpr := fmt.Sprintf("replace(filename, '%s', '')", strings.ReplaceAll(filepath.Clean(dir)+string(filepath.Separator), "'", "''"))
 	ins := fmt.Sprintf("INSERT INTO stage_%s SELECT %s, %s FROM %s", table, strings.Join(exprs, ", "), srcExpr, raw)
@@ -272,10 +338,11 @@ func stageTable(ctx context.Context, conn *sql.Conn, dir, table string, key []st
 		// source_id belongs to the store, not to the file: the engine assigns it.
 		ins = fmt.Sprintf("INSERT INTO stage_pipelines SELECT %s, %s, NULL, %s, %s FROM %s", exprs[0], exprs[1], exprs[2], srcExpr, raw)
 	}
-	if _, err := conn.ExecContext(ctx, ins); err != nil {
-		return fmt.Errorf("%s: %w", table, err)
+	r, err := conn.ExecContext(ctx, ins)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", table, err)
 	}
-	return nil
+	return r.RowsAffected()
 }
 
 // convert is the SQL that turns a raw column into the canonical type, NULL where it cannot.

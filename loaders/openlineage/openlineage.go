@@ -65,13 +65,17 @@ func (*Loader) Format() string { return "openlineage" }
 var extensions = map[string]bool{".json": true, ".jsonl": true, ".ndjson": true}
 
 // files lists the event files of path: the file itself, or a folder's .json, .jsonl and
-// .ndjson files in name order.
+// .ndjson files in name order. Anything but a regular file (a pipe, /dev/stdin) is refused:
+// the log is read twice, once for its fingerprint and once for its events.
 func files(path string) ([]string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
 	if !fi.IsDir() {
+		if err := engine.CheckRegular(path, fi); err != nil {
+			return nil, err
+		}
 		return []string{path}, nil
 	}
 	entries, err := os.ReadDir(path)
@@ -80,9 +84,21 @@ func files(path string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range entries {
-		if !e.IsDir() && extensions[strings.ToLower(filepath.Ext(e.Name()))] {
-			out = append(out, filepath.Join(path, e.Name()))
+		if e.IsDir() || !extensions[strings.ToLower(filepath.Ext(e.Name()))] {
+			continue
 		}
+		p := filepath.Join(path, e.Name())
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if fi.IsDir() {
+			continue
+		}
+		if err := engine.CheckRegular(p, fi); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
 	}
 	sort.Strings(out)
 	return out, nil

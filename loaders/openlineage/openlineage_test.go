@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -339,5 +340,36 @@ func TestWritesAreVersions(t *testing.T) {
 	// raw as first seen (read by r1), clean written by r1 and by r3, raw written by r2.
 	if n := query(t, e, `SELECT count(*) FROM artifacts`); n != "  4\n" {
 		t.Errorf("artifacts: %s, want 4", n)
+	}
+}
+
+// TestPipesAreRefused loads a log that is a pipe, or a folder holding one: the load must
+// neither block nor record a source.
+func TestPipesAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "log.jsonl")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip("no named pipes here:", err)
+	}
+	for _, path := range []string{fifo, dir} {
+		e := openStore(t)
+		done := make(chan error, 1)
+		go func() {
+			_, _, err := load(t, e, &Loader{}, path)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "log.jsonl: is a pipe, not a regular file") {
+				t.Errorf("load %s: err = %v, want one naming the pipe", path, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("load %s hangs on a pipe", path)
+		}
+		var sources int
+		e.DB().QueryRow(`SELECT count(*) FROM sources`).Scan(&sources)
+		if sources != 0 {
+			t.Errorf("load %s recorded %d sources", path, sources)
+		}
 	}
 }

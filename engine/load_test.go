@@ -1,0 +1,179 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mlprov/engine"
+	"mlprov/loaders/native"
+)
+
+// counts returns each canonical table's row count and its number of distinct rows.
+func counts(t testing.TB, e *engine.Engine) string {
+	t.Helper()
+	var out []string
+	for _, tb := range []string{"pipelines", "executions", "artifacts", "events"} {
+		var n, distinct int64
+		q := fmt.Sprintf(`SELECT (SELECT count(*) FROM %[1]s), (SELECT count(*) FROM (SELECT DISTINCT * FROM %[1]s))`, tb)
+		if tb == "pipelines" {
+			q = `SELECT count(*), count(DISTINCT pipeline_id) FROM pipelines`
+		}
+		if err := e.DB().QueryRow(q).Scan(&n, &distinct); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s %d (%d distinct)", tb, n, distinct))
+	}
+	return strings.Join(out, ", ")
+}
+
+// secondSource is a small layout of its own that loads beside testdata/example; events adds
+// event lines to it.
+func secondSource(t testing.TB, events string) string {
+	return writeLayout(t, map[string]string{
+		"pipelines.jsonl":  `{"pipeline_id": 5000, "name": "second"}`,
+		"executions.jsonl": `{"execution_id": 5001, "pipeline_id": 5000, "op_type": "Trainer", "state": "complete", "cost": 3}`,
+		"artifacts.jsonl":  `{"artifact_id": 5002, "pipeline_id": 5000, "type": "Model"}`,
+		"events.jsonl":     `{"execution_id": 5001, "artifact_id": 5002, "direction": "out"}` + "\n" + events,
+	})
+}
+
+func TestLoadRefusesRowsOfAnotherSource(t *testing.T) {
+	tests := []struct {
+		name   string
+		layout func(t testing.TB) string
+		want   []string
+	}{
+		{"event of source 2 reads an artifact of source 1", func(t testing.TB) string {
+			return secondSource(t, `{"execution_id": 5001, "artifact_id": 1001, "direction": "in", "role": "examples"}`)
+		}, []string{"event names an artifact of another source", "events.jsonl", "event 5001->1001", "artifact_id 1001 of source 1"}},
+		{"event of source 2 names an execution of source 1", func(t testing.TB) string {
+			return secondSource(t, `{"execution_id": 101, "artifact_id": 5002, "direction": "in", "role": "model"}`)
+		}, []string{"event names an execution of another source", "events.jsonl", "event 101->5002", "execution_id 101 of source 1"}},
+		{"execution of source 2 in a pipeline of source 1", func(t testing.TB) string {
+			return writeLayout(t, map[string]string{
+				"executions.jsonl": `{"execution_id": 5001, "pipeline_id": 1, "op_type": "Trainer", "state": "complete"}`,
+			})
+		}, []string{"pipeline_id names a pipeline of another source", "executions.jsonl", "execution_id 5001", "pipeline_id 1 of source 1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := loadExample(t)
+			before := counts(t, e)
+			_, err := e.Load(context.Background(), &native.Loader{}, tt.layout(t), engine.LoadOptions{})
+			if err == nil {
+				// What the refusal prevents: replacing source 1 takes source 2's rows with it.
+				if _, rerr := e.Load(context.Background(), &native.Loader{}, example, engine.LoadOptions{Replace: true}); rerr != nil {
+					t.Fatalf("load succeeded, and replacing source 1 then failed: %v", rerr)
+				}
+				t.Fatalf("load succeeded; after replacing source 1 the store holds %s", counts(t, e))
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			if got := counts(t, e); got != before {
+				t.Errorf("a refused load changed the store: %s, was %s", got, before)
+			}
+		})
+	}
+}
+
+func TestReplaceTouchesOnlyItsSource(t *testing.T) {
+	ctx := context.Background()
+	e := loadExample(t)
+	second := secondSource(t, `{"execution_id": 5001, "artifact_id": 5002, "direction": "out", "role": "again"}`)
+	if _, err := e.Load(ctx, &native.Loader{}, second, engine.LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := counts(t, e)
+	for _, path := range []string{example, second, example, second} {
+		res, err := e.Load(ctx, &native.Loader{}, path, engine.LoadOptions{Replace: true})
+		if err != nil || !res.Replaced {
+			t.Fatalf("replace %s: %+v, %v", path, res, err)
+		}
+		if got := counts(t, e); got != want {
+			t.Errorf("after replacing %s: %s, want %s", path, got, want)
+		}
+	}
+}
+
+func TestLoadRefusesNonFiniteNumbersAndTimes(t *testing.T) {
+	csv := func(execs, arts, events string) func(t testing.TB) string {
+		if events == "" {
+			events = "5001,5002,out,2024-01-02"
+		}
+		return func(t testing.TB) string {
+			return writeLayout(t, map[string]string{
+				"pipelines.csv": "pipeline_id,name\n5000,p",
+				"executions.csv": "execution_id,pipeline_id,op_type,state,start_time,end_time,cost\n" +
+					"5001,5000,Trainer,complete,2024-01-01,2024-01-02,1\n" + execs,
+				"artifacts.csv": "artifact_id,pipeline_id,type,create_time,size_bytes\n5002,5000,Model,2024-01-02,10\n" + arts,
+				"events.csv":    "execution_id,artifact_id,direction,event_time\n" + events,
+			})
+		}
+	}
+	tests := []struct {
+		name   string
+		layout func(t testing.TB) string
+		want   []string
+	}{
+		{"NaN cost", csv("5017,5000,Trainer,complete,,,NaN", "", ""), []string{"cost is not a finite number", "executions.csv: execution_id 5017 (cost nan)"}},
+		{"infinite cost", csv("5017,5000,Trainer,complete,,,inf", "", ""), []string{"cost is not a finite number", "executions.csv: execution_id 5017 (cost inf)"}},
+		{"infinite start", csv("5017,5000,Trainer,complete,infinity,,1", "", ""), []string{"start_time is not a finite time", "executions.csv: execution_id 5017 (start_time infinity)"}},
+		{"infinite end", csv("5017,5000,Trainer,complete,,-infinity,1", "", ""), []string{"end_time is not a finite time", "executions.csv: execution_id 5017 (end_time -infinity)"}},
+		{"infinite create_time", csv("", "5018,5000,Model,infinity,1", ""), []string{"create_time is not a finite time", "artifacts.csv: artifact_id 5018"}},
+		{"infinite event_time", csv("", "", "5001,5002,out,infinity"), []string{"event_time is not a finite time", "events.csv: event 5001->5002"}},
+		{"negative size", csv("", "5018,5000,Model,,-5", ""), []string{"negative size_bytes", "artifacts.csv: artifact_id 5018 (size_bytes -5)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := loadExample(t)
+			before := counts(t, e)
+			_, err := e.Load(context.Background(), &native.Loader{}, tt.layout(t), engine.LoadOptions{})
+			if err == nil {
+				t.Fatal("load succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			if got := counts(t, e); got != before {
+				t.Errorf("a refused load changed the store: %s, was %s", got, before)
+			}
+		})
+	}
+}
+
+func TestOpenStoreWithURLCharactersInItsName(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range []string{"a?b.duckdb", "x#y%z.duckdb", "with space&more=1.duckdb"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, name)
+			e := open(t, path, engine.Options{})
+			if _, err := e.Load(ctx, &native.Loader{}, example, engine.LoadOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Close(); err != nil {
+				t.Fatal(err)
+			}
+			matches, _ := filepath.Glob(filepath.Join(dir, "*"))
+			if len(matches) == 0 || filepath.Base(matches[0]) != name {
+				t.Fatalf("files in the folder: %v, want the store %s", matches, name)
+			}
+			for _, ro := range []bool{false, true} {
+				e := open(t, path, engine.Options{ReadOnly: ro})
+				var n int64
+				if err := e.DB().QueryRow(`SELECT count(*) FROM executions`).Scan(&n); err != nil || n != 36 {
+					t.Errorf("read-only=%v: reopened store holds %d executions (%v), want 36", ro, n, err)
+				}
+				e.Close()
+			}
+		})
+	}
+}
