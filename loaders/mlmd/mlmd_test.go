@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -268,8 +269,25 @@ func TestBadInput(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"truncated", func(t *testing.T) string { return write(t, data[:len(data)/3]) },
-			[]string{"metadata.sqlite: ", "truncated or damaged"}},
+			[]string{"metadata.sqlite: is an SQLite file but truncated or damaged: 46421 bytes is not a whole number of 4096-byte pages"}},
+		{"first 64 KiB", func(t *testing.T) string { return write(t, data[:64<<10]) },
+			[]string{"metadata.sqlite: is an SQLite file but truncated or damaged: 65536 bytes, but its header says 139264 (34 pages of 4096 bytes)"}},
+		{"cut mid-page", func(t *testing.T) string { return write(t, data[:64<<10+1000]) },
+			[]string{"metadata.sqlite: is an SQLite file but truncated or damaged: 66536 bytes is not a whole number of 4096-byte pages (the file was cut mid-page)"}},
+		{"header only", func(t *testing.T) string { return write(t, data[:100]) },
+			[]string{"metadata.sqlite: is an SQLite file but truncated or damaged: 100 bytes is not a whole number of 4096-byte pages"}},
 		{"truncated header", func(t *testing.T) string { return write(t, data[:10]) },
+			[]string{"metadata.sqlite: is an SQLite file but truncated or damaged: 10 bytes, shorter than the 100-byte SQLite header"}},
+		{"empty", func(t *testing.T) string { return write(t, nil) },
+			[]string{"metadata.sqlite: not an SQLite file: the file is empty (0 bytes)"}},
+		{"overwritten pages", func(t *testing.T) string {
+			b := slices.Clone(data)
+			for i := 8 << 10; i < len(b); i++ {
+				b[i] = 0xA5
+			}
+			return write(t, b)
+		}, []string{"metadata.sqlite: is an SQLite file but truncated or damaged: "}},
+		{"not sqlite", func(t *testing.T) string { return write(t, []byte("id,name\n1,x\n")) },
 			[]string{"metadata.sqlite: not an SQLite file"}},
 		{"not mlmd", func(t *testing.T) string {
 			p := filepath.Join(t.TempDir(), "metadata.sqlite")
@@ -435,5 +453,151 @@ func TestEventPathWithoutIndex(t *testing.T) {
 	got := events(buildStore(t, 10, func(w *Writer) { tfxIR(w); w.Exec("DROP INDEX `idx_eventpath_event_id`") }))
 	if got != want || !strings.Contains(want, "base_model") {
 		t.Errorf("without the index:\n%s\nwith it:\n%s", got, want)
+	}
+}
+
+// TestDetectDamaged checks that auto-detection claims every file that is or was meant to be
+// an SQLite store, so that Stage says what is wrong with it instead of the registry saying
+// "format not recognised"; and that it leaves other files alone.
+func TestDetectDamaged(t *testing.T) {
+	data, err := os.ReadFile(buildStore(t, 10, tfxIR))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		data []byte
+		want bool
+	}{
+		{"metadata.sqlite", data[:64<<10], true},
+		{"cut.db", data[:64<<10+1000], true},
+		{"header.sqlite", data[:100], true},
+		{"short.sqlite", data[:10], true},
+		{"empty.sqlite", nil, true},
+		{"empty.json", nil, false},
+		{"events.jsonl", []byte(`{"eventType":"START"}`), false},
+	} {
+		p := filepath.Join(dir, c.name)
+		if err := os.WriteFile(p, c.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := (&Loader{}).Detect(p); got != c.want {
+			t.Errorf("Detect(%s) = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// walStore builds the tfxIR store, switches it to WAL mode and commits one more execution,
+// a Trainer of pipeline "late", through a connection it keeps open, so that the transaction
+// stays in metadata.sqlite-wal (not checkpointed). Callers must call the returned close.
+func walStore(tb testing.TB) (path string, closeWriter func()) {
+	tb.Helper()
+	path = buildStore(tb, 10, tfxIR)
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{
+		"PRAGMA journal_mode = WAL",
+		"PRAGMA wal_autocheckpoint = 0",
+		"INSERT INTO Context (id, type_id, name) SELECT 900, id, 'late' FROM Type WHERE name = 'pipeline'",
+		"INSERT INTO Execution (id, type_id, last_known_state, create_time_since_epoch, last_update_time_since_epoch) SELECT 900, id, 3, 1, 2 FROM Type WHERE name = 'tfx.components.trainer.component.Trainer'",
+		"INSERT INTO Association (context_id, execution_id) VALUES (900, 900)",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			db.Close()
+			tb.Fatalf("%s: %v", q, err)
+		}
+	}
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
+		db.Close()
+		tb.Fatalf("no WAL beside the store: %v", err)
+	}
+	return path, func() { db.Close() }
+}
+
+// folderState records the name, size, mtime and digest of every file in dir.
+func folderState(tb testing.TB, dir string) map[string]string {
+	tb.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, en := range entries {
+		p := filepath.Join(dir, en.Name())
+		b, err := os.ReadFile(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[en.Name()] = fmt.Sprintf("%d bytes, mtime %s, sha256 %x", fi.Size(), fi.ModTime().Format(time.RFC3339Nano), sha256.Sum256(b))
+	}
+	return out
+}
+
+// TestWAL loads a WAL-mode store whose last transaction is only in its WAL: the load must see
+// it, and leave every file in the folder (store, WAL, shared memory) as it was.
+func TestWAL(t *testing.T) {
+	path, closeWriter := walStore(t)
+	defer closeWriter()
+	before := folderState(t, filepath.Dir(path))
+	e := openStore(t)
+	l := &Loader{}
+	if !l.Detect(path) {
+		t.Fatal("Detect: the store is not recognised")
+	}
+	if _, err := load(t, e, l, path); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := e.DB().QueryRow(`SELECT count(*) FROM executions JOIN pipelines USING (pipeline_id) WHERE name = 'late' AND state = 'complete'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("the execution committed to the WAL loaded %d times, want once", n)
+	}
+	if diff := cmp.Diff(before, folderState(t, filepath.Dir(path))); diff != "" {
+		t.Errorf("loading changed the store's folder (-before +after):\n%s", diff)
+	}
+}
+
+// TestReadOnlyFolder loads stores from a folder nobody may write to, with and without a WAL:
+// SQLite must not need to create a lock, journal or shared-memory file beside them.
+func TestReadOnlyFolder(t *testing.T) {
+	walPath, closeWriter := walStore(t)
+	closeWriter() // the last connection checkpoints and removes the WAL
+	for _, c := range []struct {
+		name string
+		make func(t *testing.T) string
+	}{
+		{"plain", func(t *testing.T) string { return buildStore(t, 10, tfxIR) }},
+		{"wal mode, checkpointed", func(t *testing.T) string { return walPath }},
+		{"wal", func(t *testing.T) string {
+			p, closeWriter := walStore(t)
+			t.Cleanup(closeWriter)
+			return p
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := c.make(t)
+			dir := filepath.Dir(path)
+			if err := os.Chmod(dir, 0o555); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Chmod(dir, 0o755) })
+			before := folderState(t, dir)
+			if _, err := load(t, openStore(t), &Loader{}, path); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(before, folderState(t, dir)); diff != "" {
+				t.Errorf("loading changed the store's folder (-before +after):\n%s", diff)
+			}
+		})
 	}
 }
