@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -55,7 +56,8 @@ func (st *Stage) Count(done, total int64) {
 
 // LoadOptions tune a load.
 type LoadOptions struct {
-	// Replace reloads a source already in the store instead of refusing it.
+	// Replace reloads a source already in the store instead of refusing it: the one with the
+	// same content, else the one loaded from the same path (a store or log that grew since).
 	Replace bool
 	// Progress receives a short line per step.
 	Progress func(step string)
@@ -87,7 +89,8 @@ var stageTables = []struct{ name, key string }{
 
 // Load reads path with the loader in one transaction: either everything it holds is added
 // and validated, or the store is left exactly as it was. A source whose fingerprint is
-// already in the store is refused with ErrAlreadyLoaded unless opts.Replace is set.
+// already in the store is refused with ErrAlreadyLoaded unless opts.Replace is set; with it,
+// the source of the same content, else the one loaded from the same path, is replaced.
 func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptions) (LoadResult, error) {
 	res := LoadResult{Format: l.Format()}
 	fp, err := l.Fingerprint(ctx, path)
@@ -99,6 +102,11 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		var oldURI string
 		var oldAt time.Time
 		err := conn.QueryRowContext(ctx, `SELECT source_id, uri, loaded_at FROM sources WHERE fingerprint = ?`, fp).Scan(&oldID, &oldURI, &oldAt)
+		if errors.Is(err, sql.ErrNoRows) && opts.Replace {
+			// The source grew since it was loaded (a pipeline ran again): replace the one
+			// loaded from the same file.
+			oldID, oldURI, oldAt, err = sourceAt(ctx, conn, l.Format(), path)
+		}
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
@@ -161,6 +169,36 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		return res, fmt.Errorf("load %s: %w", path, err)
 	}
 	return res, nil
+}
+
+// sourceAt finds the source of the format that was loaded from the file or folder at path,
+// whatever its content was then; sql.ErrNoRows when there is none.
+func sourceAt(ctx context.Context, conn *sql.Conn, format, path string) (id int64, uri string, at time.Time, err error) {
+	here, err := os.Stat(path)
+	if err != nil {
+		return 0, "", time.Time{}, err
+	}
+	abs, _ := filepath.Abs(path)
+	rows, err := conn.QueryContext(ctx, `SELECT source_id, uri, loaded_at FROM sources WHERE kind = ? ORDER BY source_id DESC`, format)
+	if err != nil {
+		return 0, "", time.Time{}, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := rows.Scan(&id, &uri, &at); err != nil {
+			return 0, "", time.Time{}, err
+		}
+		if a, _ := filepath.Abs(uri); a == abs {
+			return id, uri, at, nil
+		}
+		if fi, err := os.Stat(uri); err == nil && os.SameFile(fi, here) {
+			return id, uri, at, nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, "", time.Time{}, err
+	}
+	return 0, "", time.Time{}, sql.ErrNoRows
 }
 
 // deleteSource removes every row a source added.

@@ -30,7 +30,7 @@ func (c *loadCmd) Run(ctx context.Context, args []string) error {
 	c.dbFlag(fs, &c.opts.db)
 	fs.StringVar(&c.opts.format, "format", "auto", "input format: auto, "+strings.Join(loaders.Formats(), ", "))
 	fs.StringVar(&c.opts.deployRule, "deploy-rule", "", "regexp of the jobs (openlineage) or nodes (mlmd) that deploy a model;\ntheir complete runs count as pushes")
-	fs.BoolVar(&c.opts.replace, "replace", false, "reload a source that is already in the store")
+	fs.BoolVar(&c.opts.replace, "replace", false, "reload a source that is already in the store (same content, or the same path since grown)")
 	fs.BoolVarP(&c.opts.quiet, "quiet", "q", false, "print only errors")
 	if err := c.parse(fs, args); err != nil {
 		return err

@@ -55,8 +55,8 @@ var mlmdArtifactStates = func() map[string]int {
 // pipeline_run and node contexts, class-path execution types, span and version as artifact
 // properties, every attrs key as a custom property, and events with their channel key.
 // MLMD has no cost or size column: they travel as the custom properties mlprov_cost and
-// mlprov_size_bytes, which the loader reads back. A running execution comes back failed
-// unless it recorded an output (see the package doc), as any MLMD store's would.
+// mlprov_size_bytes, which the loader reads back. A running execution comes back running
+// unless the package doc's rule for abandoned runs calls it failed, as any MLMD store's would.
 func WriteCorpus(ctx context.Context, path string, c *Corpus) (err error) {
 	w, err := Create(ctx, path, MaxSchemaVersion)
 	if err != nil {

@@ -18,10 +18,25 @@
 //     -> transform, mlmd.Evaluate -> validate, mlmd.Deploy -> deploy); the rest fall to other
 //     and are listed in a warning.
 //   - State: COMPLETE, FAILED, CACHED and CANCELED map to themselves. Legacy launchers leave
-//     last_known_state unset and keep a state property (new, running, complete, cached,
-//     failed). A store is a snapshot without heartbeats, and a crashed launcher leaves its
-//     execution RUNNING forever: RUNNING (or NEW) with no later activity of its own, that is
-//     no output recorded, counts as failed; one that has recorded outputs stays running.
+//     last_known_state unset (or NEW or RUNNING) and keep a state property (new, running,
+//     complete, cached, failed), which wins when it says the execution finished.
+//   - Abandoned runs: a store is a snapshot without heartbeats, and a launcher that crashed,
+//     or a notebook kernel that was restarted, leaves its execution RUNNING (or NEW) forever.
+//     Older TFX (InteractiveContext and the legacy orchestrator) even registers a run's output
+//     artifacts before the run and marks them LIVE (state property "published") only when it
+//     publishes them, so an OUTPUT event proves nothing. An unfinished execution that
+//     published an output (one that is live, or later marked for deletion or deleted) is
+//     running. One that published none is abandoned, and counts as failed, when a later
+//     execution of the same node (pipeline and node_id) started at or after its last
+//     activity and completed, or when the store's last activity (the latest time on any
+//     execution, artifact or event) is 24 hours or more past its own (its create and update
+//     times and those of its events); otherwise it is still plausibly running. A day is
+//     longer than TFX and Kubeflow components run between two writes to the store, and
+//     pipelines that run daily write again within it; a run that truly takes longer reads
+//     as failed until it publishes. The rule only reads the store, so a load is the same
+//     whenever it runs, and loading the grown store again (mlprov load --replace PATH)
+//     corrects what a snapshot could not yet tell: the run later published comes back
+//     complete.
 //   - Cost is a proxy: last_update - create in seconds for complete and failed executions, 0
 //     for cached and canceled ones (they did not run), NULL for running ones.
 //   - Pipeline: the pipeline (TFX) or system.Pipeline (Kubeflow, via ParentContext of the

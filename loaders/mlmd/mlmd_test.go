@@ -601,3 +601,122 @@ func TestReadOnlyFolder(t *testing.T) {
 		})
 	}
 }
+
+// notebook is a store that TFX's InteractiveContext (legacy orchestration) leaves: each
+// component call registers its execution (state property "new", last_known_state RUNNING)
+// and its output artifacts (state PENDING, or unset) with their OUTPUT events before it
+// runs, and marks the outputs LIVE and itself complete only when it publishes. late moves
+// the last Transform that many minutes after the store's other activity.
+func notebook(late int) func(w *Writer) {
+	return func(w *Writer) {
+		pipe := w.Context("pipeline", "penguin", t0)
+		legacy := "tfx.components."
+		call := func(component, state string, code, day, minute, minutes int) int64 {
+			x := w.Execution(w.Type(legacy+strings.ToLower(component)+".component."+component, "execution", ""), code,
+				at(day, minute), at(day, minute+minutes),
+				Prop{"state", false, state}, Prop{"component_id", false, component}, Prop{"pipeline_name", false, "penguin"})
+			w.Associate(pipe, x)
+			return x
+		}
+		output := func(x int64, typ string, state, day, minute int, props ...Prop) int64 {
+			a := w.Artifact(w.Type(typ, "artifact", ""), fmt.Sprintf("/nb/%s/%d", typ, x), state, at(day, minute), props...)
+			w.Attribute(pipe, a)
+			w.Event(x, a, EventOutput, at(day, minute), strings.ToLower(typ), 0)
+			return a
+		}
+		// Day 0: ExampleGen runs; a Trainer registers its model and the kernel dies.
+		x := call("ImportExampleGen", "complete", ExecComplete, 0, 0, 2)
+		ex := output(x, "Examples", ArtLive, 0, 2)
+		x = call("Trainer", "new", ExecRunning, 0, 10, 0) // abandoned: the store went on for days
+		w.Event(x, ex, EventInput, at(0, 10), "examples", 0)
+		output(x, "Model", ArtPending, 0, 10)
+		// Day 3: a Trainer whose model's state was never set dies, and its retry completes.
+		x = call("Trainer", "new", ExecRunning, 3, 0, 0) // abandoned: a later Trainer completed
+		output(x, "Model", ArtUnknown, 3, 0)
+		x = call("Trainer", "complete", ExecComplete, 3, 5, 20)
+		output(x, "Model", ArtLive, 3, 25)
+		// A Pusher still running that published its output, through the legacy state property
+		// only: running.
+		x = call("Pusher", "running", -1, 3, 26, 1)
+		w.Exec("UPDATE Artifact SET state = NULL WHERE id = ?", output(x, "PushedModel", ArtPending, 3, 27, Prop{"state", true, "published"}))
+		// The last Transform registered its output and is still running.
+		x = call("Transform", "new", ExecRunning, 3, 30+late, 0)
+		output(x, "TransformGraph", ArtPending, 3, 30+late)
+		call("StatisticsGen", "complete", ExecComplete, 3, 40, 1)
+	}
+}
+
+// TestAbandonedRuns checks the rule for unfinished executions (see the package doc), and that
+// loading the grown store again corrects what the first snapshot could not tell.
+func TestAbandonedRuns(t *testing.T) {
+	states := func(e *engine.Engine) string {
+		var s string
+		if err := e.DB().QueryRow(`SELECT string_agg(op_type || ' ' || state || ' ' || coalesce(strftime(end_time, '%d %H:%M'), '-'), '; ' ORDER BY execution_id) || ' / ' ||
+			(SELECT string_agg(type || ' ' || coalesce(state, 'NULL'), '; ' ORDER BY artifact_id) FROM artifacts) || ' / ' ||
+			(SELECT count(*) FROM sources) FROM executions`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	cases := []struct {
+		name string
+		late int // minutes
+		want string
+	}{
+		{"recent", 0, "ImportExampleGen complete 01 00:02; Trainer failed 01 00:10; Trainer failed 04 00:00; Trainer complete 04 00:25; " +
+			"Pusher running -; Transform running -; StatisticsGen complete 04 00:41 / " +
+			"Examples live; Model pending; Model unknown; Model live; PushedModel live; TransformGraph pending / 1"},
+		// The store's last write (StatisticsGen, minute 41 of day 3) is a day or more after
+		// the Transform's: it was abandoned.
+		{"a day idle", -24*60 + 11, "ImportExampleGen complete 01 00:02; Trainer failed 01 00:10; Trainer failed 04 00:00; Trainer complete 04 00:25; " +
+			"Pusher running -; Transform failed 03 00:41; StatisticsGen complete 04 00:41 / " +
+			"Examples live; Model pending; Model unknown; Model live; PushedModel live; TransformGraph pending / 1"},
+		{"just under a day idle", -24*60 + 12, "ImportExampleGen complete 01 00:02; Trainer failed 01 00:10; Trainer failed 04 00:00; Trainer complete 04 00:25; " +
+			"Pusher running -; Transform running -; StatisticsGen complete 04 00:41 / " +
+			"Examples live; Model pending; Model unknown; Model live; PushedModel live; TransformGraph pending / 1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := openStore(t)
+			if _, err := load(t, e, &Loader{}, buildStore(t, 7, notebook(c.late))); err != nil {
+				t.Fatal(err)
+			}
+			if got := states(e); got != c.want {
+				t.Errorf("got  %s\nwant %s", got, c.want)
+			}
+		})
+	}
+
+	t.Run("grown store reloaded", func(t *testing.T) {
+		path := buildStore(t, 7, notebook(0))
+		e := openStore(t)
+		if _, err := load(t, e, &Loader{}, path); err != nil {
+			t.Fatal(err)
+		}
+		// The notebook goes on: the Transform publishes its graph.
+		db, err := sql.Open("sqlite", "file:"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{
+			`UPDATE Artifact SET state = 2, last_update_time_since_epoch = last_update_time_since_epoch + 600000 WHERE uri LIKE '/nb/TransformGraph/%'`,
+			`UPDATE ExecutionProperty SET string_value = 'complete' WHERE name = 'state' AND execution_id = (SELECT max(id) - 1 FROM Execution)`,
+			`UPDATE Execution SET last_known_state = 3, last_update_time_since_epoch = last_update_time_since_epoch + 600000 WHERE id = (SELECT max(id) - 1 FROM Execution)`,
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		db.Close()
+		res, err := e.Load(context.Background(), &Loader{}, path, engine.LoadOptions{Replace: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "ImportExampleGen complete 01 00:02; Trainer failed 01 00:10; Trainer failed 04 00:00; Trainer complete 04 00:25; " +
+			"Pusher running -; Transform complete 04 00:40; StatisticsGen complete 04 00:41 / " +
+			"Examples live; Model pending; Model unknown; Model live; PushedModel live; TransformGraph live / 1"
+		if got := states(e); !res.Replaced || got != want {
+			t.Errorf("replaced %v\ngot  %s\nwant %s", res.Replaced, got, want)
+		}
+	})
+}
