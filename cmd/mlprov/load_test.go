@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,6 +119,46 @@ func TestExportMLMD(t *testing.T) {
 	_, got, _ := runCLI(t, "query", "--db", back, "--format", "csv", q)
 	if want != got || !strings.Contains(want, "@") {
 		t.Errorf("native: %q\nmlmd:   %q", want, got)
+	}
+}
+
+// TestExportMLMDRepeatedNames loads two sources that each hold a pipeline named p, with attrs
+// of its own and the same run and node ids, exports the store as MLMD and loads it back: the
+// export must succeed and keep both pipelines, their attrs, runs and nodes.
+func TestExportMLMDRepeatedNames(t *testing.T) {
+	dir := t.TempDir()
+	db, store, back := filepath.Join(dir, "s.duckdb"), filepath.Join(dir, "metadata.sqlite"), filepath.Join(dir, "back.duckdb")
+	args := []string{"load", "-q", "--db", db}
+	for i, team := range []string{"a", "b"} {
+		src := filepath.Join(dir, "src-"+team)
+		id := 500 + 100*i
+		files := map[string]string{
+			"pipelines.jsonl":  fmt.Sprintf(`{"pipeline_id": %d, "name": "p", "attrs": {"team": %q, "tags": ["nightly"]}}`, id, team),
+			"executions.jsonl": fmt.Sprintf(`{"execution_id": %d, "pipeline_id": %d, "run_id": "r1", "node_id": "train", "op_type": "Trainer", "state": "complete"}`, id+1, id),
+			"artifacts.jsonl":  fmt.Sprintf(`{"artifact_id": %d, "pipeline_id": %d, "type": "Model", "uri": "gs://%s"}`, id+2, id, team),
+			"events.jsonl":     fmt.Sprintf(`{"execution_id": %d, "artifact_id": %d, "direction": "out", "role": "model"}`, id+1, id+2),
+		}
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, text := range files {
+			if err := os.WriteFile(filepath.Join(src, name), []byte(text+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		args = append(args, src)
+	}
+	for _, args := range [][]string{args, {"export", "--db", db, "--format", "mlmd", "--out", store}, {"load", "-q", "--db", back, store}} {
+		if code, stdout, stderr := runCLI(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, stdout, stderr)
+		}
+	}
+	const q = `SELECT p.name, p.attrs->>'team' AS team, p.attrs->'tags' AS tags, x.run_id, x.node_id, a.uri
+		FROM pipelines p JOIN executions x USING (pipeline_id) JOIN events e USING (execution_id) JOIN artifacts a USING (artifact_id) ORDER BY a.uri`
+	_, want, _ := runCLI(t, "query", "--db", db, "--format", "csv", q)
+	_, got, _ := runCLI(t, "query", "--db", back, "--format", "csv", q)
+	if want != got || !strings.Contains(want, "gs://b") {
+		t.Errorf("loaded: %q\nround trip: %q", want, got)
 	}
 }
 

@@ -250,12 +250,12 @@ func (c *converter) newID() int64 {
 	return c.offset + c.next
 }
 
+// addPipe makes a pipeline; the first of a name is the one pipeByName finds.
 func (c *converter) addPipe(id int64, name, source string, attrs map[string]any) *pipe {
-	if p, ok := c.pipes[name]; ok {
-		return p
-	}
 	p := &pipe{id: id, name: name}
-	c.pipes[name] = p
+	if _, ok := c.pipes[name]; !ok {
+		c.pipes[name] = p
+	}
 	js, _ := json.Marshal(attrs)
 	c.out.pipelines = append(c.out.pipelines, engine.Pipeline{ID: id, Name: name, Attrs: string(js), Src: source})
 	return p
@@ -288,7 +288,9 @@ func (c *converter) toPipelines() {
 		}
 		attrs := map[string]any{"orchestrator": orch, "mlmd_context_id": id, "mlmd_schema": c.version}
 		for _, p := range c.ctxProps[id] {
-			attrs[p.name] = p.value
+			if !strings.HasPrefix(p.name, "mlprov_") {
+				attrs[p.name] = p.value
+			}
 		}
 		c.pipeOfCtx[id] = c.addPipe(c.offset+id, ctx.name, c.src("Context", id), attrs)
 	}

@@ -720,3 +720,46 @@ func TestAbandonedRuns(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteCorpusRepeatedNames writes a corpus holding two pipelines named p (as two sources
+// give) that share a run id and node ids, each with attrs of its own: the store must be
+// written, the same way twice, and load back as two pipelines p with their attrs, runs and
+// nodes.
+func TestWriteCorpusRepeatedNames(t *testing.T) {
+	c := &Corpus{}
+	for i, team := range []string{"a", "b"} {
+		pid := int64(100 * (i + 1))
+		c.Pipelines = append(c.Pipelines, engine.Pipeline{ID: pid, Name: "p", Attrs: `{"team": "` + team + `", "owners": ["x", "y"], "tier": 2}`})
+		c.Executions = append(c.Executions, engine.Execution{ID: pid + 1, PipelineID: pid, RunID: "r1", NodeID: "train", OpType: "Trainer",
+			Category: "train", State: "complete", Start: at(i, 0), End: at(i, 5), Cost: sql.NullFloat64{Float64: 300, Valid: true}})
+		c.Artifacts = append(c.Artifacts, engine.Artifact{ID: pid + 2, PipelineID: pid, Type: "Model", URI: "gs://" + team, State: "live", Created: at(i, 5)})
+		c.Events = append(c.Events, engine.Event{ExecutionID: pid + 1, ArtifactID: pid + 2, Direction: "out", Role: "model", Time: at(i, 5)})
+	}
+	dir := t.TempDir()
+	var dumps []string
+	for _, name := range []string{"one.sqlite", "two.sqlite"} {
+		path := filepath.Join(dir, name)
+		if err := WriteCorpus(context.Background(), path, c); err != nil {
+			t.Fatal(err)
+		}
+		e := openStore(t)
+		if _, err := load(t, e, &Loader{}, path); err != nil {
+			t.Fatal(err)
+		}
+		var s string
+		if err := e.DB().QueryRow(`SELECT string_agg(concat_ws(' ', p.name, p.attrs->>'team', p.attrs->'owners', p.attrs->>'tier', x.run_id, x.node_id, a.uri),
+			'; ' ORDER BY a.uri) FROM pipelines p JOIN executions x USING (pipeline_id) JOIN events e USING (execution_id) JOIN artifacts a USING (artifact_id)`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		dumps = append(dumps, s)
+	}
+	want := `p a ["x","y"] 2 r1 train gs://a; p b ["x","y"] 2 r1 train gs://b`
+	if dumps[0] != want {
+		t.Errorf("loaded back:\n got %s\nwant %s", dumps[0], want)
+	}
+	one, _ := os.ReadFile(filepath.Join(dir, "one.sqlite"))
+	two, _ := os.ReadFile(filepath.Join(dir, "two.sqlite"))
+	if !bytes.Equal(one, two) {
+		t.Error("writing the same corpus twice gave different stores")
+	}
+}

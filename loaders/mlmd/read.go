@@ -319,6 +319,11 @@ func (r *reader) readContexts(ctx context.Context) error {
 		r.ctxProps[all[0].owner] = all[:j:j]
 		all = all[j:]
 	}
+	for id, ps := range r.ctxProps {
+		if name := propString(ps, nameProp); name != "" && r.contexts[id] != nil {
+			r.contexts[id].name = name // the name WriteCorpus had to change (see nameProp)
+		}
+	}
 	return err
 }
 
