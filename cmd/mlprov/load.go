@@ -82,7 +82,42 @@ func (c *loadCmd) Run(ctx context.Context, args []string) error {
 			}
 			fmt.Fprintf(c.stdout, "%s %s as source %d (%s): %d pipelines, %d executions, %d artifacts, %d events\n",
 				verb, p, res.SourceID, res.Format, res.Pipelines, res.Executions, res.Artifacts, res.Events)
+			if res.Executions > 0 && res.TrainExecutions() == 0 {
+				fmt.Fprint(c.stderr, noTrainingHint(c.opts.db, p, res.OpTypes))
+			}
 		}
 	}
 	return e.Close()
+}
+
+// likelyTraining matches operator names that read as training, to pick the example.
+var likelyTraining = regexp.MustCompile(`(?i)train|fit|learn|tun`)
+
+// noTrainingHint tells how to map a load's operators when none is a training: Kubeflow and
+// custom pipelines have no TFX Trainer, and without one there are no models to follow.
+func noTrainingHint(db, path string, ops []engine.OpTypeCount) string {
+	var names []string
+	example := ""
+	for _, o := range ops {
+		if o.Category == "deploy" {
+			continue
+		}
+		if len(names) < 6 {
+			names = append(names, fmt.Sprintf("%s (%s, %d)", o.OpType, o.Category, o.Executions))
+		}
+		if example == "" && likelyTraining.MatchString(o.OpType) {
+			example = o.OpType
+		}
+	}
+	if example == "" && len(ops) > 0 {
+		example = ops[0].OpType
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "warning: no training runs in %s: no execution has category train, so there are no models to follow.\n", path)
+	fmt.Fprintf(&b, "  operator types loaded (category, executions): %s\n", strings.Join(names, ", "))
+	fmt.Fprintf(&b, "  map your training components to category 'train' in op_categories, then load again:\n")
+	fmt.Fprintf(&b, "    mlprov query --db %s \"INSERT OR REPLACE INTO op_categories VALUES ('%s', 'train')\"\n", db, strings.ReplaceAll(example, "'", "''"))
+	fmt.Fprintf(&b, "    mlprov load --db %s --replace --deploy-rule REGEXP %s\n", db, path)
+	fmt.Fprintf(&b, "  where --deploy-rule REGEXP matches the nodes or jobs that deploy a model (their complete runs count as pushes)\n")
+	return b.String()
 }
