@@ -74,9 +74,6 @@ type LoadResult struct {
 	Executions int64
 	Artifacts  int64
 	Events     int64
-	// OpTypes are the operator types of the executions the load added, most executions
-	// first, so that a caller can say which to map when the load has no training runs.
-	OpTypes []OpTypeCount
 }
 
 // OpTypeCount is how many executions of one operator type, in one category, a load added.
@@ -84,18 +81,6 @@ type OpTypeCount struct {
 	OpType     string
 	Category   string
 	Executions int64
-}
-
-// TrainExecutions is how many executions of category train the load added; with none, the
-// load yields no model graphlets.
-func (r LoadResult) TrainExecutions() int64 {
-	var n int64
-	for _, o := range r.OpTypes {
-		if o.Category == "train" {
-			n += o.Executions
-		}
-	}
-	return n
 }
 
 // Rows is the number of rows the load added over all tables.
@@ -166,9 +151,6 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		if err := insertStage(ctx, conn, res.SourceID, &res); err != nil {
 			return err
 		}
-		if res.OpTypes, err = sourceOpTypes(ctx, conn, res.SourceID); err != nil {
-			return err
-		}
 		// The staged rows are in the store now; free them before the derived tables need memory.
 		for _, t := range stageTables {
 			if _, err := conn.ExecContext(ctx, "DROP TABLE stage_"+t.name); err != nil {
@@ -196,9 +178,10 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 	return res, nil
 }
 
-// sourceOpTypes counts the executions of a source by operator type and category.
-func sourceOpTypes(ctx context.Context, conn *sql.Conn, sourceID int64) ([]OpTypeCount, error) {
-	rows, err := conn.QueryContext(ctx, `SELECT op_type, category, count(*) FROM executions
+// SourceOpTypes counts the executions a source added by operator type and category, most
+// executions first, so that a caller can say which to map when a load has no training runs.
+func (e *Engine) SourceOpTypes(ctx context.Context, sourceID int64) ([]OpTypeCount, error) {
+	rows, err := e.db.QueryContext(ctx, `SELECT op_type, category, count(*) FROM executions
 		WHERE pipeline_id IN (SELECT pipeline_id FROM pipelines WHERE source_id = ?)
 		GROUP BY ALL ORDER BY count(*) DESC, op_type, category`, sourceID)
 	if err != nil {

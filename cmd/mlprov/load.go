@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"mlprov/engine"
@@ -82,8 +83,12 @@ func (c *loadCmd) Run(ctx context.Context, args []string) error {
 			}
 			fmt.Fprintf(c.stdout, "%s %s as source %d (%s): %d pipelines, %d executions, %d artifacts, %d events\n",
 				verb, p, res.SourceID, res.Format, res.Pipelines, res.Executions, res.Artifacts, res.Events)
-			if res.Executions > 0 && res.TrainExecutions() == 0 {
-				fmt.Fprint(c.stderr, noTrainingHint(c.opts.db, p, res.OpTypes))
+			ops, err := e.SourceOpTypes(ctx, res.SourceID)
+			if err != nil {
+				return err
+			}
+			if len(ops) > 0 && !slices.ContainsFunc(ops, func(o engine.OpTypeCount) bool { return o.Category == "train" }) {
+				fmt.Fprint(c.stderr, noTrainingHint(c.opts.db, p, ops))
 			}
 		}
 	}
