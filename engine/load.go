@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -63,7 +64,8 @@ func (st *Stage) Count(done, total int64) {
 
 // LoadOptions tune a load.
 type LoadOptions struct {
-	// Replace reloads a source already in the store instead of refusing it.
+	// Replace reloads a source already in the store instead of refusing it: the one with the
+	// same content, else the one loaded from the same path (a store or log that grew since).
 	Replace bool
 	// Progress receives a short line per step.
 	Progress func(step string)
@@ -84,6 +86,13 @@ type LoadResult struct {
 	Warnings []string
 }
 
+// OpTypeCount is how many executions of one operator type, in one category, a load added.
+type OpTypeCount struct {
+	OpType     string
+	Category   string
+	Executions int64
+}
+
 // Rows is the number of rows the load added over all tables.
 func (r LoadResult) Rows() int64 { return r.Pipelines + r.Executions + r.Artifacts + r.Events }
 
@@ -97,7 +106,8 @@ var stageTables = []struct{ name, key string }{
 
 // Load reads path with the loader in one transaction: either everything it holds is added
 // and validated, or the store is left exactly as it was. A source whose fingerprint is
-// already in the store is refused with ErrAlreadyLoaded unless opts.Replace is set.
+// already in the store is refused with ErrAlreadyLoaded unless opts.Replace is set; with it,
+// the source of the same content, else the one loaded from the same path, is replaced.
 func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptions) (LoadResult, error) {
 	res := LoadResult{Format: l.Format()}
 	if err := CheckInput(path); err != nil {
@@ -112,6 +122,11 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		var oldURI string
 		var oldAt time.Time
 		err := conn.QueryRowContext(ctx, `SELECT source_id, uri, loaded_at FROM sources WHERE fingerprint = ?`, fp).Scan(&oldID, &oldURI, &oldAt)
+		if errors.Is(err, sql.ErrNoRows) && opts.Replace {
+			// The source grew since it was loaded (a pipeline ran again): replace the one
+			// loaded from the same file.
+			oldID, oldURI, oldAt, err = sourceAt(ctx, conn, l.Format(), path)
+		}
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
@@ -221,6 +236,57 @@ func CheckRegular(path string, fi os.FileInfo) error {
 		kind = "folder"
 	}
 	return fmt.Errorf("%s: is a %s, not a regular file: save the input to a file and load that", path, kind)
+}
+
+// SourceOpTypes counts the executions a source added by operator type and category, most
+// executions first, so that a caller can say which to map when a load has no training runs.
+func (e *Engine) SourceOpTypes(ctx context.Context, sourceID int64) ([]OpTypeCount, error) {
+	rows, err := e.db.QueryContext(ctx, `SELECT op_type, category, count(*) FROM executions
+		WHERE pipeline_id IN (SELECT pipeline_id FROM pipelines WHERE source_id = ?)
+		GROUP BY ALL ORDER BY count(*) DESC, op_type, category`, sourceID)
+	if err != nil {
+		return nil, fmt.Errorf("count operator types: %w", err)
+	}
+	defer rows.Close()
+	var out []OpTypeCount
+	for rows.Next() {
+		var o OpTypeCount
+		if err := rows.Scan(&o.OpType, &o.Category, &o.Executions); err != nil {
+			return nil, fmt.Errorf("count operator types: %w", err)
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// sourceAt finds the source of the format that was loaded from the file or folder at path,
+// whatever its content was then; sql.ErrNoRows when there is none.
+func sourceAt(ctx context.Context, conn *sql.Conn, format, path string) (id int64, uri string, at time.Time, err error) {
+	here, err := os.Stat(path)
+	if err != nil {
+		return 0, "", time.Time{}, err
+	}
+	abs, _ := filepath.Abs(path)
+	rows, err := conn.QueryContext(ctx, `SELECT source_id, uri, loaded_at FROM sources WHERE kind = ? ORDER BY source_id DESC`, format)
+	if err != nil {
+		return 0, "", time.Time{}, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := rows.Scan(&id, &uri, &at); err != nil {
+			return 0, "", time.Time{}, err
+		}
+		if a, _ := filepath.Abs(uri); a == abs {
+			return id, uri, at, nil
+		}
+		if fi, err := os.Stat(uri); err == nil && os.SameFile(fi, here) {
+			return id, uri, at, nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, "", time.Time{}, err
+	}
+	return 0, "", time.Time{}, sql.ErrNoRows
 }
 
 // deleteSource removes every row a source added.

@@ -13,7 +13,7 @@ import (
 )
 
 // All lists every input format, in the order auto-detection tries them: an MLMD store is
-// told by its SQLite header and MLMDEnv table, the native layout by a folder holding an
+// told by its SQLite header (every SQLite file goes to it, to be refused with a reason), the native layout by a folder holding an
 // executions table, and an OpenLineage log (a file, or a folder of them) by its first event.
 // Native goes before OpenLineage because a native folder may hold .json files too.
 func All() []engine.Loader {

@@ -42,7 +42,8 @@ func TestLookup(t *testing.T) {
 		{store, "mlmd", ""},
 		{filepath.Join("..", "testdata", "example"), "native", ""},
 		{events, "openlineage", ""},
-		{foreign, "", "format not recognised"},
+		// Every SQLite file goes to mlmd, whose Stage says what it lacks (no MLMDEnv table).
+		{foreign, "mlmd", ""},
 		{filepath.Join("..", "README.md"), "", "format not recognised"},
 	}
 	for _, c := range cases {

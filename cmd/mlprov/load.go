@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"mlprov/engine"
@@ -35,7 +36,7 @@ func (c *loadCmd) Run(ctx context.Context, args []string) error {
 	c.dbFlag(fs, &c.opts.db)
 	fs.StringVar(&c.opts.format, "format", "auto", "input format: auto, "+strings.Join(loaders.Formats(), ", "))
 	fs.StringVar(&c.opts.deployRule, "deploy-rule", "", "regexp of the jobs (openlineage) or nodes (mlmd) that deploy a model;\ntheir complete runs count as pushes")
-	fs.BoolVar(&c.opts.replace, "replace", false, "reload a source that is already in the store")
+	fs.BoolVar(&c.opts.replace, "replace", false, "reload a source that is already in the store (same content, or the same path since grown)")
 	fs.BoolVarP(&c.opts.quiet, "quiet", "q", false, "print only errors")
 	if err := c.parse(fs, args); err != nil {
 		return err
@@ -87,10 +88,49 @@ func (c *loadCmd) Run(ctx context.Context, args []string) error {
 			}
 			fmt.Fprintf(c.stdout, "%s %s as source %d (%s): %d pipelines, %d executions, %d artifacts, %d events\n",
 				verb, p, res.SourceID, res.Format, res.Pipelines, res.Executions, res.Artifacts, res.Events)
+			ops, err := e.SourceOpTypes(ctx, res.SourceID)
+			if err != nil {
+				return err
+			}
+			if len(ops) > 0 && !slices.ContainsFunc(ops, func(o engine.OpTypeCount) bool { return o.Category == "train" }) {
+				fmt.Fprint(c.stderr, noTrainingHint(c.opts.db, p, ops))
+			}
 		}
 		for _, w := range res.Warnings {
 			fmt.Fprintf(c.stderr, "warning: %s: %s\n", p, w)
 		}
 	}
 	return e.Close()
+}
+
+// likelyTraining matches operator names that read as training, to pick the example.
+var likelyTraining = regexp.MustCompile(`(?i)train|fit|learn|tun`)
+
+// noTrainingHint tells how to map a load's operators when none is a training: Kubeflow and
+// custom pipelines have no TFX Trainer, and without one there are no models to follow.
+func noTrainingHint(db, path string, ops []engine.OpTypeCount) string {
+	var names []string
+	example := ""
+	for _, o := range ops {
+		if o.Category == "deploy" {
+			continue
+		}
+		if len(names) < 6 {
+			names = append(names, fmt.Sprintf("%s (%s, %d)", o.OpType, o.Category, o.Executions))
+		}
+		if example == "" && likelyTraining.MatchString(o.OpType) {
+			example = o.OpType
+		}
+	}
+	if example == "" && len(ops) > 0 {
+		example = ops[0].OpType
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "warning: no training runs in %s: no execution has category train, so there are no models to follow.\n", path)
+	fmt.Fprintf(&b, "  operator types loaded (category, executions): %s\n", strings.Join(names, ", "))
+	fmt.Fprintf(&b, "  map your training components to category 'train' in op_categories, then load again:\n")
+	fmt.Fprintf(&b, "    mlprov query --db %s \"INSERT OR REPLACE INTO op_categories VALUES ('%s', 'train')\"\n", db, strings.ReplaceAll(example, "'", "''"))
+	fmt.Fprintf(&b, "    mlprov load --db %s --replace --deploy-rule REGEXP %s\n", db, path)
+	fmt.Fprintf(&b, "  where --deploy-rule REGEXP matches the nodes or jobs that deploy a model (their complete runs count as pushes)\n")
+	return b.String()
 }

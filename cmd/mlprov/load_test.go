@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,6 +59,14 @@ func TestLoadFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := mlmdStore(t)
+	data, err := os.ReadFile(kubeflowStore(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.sqlite") // the first pages of a store, as a copy cut short leaves it
+	if err := os.WriteFile(cut, data[:16<<10], 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name     string
 		args     []string
@@ -74,6 +83,7 @@ func TestLoadFormats(t *testing.T) {
 		{"format mismatch", []string{"--format", "mlmd", ol}, 1, "", "error: load " + ol + ": events.log: not an SQLite file", ""},
 		{"unknown format", []string{"--format", "csv", ol}, 1, "", `error: unknown format "csv" (known: mlmd, native, openlineage)`, ""},
 		{"not recognised", []string{"--format", "auto", filepath.Join("..", "..", "README.md")}, 1, "", "format not recognised (known: mlmd, native, openlineage): pass --format", ""},
+		{"truncated mlmd", []string{cut}, 1, "", "error: load " + cut + ": cut.sqlite: is an SQLite file but truncated or damaged: 16384 bytes, but its header says", ""},
 		{"bad rule", []string{"--deploy-rule", "(", ol}, 2, "", "error: --deploy-rule: error parsing regexp", ""},
 	}
 	for _, c := range cases {
@@ -118,6 +128,112 @@ func TestExportMLMD(t *testing.T) {
 	_, got, _ := runCLI(t, "query", "--db", back, "--format", "csv", q)
 	if want != got || !strings.Contains(want, "@") {
 		t.Errorf("native: %q\nmlmd:   %q", want, got)
+	}
+}
+
+// kubeflowStore writes a Kubeflow Pipelines v2 store: container tasks named by task_name,
+// none of them a TFX Trainer.
+func kubeflowStore(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "metadata.sqlite")
+	w, err := mlmd.Create(context.Background(), path, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	pipe := w.Context("system.Pipeline", "iris", t0)
+	run := w.Context("system.PipelineRun", "run-1", t0, pipe)
+	container := w.Type("system.ContainerExecution", "execution", "")
+	var prev int64
+	for i, task := range []string{"preprocess", "train-model", "deploy-model"} {
+		x := w.Execution(container, mlmd.ExecComplete, t0.Add(time.Duration(i)*time.Hour), t0.Add(time.Duration(i)*time.Hour+time.Minute),
+			mlmd.Prop{Name: "task_name", Custom: true, Value: task})
+		w.Associate(run, x)
+		if prev != 0 {
+			w.Event(x, prev, mlmd.EventInput, t0.Add(time.Duration(i)*time.Hour), "in", 0)
+		}
+		prev = w.Artifact(w.Type("system.Model", "artifact", ""), fmt.Sprintf("gs://kfp/%s", task), mlmd.ArtLive, t0.Add(time.Duration(i)*time.Hour+time.Minute))
+		w.Event(x, prev, mlmd.EventOutput, t0.Add(time.Duration(i)*time.Hour+time.Minute), "model", 0)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestLoadNoTraining loads a store with no training runs: load must say so and how to map
+// them, and following its advice must give the store a training run.
+func TestLoadNoTraining(t *testing.T) {
+	store := kubeflowStore(t)
+	db := filepath.Join(t.TempDir(), "s.duckdb")
+	code, _, stderr := runCLI(t, "load", "--db", db, store)
+	for _, want := range []string{
+		"warning: no training runs in " + store + ": no execution has category train, so there are no models to follow.\n",
+		"  operator types loaded (category, executions): deploy-model (other, 1), preprocess (other, 1), train-model (other, 1)\n",
+		"  map your training components to category 'train' in op_categories, then load again:\n",
+		"    mlprov query --db " + db + " \"INSERT OR REPLACE INTO op_categories VALUES ('train-model', 'train')\"\n",
+		"    mlprov load --db " + db + " --replace --deploy-rule REGEXP " + store + "\n",
+	} {
+		if code != 0 || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, stderr:\n%s\nwant it to hold %q", code, stderr, want)
+		}
+	}
+	for _, args := range [][]string{
+		{"query", "--db", db, "INSERT OR REPLACE INTO op_categories VALUES ('train-model', 'train')"},
+		{"load", "--db", db, "--replace", "--deploy-rule", "^deploy", store},
+	} {
+		code, stdout, stderr := runCLI(t, args...)
+		if code != 0 || strings.Contains(stderr, "no training runs") {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, stdout, stderr)
+		}
+	}
+	_, stdout, _ := runCLI(t, "query", "--db", db, "--format", "csv", "SELECT count(*) FILTER (category = 'train') || ' ' || count(*) FILTER (category = 'deploy') FROM executions")
+	if !strings.Contains(stdout, "\n1 1\n") {
+		t.Errorf("after mapping: %q, want 1 train and 1 deploy execution", stdout)
+	}
+	// A store with a Trainer loads without the warning.
+	if code, _, stderr := runCLI(t, "load", "--db", filepath.Join(t.TempDir(), "t.duckdb"), mlmdStore(t)); code != 0 || strings.Contains(stderr, "no training runs") {
+		t.Errorf("TFX store: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestExportMLMDRepeatedNames loads two sources that each hold a pipeline named p, with attrs
+// of its own and the same run and node ids, exports the store as MLMD and loads it back: the
+// export must succeed and keep both pipelines, their attrs, runs and nodes.
+func TestExportMLMDRepeatedNames(t *testing.T) {
+	dir := t.TempDir()
+	db, store, back := filepath.Join(dir, "s.duckdb"), filepath.Join(dir, "metadata.sqlite"), filepath.Join(dir, "back.duckdb")
+	args := []string{"load", "-q", "--db", db}
+	for i, team := range []string{"a", "b"} {
+		src := filepath.Join(dir, "src-"+team)
+		id := 500 + 100*i
+		files := map[string]string{
+			"pipelines.jsonl":  fmt.Sprintf(`{"pipeline_id": %d, "name": "p", "attrs": {"team": %q, "tags": ["nightly"]}}`, id, team),
+			"executions.jsonl": fmt.Sprintf(`{"execution_id": %d, "pipeline_id": %d, "run_id": "r1", "node_id": "train", "op_type": "Trainer", "state": "complete"}`, id+1, id),
+			"artifacts.jsonl":  fmt.Sprintf(`{"artifact_id": %d, "pipeline_id": %d, "type": "Model", "uri": "gs://%s"}`, id+2, id, team),
+			"events.jsonl":     fmt.Sprintf(`{"execution_id": %d, "artifact_id": %d, "direction": "out", "role": "model"}`, id+1, id+2),
+		}
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, text := range files {
+			if err := os.WriteFile(filepath.Join(src, name), []byte(text+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		args = append(args, src)
+	}
+	for _, args := range [][]string{args, {"export", "--db", db, "--format", "mlmd", "--out", store}, {"load", "-q", "--db", back, store}} {
+		if code, stdout, stderr := runCLI(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, stdout, stderr)
+		}
+	}
+	const q = `SELECT p.name, p.attrs->>'team' AS team, p.attrs->'tags' AS tags, x.run_id, x.node_id, a.uri
+		FROM pipelines p JOIN executions x USING (pipeline_id) JOIN events e USING (execution_id) JOIN artifacts a USING (artifact_id) ORDER BY a.uri`
+	_, want, _ := runCLI(t, "query", "--db", db, "--format", "csv", q)
+	_, got, _ := runCLI(t, "query", "--db", back, "--format", "csv", q)
+	if want != got || !strings.Contains(want, "gs://b") {
+		t.Errorf("loaded: %q\nround trip: %q", want, got)
 	}
 }
 

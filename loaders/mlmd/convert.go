@@ -27,6 +27,39 @@ var baseCategories = map[string]string{
 
 var artifactStates = []string{"unknown", "pending", "live", "marked_for_deletion", "deleted", "abandoned", "reference"}
 
+// legacyArtifactStates maps the state property that TFX's legacy orchestration keeps on an
+// artifact (it left the state column unset): "published" is live.
+var legacyArtifactStates = map[string]string{
+	"pending": "pending", "published": "live", "missing": "unknown", "marked_for_deletion": "marked_for_deletion",
+	"deleted": "deleted", "abandoned": "abandoned", "reference": "reference",
+}
+
+// publishedStates are the artifact states of an output its execution published: live, or
+// later in a live artifact's life.
+var publishedStates = map[string]bool{"live": true, "marked_for_deletion": true, "deleted": true}
+
+// abandonedAfter is how long a store must have gone on past an unfinished execution's last
+// activity before the execution counts as abandoned (see the package doc).
+const abandonedAfter = 24 * time.Hour
+
+// artifactState maps an artifact's state column, else the legacy state property, to the
+// canonical state; "" when neither says.
+func artifactState(a mart) string {
+	if a.state.Valid && a.state.Int64 != ArtUnknown {
+		if a.state.Int64 > 0 && int(a.state.Int64) < len(artifactStates) {
+			return artifactStates[a.state.Int64]
+		}
+		return "unknown"
+	}
+	if s, ok := legacyArtifactStates[strings.ToLower(propString(a.props, "state"))]; ok {
+		return s
+	}
+	if a.state.Valid {
+		return "unknown"
+	}
+	return ""
+}
+
 func lastSegment(name string) string {
 	return name[strings.LastIndexByte(name, '.')+1:]
 }
@@ -155,13 +188,16 @@ type converter struct {
 	fallback  string           // the pipeline of records no context or property places
 
 	execPos, artPos positions
-	execPipe        []int64 // pipeline id by execution position
-	skipped         []bool  // Kubeflow DAG executions, left out
-	hasOutput       []bool  // executions that recorded an output
-	deployed        []bool  // complete executions the deploy rule marked
-	pushedOut       []bool  // executions that wrote a PushedModel
-	producer        []int32 // position+1 of an artifact's first writer, 0 for none
-	consumer        []int32 // position+1 of an artifact's first reader
+	execPipe        []int64  // pipeline id by execution position
+	skipped         []bool   // Kubeflow DAG executions, left out
+	artState        []string // canonical state by artifact position
+	published       []bool   // executions with an output in a published state
+	lastSeen        []int64  // an execution's last activity: its times and its events', in ms
+	newest          int64    // the store's last activity, in ms
+	deployed        []bool   // complete executions the deploy rule marked
+	pushedOut       []bool   // executions that wrote a PushedModel
+	producer        []int32  // position+1 of an artifact's first writer, 0 for none
+	consumer        []int32  // position+1 of an artifact's first reader
 	unknown         map[string]bool
 	nSkipped        int
 }
@@ -177,7 +213,9 @@ func (r *reader) convert(offset int64) (*staged, error) {
 		artPos:  newPositions(len(r.arts), func(i int) int64 { return r.arts[i].id }),
 	}
 	n := len(r.execs)
-	c.execPipe, c.skipped, c.hasOutput, c.deployed, c.pushedOut = make([]int64, n), make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n)
+	c.execPipe, c.skipped, c.published, c.deployed, c.pushedOut = make([]int64, n), make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n)
+	c.lastSeen = make([]int64, n)
+	c.artState = make([]string, len(r.arts))
 	c.producer, c.consumer = make([]int32, len(r.arts)), make([]int32, len(r.arts))
 	// Every id this loader invents (pipelines without a context, deploy-rule push artifacts)
 	// goes past the largest MLMD id of any table, so it can collide with none.
@@ -212,12 +250,12 @@ func (c *converter) newID() int64 {
 	return c.offset + c.next
 }
 
+// addPipe makes a pipeline; the first of a name is the one pipeByName finds.
 func (c *converter) addPipe(id int64, name, source string, attrs map[string]any) *pipe {
-	if p, ok := c.pipes[name]; ok {
-		return p
-	}
 	p := &pipe{id: id, name: name}
-	c.pipes[name] = p
+	if _, ok := c.pipes[name]; !ok {
+		c.pipes[name] = p
+	}
 	js, _ := json.Marshal(attrs)
 	c.out.pipelines = append(c.out.pipelines, engine.Pipeline{ID: id, Name: name, Attrs: string(js), Src: source})
 	return p
@@ -250,7 +288,9 @@ func (c *converter) toPipelines() {
 		}
 		attrs := map[string]any{"orchestrator": orch, "mlmd_context_id": id, "mlmd_schema": c.version}
 		for _, p := range c.ctxProps[id] {
-			attrs[p.name] = p.value
+			if !strings.HasPrefix(p.name, "mlprov_") {
+				attrs[p.name] = p.value
+			}
 		}
 		c.pipeOfCtx[id] = c.addPipe(c.offset+id, ctx.name, c.src("Context", id), attrs)
 	}
@@ -258,14 +298,38 @@ func (c *converter) toPipelines() {
 
 // toExecutions converts every execution but Kubeflow's DAG nodes.
 func (c *converter) toExecutions() error {
+	for ai, a := range c.arts {
+		c.artState[ai] = artifactState(a)
+		c.newest = max(c.newest, a.create, a.update)
+	}
+	for xi, x := range c.execs {
+		c.lastSeen[xi] = max(x.create, x.update)
+		c.newest = max(c.newest, c.lastSeen[xi])
+	}
 	for _, e := range c.reader.events {
+		c.newest = max(c.newest, e.ms)
+		xi, ok := c.execPos.get(e.execution)
+		if !ok {
+			continue // toEvents reports it
+		}
+		c.lastSeen[xi] = max(c.lastSeen[xi], e.ms)
 		switch e.typ {
 		case EventOutput, EventDeclaredOutput, EventInternalOutput:
-			if xi, ok := c.execPos.get(e.execution); ok {
-				c.hasOutput[xi] = true
+			if ai, ok := c.artPos.get(e.artifact); ok && publishedStates[c.artState[ai]] {
+				c.published[xi] = true
 			}
 		}
 	}
+	type nodeKey struct {
+		pipeline int64
+		node     string
+	}
+	lastComplete := map[nodeKey]int64{} // the latest start of a complete execution of a node
+	type unfinished struct {
+		row, xi int
+		node    nodeKey
+	}
+	var pending []unfinished
 	assocs := &linksOf{all: c.assoc}
 	for xi, x := range c.execs {
 		t := c.types[x.typeID]
@@ -286,7 +350,7 @@ func (c *converter) toExecutions() error {
 			op = "Importer"
 		}
 		p, runID, node := c.place(x, links, op)
-		state, err := c.state(xi, x)
+		state, err := c.state(x)
 		if err != nil {
 			return err
 		}
@@ -296,10 +360,7 @@ func (c *converter) toExecutions() error {
 		}
 		switch state {
 		case "complete", "failed":
-			row.End = msTime(x.update)
-			if x.create > 0 && x.update > 0 {
-				row.Cost = sql.NullFloat64{Float64: float64(max(0, x.update-x.create)) / 1000, Valid: true}
-			}
+			row.End, row.Cost = finished(x)
 		case "cached", "canceled":
 			row.End = msTime(x.update)
 			row.Cost = sql.NullFloat64{Valid: true}
@@ -336,9 +397,43 @@ func (c *converter) toExecutions() error {
 			return fmt.Errorf("%s: %w", c.src("Execution", x.id), err)
 		}
 		c.execPipe[xi] = p.id
+		key := nodeKey{p.id, node}
+		switch state {
+		case "complete":
+			lastComplete[key] = max(lastComplete[key], x.create)
+		case "running":
+			pending = append(pending, unfinished{len(c.out.executions), xi, key})
+		}
 		c.out.executions = append(c.out.executions, row)
 	}
+	// An unfinished execution that published nothing is abandoned once a later run of its
+	// node completed, or once the store went on for abandonedAfter without it.
+	for _, u := range pending {
+		seen := c.lastSeen[u.xi]
+		if c.published[u.xi] {
+			continue
+		}
+		if done, ok := lastComplete[u.node]; !(ok && done >= seen) && c.newest-seen < abandonedAfter.Milliseconds() {
+			continue
+		}
+		row := &c.out.executions[u.row]
+		row.State = "failed"
+		end, cost := finished(c.execs[u.xi])
+		row.End = end
+		if !row.Cost.Valid {
+			row.Cost = cost
+		}
+	}
 	return nil
+}
+
+// finished gives the end time and the cost proxy (its duration in seconds) of an execution
+// that ran to an end.
+func finished(x mexec) (time.Time, sql.NullFloat64) {
+	if x.create > 0 && x.update > 0 {
+		return msTime(x.update), sql.NullFloat64{Float64: float64(max(0, x.update-x.create)) / 1000, Valid: true}
+	}
+	return msTime(x.update), sql.NullFloat64{}
 }
 
 // place finds an execution's pipeline, run and node from its contexts, else from the
@@ -385,9 +480,11 @@ func (c *converter) place(x mexec, links []link, op string) (p *pipe, runID, nod
 }
 
 // state maps an execution's MLMD state, or a legacy launcher's state property, to the
-// canonical one. RUNNING, NEW and an unknown state with no later activity of the execution's
-// own (no output recorded) are a crash: failed.
-func (c *converter) state(xi int, x mexec) (string, error) {
+// canonical one. A legacy launcher writes its state property when it publishes and may leave
+// the column at NEW or RUNNING, so a finished state property wins over those. What is still
+// NEW, RUNNING or unknown comes back "running", for toExecutions to tell a live run from an
+// abandoned one.
+func (c *converter) state(x mexec) (string, error) {
 	code := x.state.Int64
 	if !x.state.Valid {
 		code = ExecUnknown
@@ -404,18 +501,13 @@ func (c *converter) state(xi int, x mexec) (string, error) {
 		return "cached", nil
 	case ExecCanceled:
 		return "canceled", nil
-	case ExecUnknown:
+	case ExecUnknown, ExecNew, ExecRunning:
 		if s := legacyStates[strings.ToLower(propString(x.props, "state"))]; s != "" {
 			return s, nil
 		}
-	case ExecNew, ExecRunning:
-	default:
-		return "", fmt.Errorf("%s: last_known_state %d is not an MLMD state (0 to 6)", c.src("Execution", x.id), code)
-	}
-	if c.hasOutput[xi] {
 		return "running", nil
 	}
-	return "failed", nil
+	return "", fmt.Errorf("%s: last_known_state %d is not an MLMD state (0 to 6)", c.src("Execution", x.id), code)
 }
 
 // toEvents resolves directions, drops what is not lineage (PENDING_OUTPUT, UNKNOWN, Kubeflow
@@ -509,13 +601,7 @@ func (c *converter) toArtifacts() error {
 		default:
 			pid = c.pipeByName(c.fallback).id
 		}
-		state := ""
-		if a.state.Valid {
-			state = "unknown"
-			if a.state.Int64 >= 0 && int(a.state.Int64) < len(artifactStates) {
-				state = artifactStates[a.state.Int64]
-			}
-		}
+		state := c.artState[ai]
 		extra := map[string]any{"mlmd_id": a.id}
 		if a.name != "" {
 			extra["mlmd_name"] = a.name

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/structpb"
+
 	"mlprov/engine"
 )
 
@@ -18,6 +21,9 @@ import (
 const (
 	costProp = "mlprov_cost"
 	sizeProp = "mlprov_size_bytes"
+	// nameProp is a context's name when MLMD's unique (type, name) made WriteCorpus write
+	// another: two pipelines of one name, or one run id in two pipelines.
+	nameProp = "mlprov_name"
 )
 
 // Corpus is a set of canonical rows, as a generator or a store holds them.
@@ -51,12 +57,12 @@ var mlmdArtifactStates = func() map[string]int {
 	return m
 }()
 
-// WriteCorpus writes c as a new MLMD store at path (schema 10, TFX's IR dialect): pipeline,
-// pipeline_run and node contexts, class-path execution types, span and version as artifact
+// WriteCorpus writes c as a new MLMD store at path (schema 10, TFX's IR dialect): pipeline
+// contexts with the pipeline's attrs as custom properties, pipeline_run and node contexts, class-path execution types, span and version as artifact
 // properties, every attrs key as a custom property, and events with their channel key.
 // MLMD has no cost or size column: they travel as the custom properties mlprov_cost and
-// mlprov_size_bytes, which the loader reads back. A running execution comes back failed
-// unless it recorded an output (see the package doc), as any MLMD store's would.
+// mlprov_size_bytes, which the loader reads back. A running execution comes back running
+// unless the package doc's rule for abandoned runs calls it failed, as any MLMD store's would.
 func WriteCorpus(ctx context.Context, path string, c *Corpus) (err error) {
 	w, err := Create(ctx, path, MaxSchemaVersion)
 	if err != nil {
@@ -67,10 +73,34 @@ func WriteCorpus(ctx context.Context, path string, c *Corpus) (err error) {
 			err = fmt.Errorf("write %s: %w", path, cerr)
 		}
 	}()
+	// MLMD names contexts uniquely per type, while a corpus may hold several pipelines of
+	// one name (from several sources) and one run id in several pipelines: a context whose
+	// name is taken gets the pipeline id added, and keeps its own in nameProp.
+	taken := map[[2]string]bool{}
+	context := func(typ, name string, pipeline int64, t time.Time, parents ...int64) int64 {
+		unique := name
+		for i := 1; taken[[2]string{typ, unique}]; i++ {
+			unique = fmt.Sprintf("%s (pipeline %d)", name, pipeline)
+			if i > 1 {
+				unique = fmt.Sprintf("%s (pipeline %d, %d)", name, pipeline, i)
+			}
+		}
+		taken[[2]string{typ, unique}] = true
+		id := w.Context(typ, unique, t, parents...)
+		if unique != name {
+			w.ContextProps(id, Prop{Name: nameProp, Custom: true, Value: name})
+		}
+		return id
+	}
 	pipeCtx := map[int64]int64{}
 	pipeName := map[int64]string{}
 	for _, p := range c.Pipelines {
-		pipeCtx[p.ID] = w.Context("pipeline", p.Name, time.Time{})
+		props, err := customProps(p.Attrs)
+		if err != nil {
+			return fmt.Errorf("write %s: pipeline %d: %w", path, p.ID, err)
+		}
+		pipeCtx[p.ID] = context("pipeline", p.Name, p.ID, time.Time{})
+		w.ContextProps(pipeCtx[p.ID], props...)
 		pipeName[p.ID] = p.Name
 	}
 	runCtx := map[string]int64{}
@@ -103,17 +133,17 @@ func WriteCorpus(ctx context.Context, path string, c *Corpus) (err error) {
 			k := fmt.Sprint(x.PipelineID, "\x00", x.RunID)
 			rc, ok := runCtx[k]
 			if !ok {
-				rc = w.Context("pipeline_run", x.RunID, x.Start, pc)
+				rc = context("pipeline_run", x.RunID, x.PipelineID, x.Start, pc)
 				runCtx[k] = rc
 			}
 			w.Associate(rc, id)
 		}
 		if x.NodeID != "" {
-			name := pipeName[x.PipelineID] + "." + x.NodeID
-			nc, ok := nodeCtx[name]
+			k := fmt.Sprint(x.PipelineID, "\x00", x.NodeID)
+			nc, ok := nodeCtx[k]
 			if !ok {
-				nc = w.Context("node", name, x.Start, pc)
-				nodeCtx[name] = nc
+				nc = context("node", pipeName[x.PipelineID]+"."+x.NodeID, x.PipelineID, x.Start, pc)
+				nodeCtx[k] = nc
 			}
 			w.Associate(nc, id)
 		}
@@ -177,7 +207,8 @@ func WriteCorpus(ctx context.Context, path string, c *Corpus) (err error) {
 }
 
 // customProps turns an attrs JSON object into custom properties: integers stay ints, other
-// numbers doubles, strings strings, booleans bools, and objects and lists Structs.
+// numbers doubles, strings strings, booleans bools, objects Structs and lists ListValues
+// (schema 10).
 func customProps(attrs string) ([]Prop, error) {
 	if attrs == "" {
 		return nil, nil
@@ -206,7 +237,15 @@ func customProps(attrs string) ([]Prop, error) {
 		case map[string]any:
 			v = Struct(plain(t).(map[string]any))
 		default:
-			v = Struct{"items": plain(t)}
+			// A Struct holds only objects: a list travels as a ListValue in proto_value,
+			// which the loader decodes back to the list.
+			l, err := structpb.NewList(plain(t).([]any))
+			if err != nil {
+				return nil, fmt.Errorf("attrs %q: %w", k, err)
+			}
+			if v, err = anypb.New(l); err != nil {
+				return nil, fmt.Errorf("attrs %q: %w", k, err)
+			}
 		}
 		props = append(props, Prop{Name: k, Custom: true, Value: v})
 	}

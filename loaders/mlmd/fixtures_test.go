@@ -35,8 +35,8 @@ func buildStore(tb testing.TB, version int, fixture func(*Writer)) string {
 }
 
 // tfxIR is a TFX pipeline under the current (IR) orchestration: three runs of taxi with a
-// push, a warm start that is not blessed, a cache hit that re-links an old Schema, a crashed
-// Trainer, a failed Pusher, a custom Trainer with an mlmd.Train base type, a custom component
+// push, a warm start that is not blessed, a cache hit that re-links an old Schema, two
+// unfinished Trainers, a failed Pusher, a custom Trainer with an mlmd.Train base type, a custom component
 // of unknown category, and a Windows push destination.
 func tfxIR(w *Writer) {
 	v10 := w.Version() >= 10
@@ -169,8 +169,9 @@ func tfxIR(w *Writer) {
 	out(x, artifact("PushedModel", "gs://ml/taxi/Pusher/pushed_model/15", ArtLive, 76, Prop{"pushed", true, 0}), "pushed_model", 76)
 
 	// Run 3: ExampleGen is a cache hit; a custom FeatureSelector feeds a custom BoostedTrainer
-	// whose push fails; the stock Trainer crashes (RUNNING, no outputs) and a second one is
-	// still running (RUNNING, its model already recorded).
+	// whose push fails; a stock Trainer left RUNNING with no outputs and a second one RUNNING
+	// with its model recorded but not yet published both count as running: the store's last
+	// write is only minutes later, too soon to call either abandoned.
 	day = 2
 	run = w.Context("pipeline_run", "taxi-run-3", at(2, 0))
 	x = exec("CsvExampleGen", ExecCached, 0, 0)

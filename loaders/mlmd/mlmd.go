@@ -2,8 +2,13 @@
 // orchestration and the legacy one notebooks use) and Kubeflow Pipelines v2 write, at schema
 // versions 6 to 10.
 //
-// The file is opened strictly read-only and immutable, so the user's store is never written,
-// not even a journal or a lock. How MLMD maps to the canonical tables:
+// The user's store is never written, not even a journal, a lock or a shared-memory file: a
+// store with nothing beside it is opened read-only and immutable in place; one with a WAL or
+// a rollback journal beside it (a pipeline writing it, or one that crashed mid-write) is
+// copied with them into a private temporary folder, where SQLite replays the WAL's committed
+// transactions or rolls the unfinished one back, so the load sees what was committed. A file
+// whose size disagrees with its SQLite header, or that SQLite finds malformed, is refused as
+// truncated or damaged (ErrDamaged). How MLMD maps to the canonical tables:
 //
 //   - Execution types are class paths; op_type is the last segment
 //     (tfx.components.trainer.component.Trainer -> Trainer). Kubeflow's system.ContainerExecution
@@ -13,10 +18,25 @@
 //     -> transform, mlmd.Evaluate -> validate, mlmd.Deploy -> deploy); the rest fall to other
 //     and are listed in a warning.
 //   - State: COMPLETE, FAILED, CACHED and CANCELED map to themselves. Legacy launchers leave
-//     last_known_state unset and keep a state property (new, running, complete, cached,
-//     failed). A store is a snapshot without heartbeats, and a crashed launcher leaves its
-//     execution RUNNING forever: RUNNING (or NEW) with no later activity of its own, that is
-//     no output recorded, counts as failed; one that has recorded outputs stays running.
+//     last_known_state unset (or NEW or RUNNING) and keep a state property (new, running,
+//     complete, cached, failed), which wins when it says the execution finished.
+//   - Abandoned runs: a store is a snapshot without heartbeats, and a launcher that crashed,
+//     or a notebook kernel that was restarted, leaves its execution RUNNING (or NEW) forever.
+//     Older TFX (InteractiveContext and the legacy orchestrator) even registers a run's output
+//     artifacts before the run and marks them LIVE (state property "published") only when it
+//     publishes them, so an OUTPUT event proves nothing. An unfinished execution that
+//     published an output (one that is live, or later marked for deletion or deleted) is
+//     running. One that published none is abandoned, and counts as failed, when a later
+//     execution of the same node (pipeline and node_id) started at or after its last
+//     activity and completed, or when the store's last activity (the latest time on any
+//     execution, artifact or event) is 24 hours or more past its own (its create and update
+//     times and those of its events); otherwise it is still plausibly running. A day is
+//     longer than TFX and Kubeflow components run between two writes to the store, and
+//     pipelines that run daily write again within it; a run that truly takes longer reads
+//     as failed until it publishes. The rule only reads the store, so a load is the same
+//     whenever it runs, and loading the grown store again (mlprov load --replace PATH)
+//     corrects what a snapshot could not yet tell: the run later published comes back
+//     complete.
 //   - Cost is a proxy: last_update - create in seconds for complete and failed executions, 0
 //     for cached and canceled ones (they did not run), NULL for running ones.
 //   - Pipeline: the pipeline (TFX) or system.Pipeline (Kubeflow, via ParentContext of the
@@ -41,13 +61,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 
@@ -68,6 +91,9 @@ var _ engine.Loader = (*Loader)(nil)
 var (
 	// ErrNotSQLite means the file does not start with the SQLite header.
 	ErrNotSQLite = errors.New("not an SQLite file")
+	// ErrDamaged means the file starts with the SQLite header but SQLite cannot read it whole:
+	// it was cut short (copied while being written, a partial download) or overwritten.
+	ErrDamaged = errors.New("is an SQLite file but truncated or damaged")
 	// ErrNotMLMD means the SQLite file has no MLMDEnv table.
 	ErrNotMLMD = errors.New("not an MLMD store (no MLMDEnv table)")
 	// ErrSchemaVersion means the store's schema version is outside what mlprov reads.
@@ -79,62 +105,211 @@ var sqliteHeader = []byte("SQLite format 3\x00")
 // Format implements engine.Loader.
 func (*Loader) Format() string { return "mlmd" }
 
-// Detect implements engine.Loader: an SQLite file that holds an MLMDEnv table.
+// Detect implements engine.Loader: a file that starts with the SQLite header (or with a cut
+// piece of it), or an empty file named like a SQLite store. It claims every SQLite file, not
+// only those holding an MLMDEnv table, so that a damaged or foreign one gets Stage's error
+// saying what is wrong with it rather than "format not recognised".
 func (*Loader) Detect(path string) bool {
-	if !hasSQLiteHeader(path) {
-		return false
-	}
-	db, err := openReadOnly(path)
-	if err != nil {
-		return false
-	}
-	defer db.Close()
-	var n int
-	err = db.QueryRow("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'MLMDEnv'").Scan(&n)
-	return err == nil && n == 1
-}
-
-func hasSQLiteHeader(path string) bool {
 	f, err := os.Open(path)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
 	head := make([]byte, len(sqliteHeader))
-	if _, err := io.ReadFull(f, head); err != nil {
+	n, _ := io.ReadFull(f, head)
+	if n == 0 {
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".sqlite", ".sqlite3", ".db":
+			fi, err := f.Stat()
+			return err == nil && fi.Mode().IsRegular()
+		}
 		return false
 	}
-	return bytes.Equal(head, sqliteHeader)
+	return bytes.Equal(head[:n], sqliteHeader[:n])
 }
 
-// Fingerprint implements engine.Loader: a SHA-256 of the file.
-func (*Loader) Fingerprint(ctx context.Context, path string) (string, error) {
+// checkHeader reads the SQLite header of path and refuses a file that is not SQLite, or whose
+// size disagrees with the database size its header records: a store cut short fails here with
+// ErrDamaged, before SQLite reads a page past the end. When a WAL or a rollback journal lies
+// beside the file, the file alone may legitimately disagree with its header, and SQLite
+// itself judges the copy (see openReadOnly).
+func checkHeader(path string, sideFiles bool) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := fi.Size()
+	if size == 0 {
+		return fmt.Errorf("%w: the file is empty (0 bytes), as SQLite leaves a store that was opened but never written", ErrNotSQLite)
+	}
+	head := make([]byte, 100)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	if k := min(n, len(sqliteHeader)); !bytes.Equal(head[:k], sqliteHeader[:k]) {
+		return ErrNotSQLite
+	}
+	if n < 100 {
+		return fmt.Errorf("%w: %d bytes, shorter than the 100-byte SQLite header", ErrDamaged, size)
+	}
+	pageSize := int64(binary.BigEndian.Uint16(head[16:18]))
+	if pageSize == 1 {
+		pageSize = 65536
+	}
+	if pageSize < 512 || pageSize&(pageSize-1) != 0 {
+		return fmt.Errorf("%w: the header gives page size %d, which SQLite never writes", ErrDamaged, pageSize)
+	}
+	if sideFiles {
+		return nil
+	}
+	if size%pageSize != 0 {
+		return fmt.Errorf("%w: %d bytes is not a whole number of %d-byte pages (the file was cut mid-page)", ErrDamaged, size, pageSize)
+	}
+	// The header's page count is valid when its change counter matches version-valid-for.
+	pages := int64(binary.BigEndian.Uint32(head[28:32]))
+	if bytes.Equal(head[24:28], head[92:96]) && pages > 0 && size < pages*pageSize {
+		return fmt.Errorf("%w: %d bytes, but its header says %d (%d pages of %d bytes)", ErrDamaged, size, pages*pageSize, pages, pageSize)
+	}
+	return nil
+}
+
+// Fingerprint implements engine.Loader: a SHA-256 of the file and, when one lies beside it,
+// of its WAL, whose committed transactions are part of the store.
+func (*Loader) Fingerprint(ctx context.Context, path string) (string, error) {
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
+	for _, p := range []string{path, path + "-wal"} {
+		f, err := os.Open(p)
+		if p != path && errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return "", err
+		}
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// openReadOnly opens the store so that SQLite never writes beside it: mode=ro refuses writes,
-// and immutable=1 skips locking and the journal altogether (so a hot journal is not rolled
-// back either: a store that a live process is writing is read as it is on disk).
-func openReadOnly(path string) (*sql.DB, error) {
+// sideFiles lists the WAL and rollback journal that lie beside path and hold bytes.
+func sideFiles(path string) []string {
+	var out []string
+	for _, suffix := range []string{"-wal", "-journal"} {
+		if fi, err := os.Stat(path + suffix); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+			out = append(out, suffix)
+		}
+	}
+	return out
+}
+
+// openReadOnly opens the store so that nothing is ever written beside the user's file, and
+// returns a function that releases it. A store with no WAL or rollback journal beside it is
+// opened in place with mode=ro&immutable=1, which skips locking and journals altogether.
+// Immutable would ignore committed transactions still in a WAL (and leave a half-written
+// transaction that a hot journal would roll back), so a store with either beside it is
+// copied, with them, into a private temporary folder, and SQLite opens the copy, replaying
+// the WAL or rolling the journal back there. The copy is retried when the files change
+// while being copied, since a live writer may checkpoint in between.
+func openReadOnly(path string) (*sql.DB, func(), error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	db, err := sql.Open("sqlite", "file:"+quoteURIPath(abs)+"?mode=ro&immutable=1")
+	side := sideFiles(abs)
+	if len(side) == 0 {
+		db, err := open("file:" + quoteURIPath(abs) + "?mode=ro&immutable=1")
+		return db, func() { db.Close() }, err
+	}
+	dir, err := os.MkdirTemp("", "mlprov-mlmd-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("copy the store and its %s: %w", strings.Join(side, ", "), err)
+	}
+	release := func() { os.RemoveAll(dir) }
+	copyPath := filepath.Join(dir, "metadata.sqlite")
+	for attempt := 1; ; attempt++ {
+		changed, err := copyStore(abs, copyPath, side)
+		if err != nil {
+			release()
+			return nil, nil, fmt.Errorf("copy the store and its %s: %w", strings.Join(side, ", "), err)
+		}
+		if !changed {
+			break
+		}
+		if attempt == 3 {
+			release()
+			return nil, nil, fmt.Errorf("the store and its %s changed while being copied, three times: load it once the pipeline is idle", strings.Join(side, ", "))
+		}
+	}
+	db, err := open("file:" + quoteURIPath(copyPath) + "?mode=rw")
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return db, func() { db.Close(); release() }, nil
+}
+
+func open(dsn string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(4) // the reader scans tables in parallel
 	return db, nil
+}
+
+// copyStore copies the store at src and its side files to dst, and reports whether any of
+// them changed (size or modification time) while being copied.
+func copyStore(src, dst string, side []string) (changed bool, err error) {
+	stamp := func() (string, error) {
+		var b strings.Builder
+		for _, s := range append([]string{""}, side...) {
+			fi, err := os.Stat(src + s)
+			if errors.Is(err, fs.ErrNotExist) {
+				b.WriteString("-;")
+				continue
+			}
+			if err != nil {
+				return "", err
+			}
+			fmt.Fprintf(&b, "%d %d;", fi.Size(), fi.ModTime().UnixNano())
+		}
+		return b.String(), nil
+	}
+	before, err := stamp()
+	if err != nil {
+		return false, err
+	}
+	for _, s := range append([]string{""}, side...) {
+		if err := copyFile(src+s, dst+s); err != nil && !(s != "" && errors.Is(err, fs.ErrNotExist)) {
+			return false, err
+		}
+	}
+	after, err := stamp()
+	return before != after, err
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // Stage implements engine.Loader.
@@ -147,14 +322,15 @@ func (l *Loader) Stage(ctx context.Context, st *engine.Stage, path string) error
 	if fi.IsDir() {
 		return fmt.Errorf("%s: is a directory: an MLMD store is one SQLite file (metadata.sqlite)", name)
 	}
-	if !hasSQLiteHeader(path) {
-		return fmt.Errorf("%s: %w (truncated, or not an MLMD store)", name, ErrNotSQLite)
+	side := sideFiles(path)
+	if err := checkHeader(path, len(side) > 0); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	db, err := openReadOnly(path)
+	db, release, err := openReadOnly(path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	defer db.Close()
+	defer release()
 	cats, err := st.Categories(ctx)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -268,8 +269,25 @@ func TestBadInput(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"truncated", func(t *testing.T) string { return write(t, data[:len(data)/3]) },
-			[]string{"metadata.sqlite: ", "truncated or damaged"}},
+			[]string{"metadata.sqlite: is an SQLite file but truncated or damaged: 46421 bytes is not a whole number of 4096-byte pages"}},
+		{"first 64 KiB", func(t *testing.T) string { return write(t, data[:64<<10]) },
+			[]string{"metadata.sqlite: is an SQLite file but truncated or damaged: 65536 bytes, but its header says 139264 (34 pages of 4096 bytes)"}},
+		{"cut mid-page", func(t *testing.T) string { return write(t, data[:64<<10+1000]) },
+			[]string{"metadata.sqlite: is an SQLite file but truncated or damaged: 66536 bytes is not a whole number of 4096-byte pages (the file was cut mid-page)"}},
+		{"header only", func(t *testing.T) string { return write(t, data[:100]) },
+			[]string{"metadata.sqlite: is an SQLite file but truncated or damaged: 100 bytes is not a whole number of 4096-byte pages"}},
 		{"truncated header", func(t *testing.T) string { return write(t, data[:10]) },
+			[]string{"metadata.sqlite: is an SQLite file but truncated or damaged: 10 bytes, shorter than the 100-byte SQLite header"}},
+		{"empty", func(t *testing.T) string { return write(t, nil) },
+			[]string{"metadata.sqlite: not an SQLite file: the file is empty (0 bytes)"}},
+		{"overwritten pages", func(t *testing.T) string {
+			b := slices.Clone(data)
+			for i := 8 << 10; i < len(b); i++ {
+				b[i] = 0xA5
+			}
+			return write(t, b)
+		}, []string{"metadata.sqlite: is an SQLite file but truncated or damaged: "}},
+		{"not sqlite", func(t *testing.T) string { return write(t, []byte("id,name\n1,x\n")) },
 			[]string{"metadata.sqlite: not an SQLite file"}},
 		{"not mlmd", func(t *testing.T) string {
 			p := filepath.Join(t.TempDir(), "metadata.sqlite")
@@ -435,5 +453,313 @@ func TestEventPathWithoutIndex(t *testing.T) {
 	got := events(buildStore(t, 10, func(w *Writer) { tfxIR(w); w.Exec("DROP INDEX `idx_eventpath_event_id`") }))
 	if got != want || !strings.Contains(want, "base_model") {
 		t.Errorf("without the index:\n%s\nwith it:\n%s", got, want)
+	}
+}
+
+// TestDetectDamaged checks that auto-detection claims every file that is or was meant to be
+// an SQLite store, so that Stage says what is wrong with it instead of the registry saying
+// "format not recognised"; and that it leaves other files alone.
+func TestDetectDamaged(t *testing.T) {
+	data, err := os.ReadFile(buildStore(t, 10, tfxIR))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		data []byte
+		want bool
+	}{
+		{"metadata.sqlite", data[:64<<10], true},
+		{"cut.db", data[:64<<10+1000], true},
+		{"header.sqlite", data[:100], true},
+		{"short.sqlite", data[:10], true},
+		{"empty.sqlite", nil, true},
+		{"empty.json", nil, false},
+		{"events.jsonl", []byte(`{"eventType":"START"}`), false},
+	} {
+		p := filepath.Join(dir, c.name)
+		if err := os.WriteFile(p, c.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := (&Loader{}).Detect(p); got != c.want {
+			t.Errorf("Detect(%s) = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// walStore builds the tfxIR store, switches it to WAL mode and commits one more execution,
+// a Trainer of pipeline "late", through a connection it keeps open, so that the transaction
+// stays in metadata.sqlite-wal (not checkpointed). Callers must call the returned close.
+func walStore(tb testing.TB) (path string, closeWriter func()) {
+	tb.Helper()
+	path = buildStore(tb, 10, tfxIR)
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{
+		"PRAGMA journal_mode = WAL",
+		"PRAGMA wal_autocheckpoint = 0",
+		"INSERT INTO Context (id, type_id, name) SELECT 900, id, 'late' FROM Type WHERE name = 'pipeline'",
+		"INSERT INTO Execution (id, type_id, last_known_state, create_time_since_epoch, last_update_time_since_epoch) SELECT 900, id, 3, 1, 2 FROM Type WHERE name = 'tfx.components.trainer.component.Trainer'",
+		"INSERT INTO Association (context_id, execution_id) VALUES (900, 900)",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			db.Close()
+			tb.Fatalf("%s: %v", q, err)
+		}
+	}
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
+		db.Close()
+		tb.Fatalf("no WAL beside the store: %v", err)
+	}
+	return path, func() { db.Close() }
+}
+
+// folderState records the name, size, mtime and digest of every file in dir.
+func folderState(tb testing.TB, dir string) map[string]string {
+	tb.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, en := range entries {
+		p := filepath.Join(dir, en.Name())
+		b, err := os.ReadFile(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[en.Name()] = fmt.Sprintf("%d bytes, mtime %s, sha256 %x", fi.Size(), fi.ModTime().Format(time.RFC3339Nano), sha256.Sum256(b))
+	}
+	return out
+}
+
+// TestWAL loads a WAL-mode store whose last transaction is only in its WAL: the load must see
+// it, and leave every file in the folder (store, WAL, shared memory) as it was.
+func TestWAL(t *testing.T) {
+	path, closeWriter := walStore(t)
+	defer closeWriter()
+	before := folderState(t, filepath.Dir(path))
+	e := openStore(t)
+	l := &Loader{}
+	if !l.Detect(path) {
+		t.Fatal("Detect: the store is not recognised")
+	}
+	if _, err := load(t, e, l, path); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := e.DB().QueryRow(`SELECT count(*) FROM executions JOIN pipelines USING (pipeline_id) WHERE name = 'late' AND state = 'complete'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("the execution committed to the WAL loaded %d times, want once", n)
+	}
+	if diff := cmp.Diff(before, folderState(t, filepath.Dir(path))); diff != "" {
+		t.Errorf("loading changed the store's folder (-before +after):\n%s", diff)
+	}
+}
+
+// TestReadOnlyFolder loads stores from a folder nobody may write to, with and without a WAL:
+// SQLite must not need to create a lock, journal or shared-memory file beside them.
+func TestReadOnlyFolder(t *testing.T) {
+	walPath, closeWriter := walStore(t)
+	closeWriter() // the last connection checkpoints and removes the WAL
+	for _, c := range []struct {
+		name string
+		make func(t *testing.T) string
+	}{
+		{"plain", func(t *testing.T) string { return buildStore(t, 10, tfxIR) }},
+		{"wal mode, checkpointed", func(t *testing.T) string { return walPath }},
+		{"wal", func(t *testing.T) string {
+			p, closeWriter := walStore(t)
+			t.Cleanup(closeWriter)
+			return p
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := c.make(t)
+			dir := filepath.Dir(path)
+			if err := os.Chmod(dir, 0o555); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Chmod(dir, 0o755) })
+			before := folderState(t, dir)
+			if _, err := load(t, openStore(t), &Loader{}, path); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(before, folderState(t, dir)); diff != "" {
+				t.Errorf("loading changed the store's folder (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+// notebook is a store that TFX's InteractiveContext (legacy orchestration) leaves: each
+// component call registers its execution (state property "new", last_known_state RUNNING)
+// and its output artifacts (state PENDING, or unset) with their OUTPUT events before it
+// runs, and marks the outputs LIVE and itself complete only when it publishes. late moves
+// the last Transform that many minutes after the store's other activity.
+func notebook(late int) func(w *Writer) {
+	return func(w *Writer) {
+		pipe := w.Context("pipeline", "penguin", t0)
+		legacy := "tfx.components."
+		call := func(component, state string, code, day, minute, minutes int) int64 {
+			x := w.Execution(w.Type(legacy+strings.ToLower(component)+".component."+component, "execution", ""), code,
+				at(day, minute), at(day, minute+minutes),
+				Prop{"state", false, state}, Prop{"component_id", false, component}, Prop{"pipeline_name", false, "penguin"})
+			w.Associate(pipe, x)
+			return x
+		}
+		output := func(x int64, typ string, state, day, minute int, props ...Prop) int64 {
+			a := w.Artifact(w.Type(typ, "artifact", ""), fmt.Sprintf("/nb/%s/%d", typ, x), state, at(day, minute), props...)
+			w.Attribute(pipe, a)
+			w.Event(x, a, EventOutput, at(day, minute), strings.ToLower(typ), 0)
+			return a
+		}
+		// Day 0: ExampleGen runs; a Trainer registers its model and the kernel dies.
+		x := call("ImportExampleGen", "complete", ExecComplete, 0, 0, 2)
+		ex := output(x, "Examples", ArtLive, 0, 2)
+		x = call("Trainer", "new", ExecRunning, 0, 10, 0) // abandoned: the store went on for days
+		w.Event(x, ex, EventInput, at(0, 10), "examples", 0)
+		output(x, "Model", ArtPending, 0, 10)
+		// Day 3: a Trainer whose model's state was never set dies, and its retry completes.
+		x = call("Trainer", "new", ExecRunning, 3, 0, 0) // abandoned: a later Trainer completed
+		output(x, "Model", ArtUnknown, 3, 0)
+		x = call("Trainer", "complete", ExecComplete, 3, 5, 20)
+		output(x, "Model", ArtLive, 3, 25)
+		// A Pusher still running that published its output, through the legacy state property
+		// only: running.
+		x = call("Pusher", "running", -1, 3, 26, 1)
+		w.Exec("UPDATE Artifact SET state = NULL WHERE id = ?", output(x, "PushedModel", ArtPending, 3, 27, Prop{"state", true, "published"}))
+		// The last Transform registered its output and is still running.
+		x = call("Transform", "new", ExecRunning, 3, 30+late, 0)
+		output(x, "TransformGraph", ArtPending, 3, 30+late)
+		call("StatisticsGen", "complete", ExecComplete, 3, 40, 1)
+	}
+}
+
+// TestAbandonedRuns checks the rule for unfinished executions (see the package doc), and that
+// loading the grown store again corrects what the first snapshot could not tell.
+func TestAbandonedRuns(t *testing.T) {
+	states := func(e *engine.Engine) string {
+		var s string
+		if err := e.DB().QueryRow(`SELECT string_agg(op_type || ' ' || state || ' ' || coalesce(strftime(end_time, '%d %H:%M'), '-'), '; ' ORDER BY execution_id) || ' / ' ||
+			(SELECT string_agg(type || ' ' || coalesce(state, 'NULL'), '; ' ORDER BY artifact_id) FROM artifacts) || ' / ' ||
+			(SELECT count(*) FROM sources) FROM executions`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	cases := []struct {
+		name string
+		late int // minutes
+		want string
+	}{
+		{"recent", 0, "ImportExampleGen complete 01 00:02; Trainer failed 01 00:10; Trainer failed 04 00:00; Trainer complete 04 00:25; " +
+			"Pusher running -; Transform running -; StatisticsGen complete 04 00:41 / " +
+			"Examples live; Model pending; Model unknown; Model live; PushedModel live; TransformGraph pending / 1"},
+		// The store's last write (StatisticsGen, minute 41 of day 3) is a day or more after
+		// the Transform's: it was abandoned.
+		{"a day idle", -24*60 + 11, "ImportExampleGen complete 01 00:02; Trainer failed 01 00:10; Trainer failed 04 00:00; Trainer complete 04 00:25; " +
+			"Pusher running -; Transform failed 03 00:41; StatisticsGen complete 04 00:41 / " +
+			"Examples live; Model pending; Model unknown; Model live; PushedModel live; TransformGraph pending / 1"},
+		{"just under a day idle", -24*60 + 12, "ImportExampleGen complete 01 00:02; Trainer failed 01 00:10; Trainer failed 04 00:00; Trainer complete 04 00:25; " +
+			"Pusher running -; Transform running -; StatisticsGen complete 04 00:41 / " +
+			"Examples live; Model pending; Model unknown; Model live; PushedModel live; TransformGraph pending / 1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := openStore(t)
+			if _, err := load(t, e, &Loader{}, buildStore(t, 7, notebook(c.late))); err != nil {
+				t.Fatal(err)
+			}
+			if got := states(e); got != c.want {
+				t.Errorf("got  %s\nwant %s", got, c.want)
+			}
+		})
+	}
+
+	t.Run("grown store reloaded", func(t *testing.T) {
+		path := buildStore(t, 7, notebook(0))
+		e := openStore(t)
+		if _, err := load(t, e, &Loader{}, path); err != nil {
+			t.Fatal(err)
+		}
+		// The notebook goes on: the Transform publishes its graph.
+		db, err := sql.Open("sqlite", "file:"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{
+			`UPDATE Artifact SET state = 2, last_update_time_since_epoch = last_update_time_since_epoch + 600000 WHERE uri LIKE '/nb/TransformGraph/%'`,
+			`UPDATE ExecutionProperty SET string_value = 'complete' WHERE name = 'state' AND execution_id = (SELECT max(id) - 1 FROM Execution)`,
+			`UPDATE Execution SET last_known_state = 3, last_update_time_since_epoch = last_update_time_since_epoch + 600000 WHERE id = (SELECT max(id) - 1 FROM Execution)`,
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		db.Close()
+		res, err := e.Load(context.Background(), &Loader{}, path, engine.LoadOptions{Replace: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "ImportExampleGen complete 01 00:02; Trainer failed 01 00:10; Trainer failed 04 00:00; Trainer complete 04 00:25; " +
+			"Pusher running -; Transform complete 04 00:40; StatisticsGen complete 04 00:41 / " +
+			"Examples live; Model pending; Model unknown; Model live; PushedModel live; TransformGraph live / 1"
+		if got := states(e); !res.Replaced || got != want {
+			t.Errorf("replaced %v\ngot  %s\nwant %s", res.Replaced, got, want)
+		}
+	})
+}
+
+// TestWriteCorpusRepeatedNames writes a corpus holding two pipelines named p (as two sources
+// give) that share a run id and node ids, each with attrs of its own: the store must be
+// written, the same way twice, and load back as two pipelines p with their attrs, runs and
+// nodes.
+func TestWriteCorpusRepeatedNames(t *testing.T) {
+	c := &Corpus{}
+	for i, team := range []string{"a", "b"} {
+		pid := int64(100 * (i + 1))
+		c.Pipelines = append(c.Pipelines, engine.Pipeline{ID: pid, Name: "p", Attrs: `{"team": "` + team + `", "owners": ["x", "y"], "tier": 2}`})
+		c.Executions = append(c.Executions, engine.Execution{ID: pid + 1, PipelineID: pid, RunID: "r1", NodeID: "train", OpType: "Trainer",
+			Category: "train", State: "complete", Start: at(i, 0), End: at(i, 5), Cost: sql.NullFloat64{Float64: 300, Valid: true}})
+		c.Artifacts = append(c.Artifacts, engine.Artifact{ID: pid + 2, PipelineID: pid, Type: "Model", URI: "gs://" + team, State: "live", Created: at(i, 5)})
+		c.Events = append(c.Events, engine.Event{ExecutionID: pid + 1, ArtifactID: pid + 2, Direction: "out", Role: "model", Time: at(i, 5)})
+	}
+	dir := t.TempDir()
+	var dumps []string
+	for _, name := range []string{"one.sqlite", "two.sqlite"} {
+		path := filepath.Join(dir, name)
+		if err := WriteCorpus(context.Background(), path, c); err != nil {
+			t.Fatal(err)
+		}
+		e := openStore(t)
+		if _, err := load(t, e, &Loader{}, path); err != nil {
+			t.Fatal(err)
+		}
+		var s string
+		if err := e.DB().QueryRow(`SELECT string_agg(concat_ws(' ', p.name, p.attrs->>'team', p.attrs->'owners', p.attrs->>'tier', x.run_id, x.node_id, a.uri),
+			'; ' ORDER BY a.uri) FROM pipelines p JOIN executions x USING (pipeline_id) JOIN events e USING (execution_id) JOIN artifacts a USING (artifact_id)`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		dumps = append(dumps, s)
+	}
+	want := `p a ["x","y"] 2 r1 train gs://a; p b ["x","y"] 2 r1 train gs://b`
+	if dumps[0] != want {
+		t.Errorf("loaded back:\n got %s\nwant %s", dumps[0], want)
+	}
+	one, _ := os.ReadFile(filepath.Join(dir, "one.sqlite"))
+	two, _ := os.ReadFile(filepath.Join(dir, "two.sqlite"))
+	if !bytes.Equal(one, two) {
+		t.Error("writing the same corpus twice gave different stores")
 	}
 }

@@ -93,7 +93,7 @@ var (
 func (r *reader) damaged(what string, err error) error {
 	msg := err.Error()
 	if strings.Contains(msg, "malformed") || strings.Contains(msg, "not a database") || strings.Contains(msg, "disk I/O error") {
-		return fmt.Errorf("%s: %s: %w (the file is truncated or damaged)", r.file, what, err)
+		return fmt.Errorf("%s: %w: %s: %w", r.file, ErrDamaged, what, err)
 	}
 	return fmt.Errorf("%s: %s: %w", r.file, what, err)
 }
@@ -318,6 +318,11 @@ func (r *reader) readContexts(ctx context.Context) error {
 		}
 		r.ctxProps[all[0].owner] = all[:j:j]
 		all = all[j:]
+	}
+	for id, ps := range r.ctxProps {
+		if name := propString(ps, nameProp); name != "" && r.contexts[id] != nil {
+			r.contexts[id].name = name // the name WriteCorpus had to change (see nameProp)
+		}
 	}
 	return err
 }
