@@ -68,6 +68,9 @@ func MLMDWalk(ctx context.Context, path string, offset int64) (Members, error) {
 		return m, fmt.Errorf("mlmd walk: %s: %w", path, err)
 	}
 	for _, t := range trainers {
+		if !t.producer {
+			continue // a cache hit trained nothing and roots no graphlet, as in the trainers view
+		}
 		up, err := w.upstream(ctx, t)
 		if err != nil {
 			return m, fmt.Errorf("mlmd walk: %s: trainer %d: %w", path, t.id, err)
