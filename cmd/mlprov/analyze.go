@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"mlprov/catalog"
 	"mlprov/engine"
 	"mlprov/internal/render"
 )
@@ -46,7 +47,7 @@ func (c *analyzeCmd) Run(ctx context.Context, args []string) error {
 	}
 	names := fs.Args()
 	for _, n := range names {
-		if !slices.ContainsFunc(as, func(a engine.Analysis) bool { return a.Name == n }) {
+		if !slices.ContainsFunc(as, func(a catalog.Analysis) bool { return a.Name == n }) {
 			return usagef("analyze", "unknown analysis %q (run mlprov analyze to list them)", n)
 		}
 	}

@@ -11,10 +11,11 @@ import (
 	"sort"
 	"strings"
 
+	"mlprov/catalog"
 	"mlprov/engine"
 	"mlprov/engine/prune"
+	"mlprov/internal/plot"
 	"mlprov/internal/render"
-	"mlprov/internal/report"
 )
 
 type pruneOptions struct {
@@ -147,11 +148,11 @@ func writePruneFiles(dir string, res *prune.Result) error {
 		if a.Plot.Kind == "none" {
 			continue
 		}
-		png, svg, err := report.Draw(a)
+		fig, err := plot.Draw(a)
 		if err != nil {
 			return fmt.Errorf("plot %s: %w", a.Name, err)
 		}
-		for ext, data := range map[string][]byte{".png": png, ".svg": svg} {
+		for ext, data := range map[string][]byte{".png": fig.PNG, ".svg": fig.SVG} {
 			if err := os.WriteFile(filepath.Join(dir, a.Name+ext), data, 0o644); err != nil {
 				return err
 			}
@@ -215,7 +216,7 @@ func printPrune(w io.Writer, res *prune.Result) error {
 
 // pruneSections presents the study as report sections: the policies compared, the trade-off
 // curves of the model and of the best possible predictor, and the features that mattered.
-func pruneSections(res *prune.Result) []report.Analysis {
+func pruneSections(res *prune.Result) []catalog.Analysis {
 	summary := &render.Result{Columns: []string{"policy", "threshold", "skipped", "waste_saved", "compute_saved", "pushes_lost", "pushes_per_pipeline_day", "baseline_pushes_per_pipeline_day", "staleness_added_hours_mean", "staleness_added_hours_p95"}}
 	add := func(o prune.Outcome) {
 		var th any
@@ -245,13 +246,13 @@ func pruneSections(res *prune.Result) []report.Analysis {
 		imp.Rows = append(imp.Rows, []any{i.Feature, i.AUCDrop})
 	}
 	m := res.Model
-	return []report.Analysis{
-		{Name: "pruning", Topic: "waste", Result: summary, Plot: report.Plot{Kind: "none"},
+	return []catalog.Analysis{
+		{Name: "pruning", Topic: "waste", Result: summary, Plot: catalog.Plot{Kind: "none"},
 			Description: fmt.Sprintf("Skipping the graphlets predicted not to push: a %s learned on %d graphlets (AUC %.3f on the %d replayed), against baselines; shares are fractions",
 				m.Kind, m.TrainGraphlets, m.AUC, m.EvalGraphlets)},
-		{Name: "pruning_tradeoff", Topic: "waste", Result: curve, Plot: report.Plot{Kind: "line", X: "pushes_lost", Y: "waste_saved", Series: "policy"},
+		{Name: "pruning_tradeoff", Topic: "waste", Result: curve, Plot: catalog.Plot{Kind: "line", X: "pushes_lost", Y: "waste_saved", Series: "policy"},
 			Description: "Waste saved against pushes lost as the skipping threshold rises, for the model and the best possible predictor"},
-		{Name: "pruning_features", Topic: "causes", Result: imp, Plot: report.Plot{Kind: "bar", X: "feature", Y: "auc_drop"},
+		{Name: "pruning_features", Topic: "causes", Result: imp, Plot: catalog.Plot{Kind: "bar", X: "feature", Y: "auc_drop"},
 			Description: "What the pruning model relies on: the AUC it loses when a feature's values are shuffled"},
 	}
 }

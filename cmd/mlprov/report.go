@@ -10,10 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"mlprov/catalog"
 	"mlprov/engine"
 	"mlprov/engine/prune"
 	"mlprov/internal/render"
-	"mlprov/internal/report"
+	"mlprov/report"
 )
 
 type reportOptions struct {
@@ -23,7 +24,7 @@ type reportOptions struct {
 }
 
 // reportCmd is `mlprov report`: every canned analysis, run on the store and written up as a
-// report folder (see internal/report).
+// report folder (see package report).
 type reportCmd struct {
 	*cli
 	opts reportOptions
@@ -69,9 +70,7 @@ func (c *reportCmd) Run(ctx context.Context, args []string) error {
 		Params:      map[string]any{"db": c.opts.db, "out": c.opts.out},
 		Progress:    func(step string) { progress("%s", step) },
 	}
-	for _, s := range info.Sources {
-		in.Sources = append(in.Sources, report.Source(s))
-	}
+	in.Sources = info.Sources
 	for i, a := range as {
 		t := time.Now()
 		res, err := runAnalysis(ctx, e, a.Name)
@@ -79,10 +78,8 @@ func (c *reportCmd) Run(ctx context.Context, args []string) error {
 			return err
 		}
 		progress("ran %s (%d/%d): %d rows in %s", a.Name, i+1, len(as), len(res.Rows), time.Since(t).Round(time.Millisecond))
-		in.Analyses = append(in.Analyses, report.Analysis{
-			Name: a.Name, Description: a.Description, Topic: a.Topic, SQL: a.SQL, Result: res,
-			Plot: report.Plot{Kind: a.Plot.Kind, X: a.Plot.X, Y: a.Plot.Y, Series: a.Plot.Series},
-		})
+		a.Result = res
+		in.Analyses = append(in.Analyses, a)
 	}
 	var trainings int64
 	if err := e.DB().QueryRowContext(ctx, "SELECT count(*) FROM trainers").Scan(&trainings); err != nil {
@@ -140,13 +137,13 @@ func (c *reportCmd) Run(ctx context.Context, args []string) error {
 
 // prunedNothing is the pruning section of a store too small to study: it says why, and what
 // would fill it, instead of leaving the section out.
-func prunedNothing(err error, noTrainingRuns bool) report.Analysis {
+func prunedNothing(err error, noTrainingRuns bool) catalog.Analysis {
 	fill := "a store with more history would fill it"
 	if noTrainingRuns {
 		fill = "mapping the store's training jobs to category train in op_categories would fill it (see the headline)"
 	}
-	return report.Analysis{
-		Name: "pruning", Topic: "waste", Plot: report.Plot{Kind: "none"}, Result: &render.Result{},
+	return catalog.Analysis{
+		Name: "pruning", Topic: "waste", Plot: catalog.Plot{Kind: "none"}, Result: &render.Result{},
 		Description: "Skipping the graphlets predicted not to push: a model learned on the older graphlets, replayed on the newer ones, against baselines",
 		Note:        fmt.Sprintf("Nothing to show: %v; %s.", err, fill),
 	}
