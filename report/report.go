@@ -2,7 +2,8 @@
 // self-contained report.html (plots embedded, readable offline), a PNG and an SVG per plot
 // under plots/, results.json (every result in full) and manifest.json (what the report was
 // made from and with). The same input gives the same report.md and results.json, byte for
-// byte, so that two reports can be compared with diff.
+// byte, so that two reports can be compared with diff. Package report/runner runs what a
+// report of a store shows; this package only renders, and needs no database.
 //
 // Plots are titled in words and drawn from the data: a cdf whose largest value is at least
 // 50 times its median, all values positive, has a logarithmic x axis (time_between_pushes on
