@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"mlprov/catalog"
 	"mlprov/engine"
 	"mlprov/engine/prune"
 	"mlprov/loaders/mlmd"
@@ -173,7 +174,7 @@ func materializeCase() Case {
 	}
 }
 
-func analysisCase(a engine.Analysis) Case {
+func analysisCase(a catalog.Analysis) Case {
 	return Case{
 		Bench: "Analysis", Name: "analysis/" + a.Name, Sub: "analysis=" + a.Name,
 		Description: "the canned analysis " + a.Name + ": " + a.Description,

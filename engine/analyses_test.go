@@ -13,8 +13,7 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/google/go-cmp/cmp"
-
+	"mlprov/catalog"
 	"mlprov/engine"
 	"mlprov/internal/golden"
 	"mlprov/internal/render"
@@ -62,7 +61,7 @@ func TestEmbeddedSQL(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				a, err := engine.ParseAnalysis(file, text)
+				a, err := catalog.ParseAnalysis(file, text)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -79,6 +78,9 @@ func TestEmbeddedSQL(t *testing.T) {
 			t.Run(file, func(t *testing.T) {
 				text, err := fs.ReadFile(mlsql.FS, file)
 				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := catalog.ParseHeader(file, text, "name", "description"); err != nil {
 					t.Fatal(err)
 				}
 				stmt, err := e.DB().PrepareContext(ctx, string(text))
@@ -187,56 +189,6 @@ func TestObjectErrors(t *testing.T) {
 	}
 }
 
-func TestParseAnalysis(t *testing.T) {
-	const body = "\nSELECT 1 AS x ORDER BY x;\n"
-	for _, tc := range []struct {
-		name, header string
-		want         engine.Analysis // File and SQL are filled in by the test
-		err          string
-	}{
-		{name: "full", header: "-- name: a\n-- description: one line\n-- topic: waste\n-- plot: bar x=k y=v series=s\n-- order: 7\n",
-			want: engine.Analysis{Name: "a", Description: "one line", Topic: "waste", Plot: engine.Plot{Kind: "bar", X: "k", Y: "v", Series: "s"}, Order: 7}},
-		{name: "prose and blank lines", header: "-- name: a\n\n-- Why: prose with a colon.\n--\n-- description: d\n-- topic: reuse\n-- plot: cdf x=v\n",
-			want: engine.Analysis{Name: "a", Description: "d", Topic: "reuse", Plot: engine.Plot{Kind: "cdf", X: "v"}, Order: engine.DefaultOrder}},
-		{name: "none", header: "--name:a\n-- description: d\n-- topic: corpus\n-- plot: none\n",
-			want: engine.Analysis{Name: "a", Description: "d", Topic: "corpus", Plot: engine.Plot{Kind: "none"}, Order: engine.DefaultOrder}},
-		{name: "fields after the SQL are not header", header: "-- name: a\n-- description: d\n-- topic: corpus\nSELECT 1;\n-- plot: none\n", err: `no "plot" line`},
-		{name: "name differs from file", header: "-- name: b\n-- description: d\n-- topic: corpus\n-- plot: none\n", err: "must agree"},
-		{name: "misspelt key", header: "-- name: a\n-- decription: d\n-- topic: corpus\n-- plot: none\n", err: `analyses/a.sql:2: unknown header key "decription"`},
-		{name: "twice", header: "-- name: a\n-- name: a\n", err: "name is given twice"},
-		{name: "empty", header: "-- name: a\n-- description:\n", err: "description is empty"},
-		{name: "topic", header: "-- name: a\n-- description: d\n-- topic: money\n", err: `unknown topic "money"`},
-		{name: "order", header: "-- name: a\n-- description: d\n-- topic: corpus\n-- plot: none\n-- order: first\n", err: "not an integer"},
-		{name: "plot kind", header: "-- name: a\n-- description: d\n-- topic: corpus\n-- plot: pie x=a\n", err: `unknown plot kind "pie"`},
-		{name: "bar without y", header: "-- name: a\n-- description: d\n-- topic: corpus\n-- plot: bar x=a\n", err: "bar needs x=COL and y=COL"},
-		{name: "cdf with y", header: "-- name: a\n-- description: d\n-- topic: corpus\n-- plot: cdf x=a y=b\n", err: "cdf needs x=COL and takes no y"},
-		{name: "hist with series", header: "-- name: a\n-- description: d\n-- topic: corpus\n-- plot: hist x=a series=b\n", err: "hist takes no series"},
-		{name: "none with columns", header: "-- name: a\n-- description: d\n-- topic: corpus\n-- plot: none x=a\n", err: "none takes no columns"},
-		{name: "plot key", header: "-- name: a\n-- description: d\n-- topic: corpus\n-- plot: bar x=a z=b\n", err: `unknown key "z"`},
-		{name: "plot column", header: "-- name: a\n-- description: d\n-- topic: corpus\n-- plot: bar x=a y=b-c\n", err: `"y=b-c" is not KEY=COLUMN`},
-		{name: "plot key twice", header: "-- name: a\n-- description: d\n-- topic: corpus\n-- plot: bar x=a x=b y=c\n", err: "x is given twice"},
-		{name: "name not lowercase", header: "-- name: A\n", err: "not a lowercase identifier"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			text := tc.header + body
-			got, err := engine.ParseAnalysis("analyses/a.sql", []byte(text))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want one containing %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			tc.want.File, tc.want.SQL = "analyses/a.sql", text
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
 func TestAnalysesSorted(t *testing.T) {
 	as, err := engine.Analyses()
 	if err != nil {
@@ -245,7 +197,7 @@ func TestAnalysesSorted(t *testing.T) {
 	if len(as) == 0 {
 		t.Fatal("no analyses embedded")
 	}
-	if !slices.IsSortedFunc(as, func(a, b engine.Analysis) int {
+	if !slices.IsSortedFunc(as, func(a, b catalog.Analysis) int {
 		if a.Order != b.Order {
 			return a.Order - b.Order
 		}
@@ -272,7 +224,7 @@ func TestCheckAnalysis(t *testing.T) {
 		{"SELECT 1 ORDER BY 1; SELECT 2 ORDER BY 1", "not 2"},
 		{"SELEC 1", "syntax error"},
 	} {
-		err := e.CheckAnalysis(context.Background(), engine.Analysis{File: "analyses/x.sql", SQL: tc.sql})
+		err := e.CheckAnalysis(context.Background(), catalog.Analysis{File: "analyses/x.sql", SQL: tc.sql})
 		if (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("CheckAnalysis(%q) = %v, want an error containing %q", tc.sql, err, tc.err)
 		}

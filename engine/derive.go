@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"mlprov/catalog"
 	mlsql "mlprov/sql"
 )
 
@@ -30,25 +31,6 @@ type View struct {
 	deps        []string
 }
 
-var headerLine = regexp.MustCompile(`^--\s*([a-z_]+):\s*(.*)$`)
-
-// parseHeader reads the `-- key: value` lines at the top of a .sql file.
-func parseHeader(text string) map[string]string {
-	h := map[string]string{}
-	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if !strings.HasPrefix(line, "--") {
-			break
-		}
-		if m := headerLine.FindStringSubmatch(line); m != nil {
-			if _, seen := h[m[1]]; !seen {
-				h[m[1]] = strings.TrimSpace(m[2])
-			}
-		}
-	}
-	return h
-}
-
 // Views returns the derived relations in dependency order: each after every view it reads.
 func Views() []View {
 	entries, err := fs.ReadDir(mlsql.FS, "views")
@@ -62,12 +44,12 @@ func Views() []View {
 		if err != nil {
 			panic(err)
 		}
-		h := parseHeader(string(text))
-		name := strings.TrimSuffix(e.Name(), ".sql")
-		if h["name"] != name {
-			panic(fmt.Sprintf("sql/views/%s: header names %q", e.Name(), h["name"]))
+		h, err := catalog.ParseHeader("views/"+e.Name(), text, "name", "description")
+		if err != nil {
+			panic(err) // checked by the tests
 		}
-		byName[name] = &View{Name: name, Description: h["description"], SQL: strings.TrimSpace(string(text))}
+		name := catalog.Value(h, "name")
+		byName[name] = &View{Name: name, Description: catalog.Value(h, "description"), SQL: strings.TrimSpace(string(text))}
 		names = append(names, name)
 	}
 	for _, v := range byName {

@@ -5,18 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"time"
-)
 
-// Source is one load recorded in the store's sources table.
-type Source struct {
-	ID          int64     `json:"source_id"`
-	Kind        string    `json:"kind"`
-	URI         string    `json:"uri"`
-	Fingerprint string    `json:"fingerprint"`
-	LoadedAt    time.Time `json:"loaded_at"`
-	Rows        int64     `json:"rows"`
-}
+	"mlprov/catalog"
+)
 
 // StoreInfo identifies what a store holds, for manifests of the results drawn from it.
 type StoreInfo struct {
@@ -24,7 +15,7 @@ type StoreInfo struct {
 	// and one per line: two stores that loaded the same inputs have the same fingerprint,
 	// whatever the order, paths or times of the loads.
 	Fingerprint string
-	Sources     []Source
+	Sources     []catalog.Source
 	// Seed is the generator's seed when every pipeline that records one (attrs.seed, written
 	// by mlprov gen) records the same; empty otherwise.
 	Seed string
@@ -39,7 +30,7 @@ func (e *Engine) Info(ctx context.Context) (StoreInfo, error) {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var s Source
+		var s catalog.Source
 		if err := rows.Scan(&s.ID, &s.Kind, &s.URI, &s.Fingerprint, &s.LoadedAt, &s.Rows); err != nil {
 			return info, fmt.Errorf("read sources: %w", err)
 		}

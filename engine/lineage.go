@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"mlprov/catalog"
 	mlsql "mlprov/sql"
 )
 
@@ -247,9 +248,13 @@ func lineageEdges(ctx context.Context, q Querier, artifacts, executions []int64,
 
 // query returns the text of sql/queries/NAME.sql.
 func query(name string) string {
-	text, err := fs.ReadFile(mlsql.FS, "queries/"+name+".sql")
+	file := "queries/" + name + ".sql"
+	text, err := fs.ReadFile(mlsql.FS, file)
 	if err != nil {
 		panic(err) // embedded at build time: cannot fail
+	}
+	if _, err := catalog.ParseHeader(file, text, "name", "description"); err != nil {
+		panic(err) // checked by the tests
 	}
 	return string(text)
 }

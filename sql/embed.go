@@ -8,8 +8,8 @@ import "embed"
 // FS holds every .sql file: schema/NNN_name.sql are the store's migrations, applied in order;
 // views/NAME.sql define the derived relations (graphlets, topologies); analyses/NAME.sql are
 // the canned analyses, each one read-only SELECT under a header that names it (see
-// engine.Analysis); queries/NAME.sql are statements the engine runs with parameters, each
-// documented in its header.
+// catalog.Analysis); queries/NAME.sql are statements the engine runs with parameters, each
+// documented in its header. catalog.ParseHeader reads every header but the migrations'.
 //
 //go:embed schema/*.sql views/*.sql analyses/*.sql queries/*.sql
 var FS embed.FS

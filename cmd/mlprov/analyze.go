@@ -6,8 +6,10 @@ import (
 	"slices"
 	"strings"
 
+	"mlprov/catalog"
 	"mlprov/engine"
 	"mlprov/internal/render"
+	"mlprov/report/runner"
 )
 
 type analyzeOptions struct {
@@ -46,7 +48,7 @@ func (c *analyzeCmd) Run(ctx context.Context, args []string) error {
 	}
 	names := fs.Args()
 	for _, n := range names {
-		if !slices.ContainsFunc(as, func(a engine.Analysis) bool { return a.Name == n }) {
+		if !slices.ContainsFunc(as, func(a catalog.Analysis) bool { return a.Name == n }) {
 			return usagef("analyze", "unknown analysis %q (run mlprov analyze to list them)", n)
 		}
 	}
@@ -60,7 +62,7 @@ func (c *analyzeCmd) Run(ctx context.Context, args []string) error {
 	}
 	defer e.Close()
 	for i, n := range names {
-		res, err := runAnalysis(ctx, e, n)
+		res, err := runner.RunAnalysis(ctx, e, n)
 		if err != nil {
 			return err
 		}
@@ -76,18 +78,4 @@ func (c *analyzeCmd) Run(ctx context.Context, args []string) error {
 		}
 	}
 	return nil
-}
-
-// runAnalysis runs one analysis and reads its whole result.
-func runAnalysis(ctx context.Context, e *engine.Engine, name string) (*render.Result, error) {
-	rows, err := e.RunAnalysis(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	res, err := render.Read(rows)
-	if err != nil {
-		return nil, fmt.Errorf("analysis %s: %w", name, err)
-	}
-	return res, nil
 }

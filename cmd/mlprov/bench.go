@@ -13,8 +13,9 @@ import (
 	"time"
 
 	"mlprov/bench"
+	"mlprov/catalog"
+	"mlprov/internal/plot"
 	"mlprov/internal/render"
-	"mlprov/internal/report"
 	"mlprov/loaders/synth"
 )
 
@@ -263,14 +264,14 @@ func writeBenchFiles(dir string, out benchOutput) error {
 		if len(alts[name]) < 2 {
 			continue
 		}
-		png, svg, err := report.Draw(report.Analysis{
+		fig, err := plot.Draw(catalog.Analysis{
 			Name: "bench " + name + ": seconds per run against scale", Result: curves[name],
-			Plot: report.Plot{Kind: "line", X: "scale", Y: "seconds", Series: "alternative"},
+			Plot: catalog.Plot{Kind: "line", X: "scale", Y: "seconds", Series: "alternative"},
 		})
 		if err != nil {
 			return fmt.Errorf("plot %s: %w", name, err)
 		}
-		for ext, data := range map[string][]byte{".png": png, ".svg": svg} {
+		for ext, data := range map[string][]byte{".png": fig.PNG, ".svg": fig.SVG} {
 			if err := os.WriteFile(filepath.Join(dir, name+ext), data, 0o644); err != nil {
 				return err
 			}

@@ -11,10 +11,10 @@ import (
 	"sort"
 	"strings"
 
-	"mlprov/engine"
 	"mlprov/engine/prune"
+	"mlprov/internal/plot"
 	"mlprov/internal/render"
-	"mlprov/internal/report"
+	"mlprov/report/runner"
 )
 
 type pruneOptions struct {
@@ -36,10 +36,10 @@ type pruneCmd struct {
 func (c *pruneCmd) Run(ctx context.Context, args []string) error {
 	fs := c.flags("prune", "mlprov prune [--db FILE] [--max-cadence-loss 0.01] [--train-fraction 0.6] [--ground-truth FILE] [--seed N] [--json] [--out DIR]")
 	c.dbFlag(fs, &c.opts.db)
-	fs.Float64Var(&c.opts.maxCadenceLoss, "max-cadence-loss", 0.01, "the largest share of pushes the chosen operating point may lose")
-	fs.Float64Var(&c.opts.trainFraction, "train-fraction", 0.6, "the share of the window (by time) to learn from; the rest is replayed")
+	fs.Float64Var(&c.opts.maxCadenceLoss, "max-cadence-loss", runner.DefaultMaxCadenceLoss, "the largest share of pushes the chosen operating point may lose")
+	fs.Float64Var(&c.opts.trainFraction, "train-fraction", runner.DefaultTrainFraction, "the share of the window (by time) to learn from; the rest is replayed")
 	fs.StringVar(&c.opts.groundTruth, "ground-truth", "", "a generated corpus's ground_truth.jsonl, for the best possible predictor (found beside a generated source by default)")
-	fs.Uint64Var(&c.opts.seed, "seed", 1, "seed of the random baseline and the importances")
+	fs.Uint64Var(&c.opts.seed, "seed", runner.DefaultSeed, "seed of the random baseline and the importances")
 	fs.BoolVar(&c.opts.json, "json", false, "print the result as one JSON object")
 	fs.StringVar(&c.opts.out, "out", "", "also write prune.json and the plots to DIR")
 	if err := c.parse(fs, args); err != nil {
@@ -56,7 +56,7 @@ func (c *pruneCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer e.Close()
-	res, err := runPruneStudy(ctx, e, c.opts)
+	res, err := runner.Prune(ctx, e, runner.PruneOptions{MaxCadenceLoss: c.opts.maxCadenceLoss, TrainFraction: c.opts.trainFraction, Seed: c.opts.seed, GroundTruth: c.opts.groundTruth})
 	if err != nil {
 		return err
 	}
@@ -73,63 +73,6 @@ func (c *pruneCmd) Run(ctx context.Context, args []string) error {
 	return printPrune(c.stdout, res)
 }
 
-// runPruneStudy loads the features, attaches the generator's ground truth when there is
-// one, and runs the study.
-func runPruneStudy(ctx context.Context, e *engine.Engine, opts pruneOptions) (*prune.Result, error) {
-	ds, err := prune.Load(ctx, e.DB())
-	if err != nil {
-		return nil, err
-	}
-	truth := opts.groundTruth
-	if truth == "" {
-		truth = findGroundTruth(ctx, e)
-	}
-	if truth != "" {
-		n, err := ds.AttachGroundTruth(truth)
-		if err != nil {
-			return nil, fmt.Errorf("ground truth: %w", err)
-		}
-		if opts.groundTruth != "" && n < len(ds.Graphlets) {
-			return nil, fmt.Errorf("ground truth %s covers %d of %d graphlets: is it this store's corpus?", truth, n, len(ds.Graphlets))
-		}
-	}
-	return prune.Study(ds, prune.Options{TrainFraction: opts.trainFraction, MaxCadenceLoss: opts.maxCadenceLoss, Seed: opts.seed})
-}
-
-// findGroundTruth returns the ground_truth.jsonl that `mlprov gen` wrote beside the store's
-// only source, if there is exactly one such source. An MLMD store counts only as the store's
-// only source: its ids match the ground truth's only when the loader shifted them by nothing.
-func findGroundTruth(ctx context.Context, e *engine.Engine) string {
-	rows, err := e.DB().QueryContext(ctx, `SELECT kind, uri, (SELECT count(*) FROM sources) FROM sources WHERE kind IN ('native', 'mlmd')`)
-	if err != nil {
-		return ""
-	}
-	defer rows.Close()
-	var found []string
-	for rows.Next() {
-		var kind, uri string
-		var sources int
-		if rows.Scan(&kind, &uri, &sources) != nil {
-			continue
-		}
-		dir := uri
-		if kind == "mlmd" {
-			if sources > 1 {
-				continue
-			}
-			dir = filepath.Dir(uri)
-		}
-		p := filepath.Join(dir, "ground_truth.jsonl")
-		if _, err := os.Stat(p); err == nil {
-			found = append(found, p)
-		}
-	}
-	if len(found) != 1 {
-		return ""
-	}
-	return found[0]
-}
-
 // writePruneFiles writes prune.json and, as PNG and SVG, the trade-off curve and the feature
 // importances, drawn as the report draws them.
 func writePruneFiles(dir string, res *prune.Result) error {
@@ -143,15 +86,15 @@ func writePruneFiles(dir string, res *prune.Result) error {
 	if err := os.WriteFile(filepath.Join(dir, "prune.json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	for _, a := range pruneSections(res) {
+	for _, a := range runner.PruneSections(res) {
 		if a.Plot.Kind == "none" {
 			continue
 		}
-		png, svg, err := report.Draw(a)
+		fig, err := plot.Draw(a)
 		if err != nil {
 			return fmt.Errorf("plot %s: %w", a.Name, err)
 		}
-		for ext, data := range map[string][]byte{".png": png, ".svg": svg} {
+		for ext, data := range map[string][]byte{".png": fig.PNG, ".svg": fig.SVG} {
 			if err := os.WriteFile(filepath.Join(dir, a.Name+ext), data, 0o644); err != nil {
 				return err
 			}
@@ -211,56 +154,4 @@ func printPrune(w io.Writer, res *prune.Result) error {
 		fmt.Fprintf(w, "the model reaches %.0f%% of the best possible saving at the same bound\n", 100*op.WasteSaved/res.BestPossible.WasteSaved)
 	}
 	return nil
-}
-
-// pruneSections presents the study as report sections: the policies compared, the trade-off
-// curves of the model and of the best possible predictor, and the features that mattered.
-func pruneSections(res *prune.Result) []report.Analysis {
-	summary := &render.Result{Columns: []string{"policy", "threshold", "skipped", "waste_saved", "compute_saved", "pushes_lost", "pushes_per_pipeline_day", "baseline_pushes_per_pipeline_day", "staleness_added_hours_mean", "staleness_added_hours_p95"}}
-	add := func(o prune.Outcome) {
-		var th any
-		if o.Threshold != nil {
-			th = *o.Threshold
-		}
-		summary.Rows = append(summary.Rows, []any{o.Name, th, int64(o.Skipped), o.WasteSaved, o.ComputeSaved, o.PushesLost,
-			o.PushesPerPipelineDay, o.BaselinePushesPerPipelineDay, o.StalenessAddedHoursMean, o.StalenessAddedHoursP95})
-	}
-	op := res.OperatingPoint
-	op.Name = fmt.Sprintf("operating point of the %s (pushes lost <= %s)", res.Model.Kind, pct(res.MaxCadenceLoss))
-	add(op)
-	if res.BestPossible != nil {
-		add(*res.BestPossible)
-	}
-	for _, b := range res.Baselines {
-		add(b)
-	}
-	curve := &render.Result{Columns: []string{"policy", "threshold", "pushes_lost", "waste_saved"}}
-	for _, sweep := range [][]prune.Outcome{res.Sweep, res.BestPossibleSweep} {
-		for _, o := range sweep {
-			curve.Rows = append(curve.Rows, []any{o.Name, *o.Threshold, o.PushesLost, o.WasteSaved})
-		}
-	}
-	imp := &render.Result{Columns: []string{"feature", "auc_drop"}}
-	for _, i := range res.Model.Importances {
-		imp.Rows = append(imp.Rows, []any{i.Feature, i.AUCDrop})
-	}
-	m := res.Model
-	return []report.Analysis{
-		{Name: "pruning", Topic: "waste", Result: summary, Plot: report.Plot{Kind: "none"},
-			Description: fmt.Sprintf("Skipping the graphlets predicted not to push: a %s learned on %d graphlets (AUC %.3f on the %d replayed), against baselines; shares are fractions",
-				m.Kind, m.TrainGraphlets, m.AUC, m.EvalGraphlets)},
-		{Name: "pruning_tradeoff", Topic: "waste", Result: curve, Plot: report.Plot{Kind: "line", X: "pushes_lost", Y: "waste_saved", Series: "policy"},
-			Description: "Waste saved against pushes lost as the skipping threshold rises, for the model and the best possible predictor"},
-		{Name: "pruning_features", Topic: "causes", Result: imp, Plot: report.Plot{Kind: "bar", X: "feature", Y: "auc_drop"},
-			Description: "What the pruning model relies on: the AUC it loses when a feature's values are shuffled"},
-	}
-}
-
-// headlineWithPruning adds the study's saving to the headline table, beside the paper's 50%.
-func headlineWithPruning(h *render.Result, res *prune.Result) {
-	h.Rows = append(h.Rows, []any{
-		fmt.Sprintf("waste saved by pruning with at most %s of pushes lost", pct(res.MaxCadenceLoss)),
-		"≈ 50%", pct(res.OperatingPoint.WasteSaved),
-		"share of the wasted compute (exclusive) that skipping the graphlets the pruning model predicts not to push saves on the replayed graphlets",
-	})
 }

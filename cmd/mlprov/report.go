@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,10 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"mlprov/engine"
-	"mlprov/engine/prune"
 	"mlprov/internal/render"
-	"mlprov/internal/report"
+	"mlprov/report"
+	"mlprov/report/runner"
 )
 
 type reportOptions struct {
@@ -23,7 +21,7 @@ type reportOptions struct {
 }
 
 // reportCmd is `mlprov report`: every canned analysis, run on the store and written up as a
-// report folder (see internal/report).
+// report folder (see package report).
 type reportCmd struct {
 	*cli
 	opts reportOptions
@@ -49,64 +47,20 @@ func (c *reportCmd) Run(ctx context.Context, args []string) error {
 		}
 	}
 	start := time.Now()
-	as, err := engine.Analyses()
-	if err != nil {
-		return err
-	}
 	e, err := c.openExisting(ctx, c.opts.db, true)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	info, err := e.Info(ctx)
+	in, err := runner.Run(ctx, e, runner.Options{
+		Params:   map[string]any{"db": c.opts.db, "out": c.opts.out},
+		Progress: func(step string) { progress("%s", step) },
+	})
 	if err != nil {
 		return err
 	}
-	in := report.Input{
-		Version:     mlprovVersion(),
-		Fingerprint: info.Fingerprint,
-		Seed:        info.Seed,
-		Params:      map[string]any{"db": c.opts.db, "out": c.opts.out},
-		Progress:    func(step string) { progress("%s", step) },
-	}
-	for _, s := range info.Sources {
-		in.Sources = append(in.Sources, report.Source(s))
-	}
-	for i, a := range as {
-		t := time.Now()
-		res, err := runAnalysis(ctx, e, a.Name)
-		if err != nil {
-			return err
-		}
-		progress("ran %s (%d/%d): %d rows in %s", a.Name, i+1, len(as), len(res.Rows), time.Since(t).Round(time.Millisecond))
-		in.Analyses = append(in.Analyses, report.Analysis{
-			Name: a.Name, Description: a.Description, Topic: a.Topic, SQL: a.SQL, Result: res,
-			Plot: report.Plot{Kind: a.Plot.Kind, X: a.Plot.X, Y: a.Plot.Y, Series: a.Plot.Series},
-		})
-	}
-	var trainings int64
-	if err := e.DB().QueryRowContext(ctx, "SELECT count(*) FROM trainers").Scan(&trainings); err != nil {
-		return fmt.Errorf("count the training runs: %w", err)
-	}
-	in.NoTrainingRuns = trainings == 0
-	t := time.Now()
-	study, err := runPruneStudy(ctx, e, pruneOptions{maxCadenceLoss: 0.01, trainFraction: 0.6, seed: 1})
-	switch {
-	case errors.Is(err, prune.ErrTooFewGraphlets):
-		progress("pruning study skipped: %v", err)
-		in.Analyses = append(in.Analyses, prunedNothing(err, in.NoTrainingRuns))
-	case err != nil:
-		return fmt.Errorf("pruning study: %w", err)
-	default:
-		progress("ran the pruning study in %s", time.Since(t).Round(time.Millisecond))
-		for _, a := range in.Analyses {
-			if a.Name == report.HeadlineName {
-				headlineWithPruning(a.Result, study)
-			}
-		}
-		in.Analyses = append(in.Analyses, pruneSections(study)...)
-		in.Params["prune"] = map[string]any{"max_cadence_loss": 0.01, "train_fraction": 0.6, "seed": 1}
-	}
+	in.Version = mlprovVersion()
+	in.Progress = func(step string) { progress("%s", step) }
 	if os.Getenv("MLPROV_TEST_HOLD_REPORT") != "" {
 		// Tests kill the command here, with the new report built and the old one in place.
 		in.Progress = func(step string) {
@@ -117,7 +71,7 @@ func (c *reportCmd) Run(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	sum, err := report.Write(ctx, c.opts.out, in)
+	sum, err := report.Write(ctx, c.opts.out, *in)
 	if err != nil {
 		return fmt.Errorf("write the report: %w", err)
 	}
@@ -136,20 +90,6 @@ func (c *reportCmd) Run(ctx context.Context, args []string) error {
 	fmt.Fprintf(c.stdout, "wrote %s: %d sections, %d plots, %d files in %s; open %s\n",
 		c.opts.out, len(in.Analyses), sum.Plots, len(sum.Files), time.Since(start).Round(time.Millisecond), filepath.Join(c.opts.out, "report.html"))
 	return nil
-}
-
-// prunedNothing is the pruning section of a store too small to study: it says why, and what
-// would fill it, instead of leaving the section out.
-func prunedNothing(err error, noTrainingRuns bool) report.Analysis {
-	fill := "a store with more history would fill it"
-	if noTrainingRuns {
-		fill = "mapping the store's training jobs to category train in op_categories would fill it (see the headline)"
-	}
-	return report.Analysis{
-		Name: "pruning", Topic: "waste", Plot: report.Plot{Kind: "none"}, Result: &render.Result{},
-		Description: "Skipping the graphlets predicted not to push: a model learned on the older graphlets, replayed on the newer ones, against baselines",
-		Note:        fmt.Sprintf("Nothing to show: %v; %s.", err, fill),
-	}
 }
 
 // withoutColumn is res without the column named name, when it has one.

@@ -43,22 +43,12 @@ func (c *shellCmd) Run(ctx context.Context, args []string) error {
 	}
 	defer e.Close()
 	opts := shell.Options{
-		DB:   e.DB(),
-		In:   c.stdin,
-		Out:  c.stdout,
-		Err:  c.stderr,
-		Name: "stdin",
-		Analyses: func() ([]shell.Analysis, error) {
-			as, err := engine.Analyses()
-			if err != nil {
-				return nil, err
-			}
-			out := make([]shell.Analysis, len(as))
-			for i, a := range as {
-				out[i] = shell.Analysis{Name: a.Name, Description: a.Description, SQL: a.SQL}
-			}
-			return out, nil
-		},
+		DB:       e.DB(),
+		In:       c.stdin,
+		Out:      c.stdout,
+		Err:      c.stderr,
+		Name:     "stdin",
+		Analyses: engine.Analyses,
 		Graphlet: func(ctx context.Context, id int64) (string, []*render.Result, error) {
 			g, err := e.Graphlet(ctx, id)
 			if err != nil {

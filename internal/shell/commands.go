@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"mlprov/catalog"
 	"mlprov/internal/render"
 )
 
@@ -363,7 +364,7 @@ func (s *session) listAnalyses(context.Context, command) error {
 	return s.show(res)
 }
 
-func (s *session) analyses() ([]Analysis, error) {
+func (s *session) analyses() ([]catalog.Analysis, error) {
 	if s.opts.Analyses == nil {
 		return nil, errors.New("this mlprov has no canned analyses")
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 
+	"mlprov/catalog"
 	"mlprov/internal/render"
 )
 
@@ -26,14 +27,6 @@ const (
 // DefaultMaxRows is how many rows a table shows on a terminal unless .maxrows says otherwise:
 // the first and the last half, as DuckDB's shell does.
 const DefaultMaxRows = 40
-
-// Analysis is one canned analysis that .analyses lists and .run runs.
-type Analysis struct {
-	Name        string
-	Description string
-	// SQL is one or more statements; each one's result is printed.
-	SQL string
-}
 
 // Options configure a shell session.
 type Options struct {
@@ -60,8 +53,10 @@ type Options struct {
 	// the statement is cancelled and the session goes on. Without it, only the cancellation
 	// of the context given to Run stops a statement, and ends the session.
 	Interrupt <-chan os.Signal
-	// Analyses lists the canned analyses; nil means that none are available.
-	Analyses func() ([]Analysis, error)
+	// Analyses lists the canned analyses that .analyses lists and .run runs (each one's SQL
+	// may hold several statements; each one's result is printed); nil means that none are
+	// available.
+	Analyses func() ([]catalog.Analysis, error)
 	// Graphlet describes one model graphlet by its id: a line of summary and the tables to
 	// show (its members, the events between them). Nil means .graphlet is not available.
 	Graphlet func(ctx context.Context, id int64) (summary string, tables []*render.Result, err error)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"mlprov/catalog"
 	"mlprov/engine"
 	"mlprov/internal/golden"
 	"mlprov/loaders"
@@ -40,8 +41,8 @@ func exampleStore(t testing.TB) *sql.DB {
 }
 
 // testAnalyses stand in for the canned analyses that main wires in.
-func testAnalyses() ([]Analysis, error) {
-	return []Analysis{
+func testAnalyses() ([]catalog.Analysis, error) {
+	return []catalog.Analysis{
 		{Name: "pipelines", Description: "pipelines by name", SQL: "-- name: pipelines\nSELECT pipeline_id, name FROM pipelines ORDER BY name;"},
 		{Name: "two", Description: "two statements, the last without a semicolon", SQL: "SELECT 1 AS one;\nSELECT 2 AS two"},
 		{Name: "broken", Description: "fails", SQL: "SELECT 1;\nSELECT * FROM nowhere;"},

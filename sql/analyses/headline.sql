@@ -8,6 +8,11 @@
 -- is a training run that did work, complete or not (a cache hit trains nothing); a model
 -- graphlet is rooted at each training (see the trainers view). A store with no training runs
 -- (Kubeflow v2 has no Trainer type) says so in the figures that need them, not NULL.
+--
+-- The pruning figure comes from the pruning study, which a report runs before the headline
+-- and hands over as DuckDB variables: pruning_max_cadence_loss, the bound on pushes lost;
+-- pruning_waste_saved, the share of waste its operating point saves, NULL when the study did
+-- not run; and pruning_not_run, why not. Without them (mlprov analyze headline) the row is left out.
 WITH
 corpus AS (
     SELECT (SELECT count(*) FROM pipelines) AS pipelines,
@@ -50,6 +55,12 @@ figures AS (
                 ELSE coalesce(printf('%.1f%%', 100 * waste_share), 'none: no costs recorded') END,
            'cost of the executions that only graphlets pushing no model hold, over the cost of all executions'
     FROM corpus
+    UNION ALL SELECT 8,
+           printf('waste saved by pruning with at most %.1f%% of pushes lost', 100 * getvariable('pruning_max_cadence_loss')),
+           '≈ 50%',
+           coalesce(printf('%.1f%%', 100 * getvariable('pruning_waste_saved')), 'not run: ' || getvariable('pruning_not_run')),
+           'share of the wasted compute (exclusive) that skipping the graphlets the pruning model predicts not to push saves on the replayed graphlets'
+    WHERE getvariable('pruning_max_cadence_loss') IS NOT NULL
 )
 SELECT metric, paper, corpus, counts
 FROM figures

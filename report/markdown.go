@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+
+	"mlprov/internal/plot"
 )
 
 // markdown renders the report as GitHub-flavoured Markdown, plots linked from plots/.
@@ -55,7 +57,7 @@ func mdSection(b *bytes.Buffer, s *section) {
 		w("%s\n\n", s.Lead)
 	}
 	if s.PNG != "" {
-		w("![%s](%s)\n\n", Title(s.Name), s.PNG)
+		w("![%s](%s)\n\n", plot.Title(s.Name), s.PNG)
 	}
 	if s.Note != "" {
 		w("%s\n\n", s.Note)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"mlprov/catalog"
 	"mlprov/internal/render"
 )
 
@@ -55,7 +56,7 @@ func TestWriteKeepsFilesItDidNotWrite(t *testing.T) {
 		}
 	}
 	in := sample()
-	in.Analyses = slices.DeleteFunc(in.Analyses, func(a Analysis) bool { return a.Name == "usage" })
+	in.Analyses = slices.DeleteFunc(in.Analyses, func(a catalog.Analysis) bool { return a.Name == "usage" })
 	if _, err := Write(context.Background(), dir, in); err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func TestWriteRefusesForeignManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := sample()
-	in.Analyses = append(in.Analyses, Analysis{Name: "extra", Plot: Plot{Kind: "hist", X: "n"},
+	in.Analyses = append(in.Analyses, catalog.Analysis{Name: "extra", Plot: catalog.Plot{Kind: "hist", X: "n"},
 		Result: &render.Result{Columns: []string{"n"}, Rows: [][]any{{int64(1)}, {int64(2)}}}})
 	if _, err := Write(context.Background(), rep, in); err == nil || !strings.Contains(err.Error(), "would overwrite plots/extra.png, which mlprov did not write") {
 		t.Errorf("err = %v, want a refusal to overwrite plots/extra.png", err)

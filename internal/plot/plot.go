@@ -1,4 +1,6 @@
-package report
+// Package plot draws an analysis's result as its header's plot asks, as PNG and SVG, the
+// same way wherever mlprov draws: in a report, for mlprov prune --out and for mlprov bench.
+package plot
 
 import (
 	"bytes"
@@ -18,14 +20,23 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"mlprov/catalog"
+	"mlprov/internal/render"
 )
 
-// Plot sizes and resolution; they are report parameters, recorded in manifest.json.
+// WidthInches, HeightInches and DPI are a plot's size (a bar plot grows taller with its
+// bars) and its PNG's resolution; a report records them in its manifest.json.
 const (
-	plotWidth    = 7 * vg.Inch
-	plotHeight   = 4 * vg.Inch
+	WidthInches  = 7
+	HeightInches = 4
+	DPI          = 120
+)
+
+const (
+	plotWidth    = WidthInches * vg.Inch
+	plotHeight   = HeightInches * vg.Inch
 	barHeight    = 0.3 * vg.Inch // per horizontal bar, so labels never overlap
-	pngDPI       = 120
 	maxBars      = 40
 	histMaxBins  = 40
 	histMinBins  = 5
@@ -34,8 +45,9 @@ const (
 	maxMarkedPoints = 12
 )
 
-// palette is a colour-blind friendly sequence (Tableau 10); series take colours in order.
-var palette = []color.RGBA{
+// Palette is the colour-blind friendly sequence (Tableau 10) that series take colours from,
+// in order.
+var Palette = []color.RGBA{
 	{0x4e, 0x79, 0xa7, 0xff}, {0xf2, 0x8e, 0x2b, 0xff}, {0xe1, 0x57, 0x59, 0xff}, {0x76, 0xb7, 0xb2, 0xff},
 	{0x59, 0xa1, 0x4f, 0xff}, {0xed, 0xc9, 0x48, 0xff}, {0xb0, 0x7a, 0xa1, 0xff}, {0xff, 0x9d, 0xa7, 0xff},
 	{0x9c, 0x75, 0x5f, 0xff}, {0xba, 0xb0, 0xac, 0xff},
@@ -55,19 +67,23 @@ func canvas(c vg.CanvasSizer) draw.Canvas {
 	return draw.Crop(draw.New(c), margin, -margin, margin/2, -margin/2)
 }
 
-// errNothingToPlot means the result has no row with a value the plot can draw.
-var errNothingToPlot = errors.New("no rows to plot")
+// ErrNothingToPlot means the result has no row with a value the plot can draw.
+var ErrNothingToPlot = errors.New("no rows to plot")
 
-// allZeroError means every value the plot would draw is 0: an empty plot, with an axis
-// from 0 to 1 that says nothing.
-type allZeroError struct{ column string }
+// AllZeroError means every value of Column that the plot would draw is 0: an empty plot,
+// with an axis from 0 to 1 that says nothing.
+type AllZeroError struct{ Column string }
 
-func (e *allZeroError) Error() string { return "every " + e.column + " is 0" }
+func (e *AllZeroError) Error() string { return "every " + e.Column + " is 0" }
 
 // Title is how a plot names its analysis: in words ("cache reuse audit" as "Cache reuse
 // audit"), not as an identifier.
 func Title(name string) string {
-	return upperFirst(strings.ReplaceAll(name, "_", " "))
+	name = strings.ReplaceAll(name, "_", " ")
+	if name == "" {
+		return name
+	}
+	return strings.ToUpper(name[:1]) + name[1:]
 }
 
 // heavyTail is how far the largest value must lie beyond the median for a distribution to
@@ -83,17 +99,18 @@ func heavyTailed(vals []float64) bool {
 	}
 	sorted := slices.Clone(vals)
 	slices.Sort(sorted)
-	return sorted[0] > 0 && sorted[len(sorted)-1] >= heavyTail*quantile(sorted, 0.5)
+	return sorted[0] > 0 && sorted[len(sorted)-1] >= heavyTail*Quantile(sorted, 0.5)
 }
 
-// figure is a drawn plot: its PNG and SVG encodings and a note on what it leaves out.
-type figure struct {
+// Figure is a drawn plot: its PNG and SVG encodings and a note on what it leaves out.
+type Figure struct {
 	PNG, SVG []byte
 	Note     string
 }
 
-// drawFigure draws a's plot from its result.
-func drawFigure(a Analysis) (*figure, error) {
+// Draw draws a's plot from its result, titled after a's name. It returns ErrNothingToPlot
+// when no row has a value to draw and an *AllZeroError when every value is 0.
+func Draw(a catalog.Analysis) (*Figure, error) {
 	cols := map[string]int{}
 	for i, c := range a.Result.Columns {
 		cols[c] = i
@@ -142,7 +159,7 @@ func drawFigure(a Analysis) (*figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &figure{Note: note}
+	f := &Figure{Note: note}
 	if f.PNG, err = encodePNG(p, plotWidth, height); err != nil {
 		return nil, fmt.Errorf("png: %w", err)
 	}
@@ -157,7 +174,7 @@ func drawFigure(a Analysis) (*figure, error) {
 }
 
 func encodePNG(p *plot.Plot, w, h vg.Length) ([]byte, error) {
-	c := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(pngDPI), vgimg.UseBackgroundColor(color.White))
+	c := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(DPI), vgimg.UseBackgroundColor(color.White))
 	p.Draw(canvas(c))
 	var b bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&b); err != nil {
@@ -166,14 +183,14 @@ func encodePNG(p *plot.Plot, w, h vg.Length) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// number converts a result value into a float; times become Unix seconds. ok is false for
+// Number converts a result value into a float; times become Unix seconds. ok is false for
 // NULL and for values that are not numbers or times.
-func number(v any) (f float64, isTime, ok bool) {
+func Number(v any) (f float64, isTime, ok bool) {
 	switch x := v.(type) {
 	case float64:
 		return x, false, !math.IsNaN(x) && !math.IsInf(x, 0)
 	case float32:
-		return number(float64(x))
+		return Number(float64(x))
 	case int:
 		return float64(x), false, true
 	case int8:
@@ -203,7 +220,7 @@ func number(v any) (f float64, isTime, ok bool) {
 	case time.Time:
 		return float64(x.UnixNano()) / 1e9, true, true
 	case interface{ Float64() float64 }: // DuckDB's DECIMAL
-		return number(x.Float64())
+		return Number(x.Float64())
 	}
 	return 0, false, false
 }
@@ -213,14 +230,14 @@ func label(v any) string {
 	if v == nil {
 		return "NULL"
 	}
-	return cell(v)
+	return render.Cell(v)
 }
 
-// series groups row indexes by the series column (all rows in one group when there is
-// none), groups in order of first appearance, so that colours follow the query's order.
-func series(a Analysis, s int) (names []string, rows map[string][]int) {
+// Series groups the row indexes of res by its column s (all rows in one group when s is -1),
+// groups in order of first appearance, so that colours follow the query's order.
+func Series(res *render.Result, s int) (names []string, rows map[string][]int) {
 	rows = map[string][]int{}
-	for i, r := range a.Result.Rows {
+	for i, r := range res.Rows {
 		name := ""
 		if s >= 0 {
 			name = label(r[s])
@@ -236,7 +253,7 @@ func series(a Analysis, s int) (names []string, rows map[string][]int) {
 // lineStyle styles series i: its colour, and from the second series on a dash pattern, so
 // that lines lying on top of each other still show both.
 func lineStyle(i int) draw.LineStyle {
-	st := draw.LineStyle{Color: palette[i%len(palette)], Width: vg.Points(lineWidthPts)}
+	st := draw.LineStyle{Color: Palette[i%len(Palette)], Width: vg.Points(lineWidthPts)}
 	if i > 0 {
 		on := vg.Points(float64(2 + 3*(i%3)))
 		st.Dashes = []vg.Length{on, vg.Points(3)}
@@ -246,7 +263,7 @@ func lineStyle(i int) draw.LineStyle {
 
 // drawBars draws horizontal bars, the first row at the top, so that long category names stay
 // readable; series become bars side by side within each category.
-func drawBars(p *plot.Plot, a Analysis, x, y, s int) (string, vg.Length, error) {
+func drawBars(p *plot.Plot, a catalog.Analysis, x, y, s int) (string, vg.Length, error) {
 	var cats []string
 	seen := map[string]bool{}
 	for _, r := range a.Result.Rows {
@@ -264,7 +281,7 @@ func drawBars(p *plot.Plot, a Analysis, x, y, s int) (string, vg.Length, error) 
 	for i, c := range cats {
 		pos[c] = len(cats) - 1 - i // top to bottom in the query's order
 	}
-	names, groups := series(a, s)
+	names, groups := Series(a.Result, s)
 	width := barHeight * 0.8 / vg.Length(len(names))
 	drawn, nonzero := 0, false
 	for i, name := range names {
@@ -276,7 +293,7 @@ func drawBars(p *plot.Plot, a Analysis, x, y, s int) (string, vg.Length, error) 
 			if !ok {
 				continue
 			}
-			v, _, isNum := number(r[y])
+			v, _, isNum := Number(r[y])
 			if r[y] != nil && !isNum {
 				return "", 0, fmt.Errorf("column %s holds %T, not numbers", a.Plot.Y, r[y])
 			}
@@ -291,7 +308,7 @@ func drawBars(p *plot.Plot, a Analysis, x, y, s int) (string, vg.Length, error) 
 			return "", 0, err
 		}
 		b.Horizontal = true
-		b.Color = palette[i%len(palette)]
+		b.Color = Palette[i%len(Palette)]
 		b.LineStyle.Width = 0
 		b.Offset = (vg.Length(len(names)-1)/2 - vg.Length(i)) * width // the first series on top
 		p.Add(b)
@@ -300,10 +317,10 @@ func drawBars(p *plot.Plot, a Analysis, x, y, s int) (string, vg.Length, error) 
 		}
 	}
 	if drawn == 0 {
-		return "", 0, errNothingToPlot
+		return "", 0, ErrNothingToPlot
 	}
 	if !nonzero {
-		return "", 0, &allZeroError{column: a.Plot.Y}
+		return "", 0, &AllZeroError{Column: a.Plot.Y}
 	}
 	labels := make([]string, len(cats))
 	for c, k := range pos {
@@ -324,8 +341,8 @@ func drawBars(p *plot.Plot, a Analysis, x, y, s int) (string, vg.Length, error) 
 
 // drawCDF draws each series' empirical distribution: the share of rows whose x is at most
 // the value on the horizontal axis.
-func drawCDF(p *plot.Plot, a Analysis, x, s int) error {
-	names, groups := series(a, s)
+func drawCDF(p *plot.Plot, a catalog.Analysis, x, s int) error {
+	names, groups := Series(a.Result, s)
 	timeAxis := false
 	var all []float64
 	perSeries := make([][]float64, len(names))
@@ -333,7 +350,7 @@ func drawCDF(p *plot.Plot, a Analysis, x, s int) error {
 		var vals []float64
 		for _, ri := range groups[name] {
 			v := a.Result.Rows[ri][x]
-			f, isTime, ok := number(v)
+			f, isTime, ok := Number(v)
 			if v != nil && !ok {
 				return fmt.Errorf("column %s holds %T, not numbers", a.Plot.X, v)
 			}
@@ -346,10 +363,10 @@ func drawCDF(p *plot.Plot, a Analysis, x, s int) error {
 		all = append(all, vals...)
 	}
 	if len(all) == 0 {
-		return errNothingToPlot
+		return ErrNothingToPlot
 	}
 	if !slices.ContainsFunc(all, func(v float64) bool { return v != 0 }) {
-		return &allZeroError{column: a.Plot.X}
+		return &AllZeroError{Column: a.Plot.X}
 	}
 	logAxis := !timeAxis && heavyTailed(all)
 	for i, name := range names {
@@ -428,10 +445,10 @@ func (dateTicks) Ticks(lo, hi float64) []plot.Tick {
 }
 
 // drawHist draws a histogram of x with about √n bins.
-func drawHist(p *plot.Plot, a Analysis, x int) error {
+func drawHist(p *plot.Plot, a catalog.Analysis, x int) error {
 	var vals plotter.Values
 	for _, r := range a.Result.Rows {
-		f, _, ok := number(r[x])
+		f, _, ok := Number(r[x])
 		if r[x] != nil && !ok {
 			return fmt.Errorf("column %s holds %T, not numbers", a.Plot.X, r[x])
 		}
@@ -440,7 +457,7 @@ func drawHist(p *plot.Plot, a Analysis, x int) error {
 		}
 	}
 	if len(vals) == 0 {
-		return errNothingToPlot
+		return ErrNothingToPlot
 	}
 	bins := min(max(int(math.Sqrt(float64(len(vals)))), histMinBins), histMaxBins)
 	lo, hi := slices.Min(vals), slices.Max(vals)
@@ -457,7 +474,7 @@ func drawHist(p *plot.Plot, a Analysis, x int) error {
 		h.Bins[0].Weight--
 		h.Bins[len(h.Bins)-1].Weight--
 	}
-	h.FillColor = palette[0]
+	h.FillColor = Palette[0]
 	h.LineStyle.Width = vg.Points(0.5)
 	h.LineStyle.Color = color.White
 	p.Add(plotter.NewGrid(), h)
@@ -468,11 +485,11 @@ func drawHist(p *plot.Plot, a Analysis, x int) error {
 
 // drawLines draws y against x, one line per series; x may be a number, a time, or text
 // (then the values are spaced evenly in the query's order).
-func drawLines(p *plot.Plot, a Analysis, x, y, s int) error {
+func drawLines(p *plot.Plot, a catalog.Analysis, x, y, s int) error {
 	// Text anywhere in x makes the whole axis nominal: values spaced evenly in the query's order.
 	nominalAxis, timeAxis := false, false
 	for _, r := range a.Result.Rows {
-		_, isTime, ok := number(r[x])
+		_, isTime, ok := Number(r[x])
 		nominalAxis = nominalAxis || (r[x] != nil && !ok)
 		timeAxis = timeAxis || isTime
 	}
@@ -486,7 +503,7 @@ func drawLines(p *plot.Plot, a Analysis, x, y, s int) error {
 			}
 		}
 	}
-	names, groups := series(a, s)
+	names, groups := Series(a.Result, s)
 	drawn, nonzero := 0, false
 	for i, name := range names {
 		var pts plotter.XYs
@@ -498,9 +515,9 @@ func drawLines(p *plot.Plot, a Analysis, x, y, s int) error {
 				xv, ok = nominalPos[label(r[x])]
 				ok = ok && r[x] != nil
 			} else {
-				xv, _, ok = number(r[x])
+				xv, _, ok = Number(r[x])
 			}
-			yv, _, yok := number(r[y])
+			yv, _, yok := Number(r[y])
 			if r[y] != nil && !yok {
 				return fmt.Errorf("column %s holds %T, not numbers", a.Plot.Y, r[y])
 			}
@@ -534,7 +551,7 @@ func drawLines(p *plot.Plot, a Analysis, x, y, s int) error {
 			if err != nil {
 				return err
 			}
-			sc.GlyphStyle = draw.GlyphStyle{Color: palette[i%len(palette)], Radius: vg.Points(2.5), Shape: draw.CircleGlyph{}}
+			sc.GlyphStyle = draw.GlyphStyle{Color: Palette[i%len(Palette)], Radius: vg.Points(2.5), Shape: draw.CircleGlyph{}}
 			p.Add(sc)
 			thumbs = append(thumbs, sc)
 		}
@@ -544,10 +561,10 @@ func drawLines(p *plot.Plot, a Analysis, x, y, s int) error {
 		drawn++
 	}
 	if drawn == 0 {
-		return errNothingToPlot
+		return ErrNothingToPlot
 	}
 	if !nonzero {
-		return &allZeroError{column: a.Plot.Y}
+		return &AllZeroError{Column: a.Plot.Y}
 	}
 	switch {
 	case nominalAxis:
@@ -566,11 +583,14 @@ func drawLines(p *plot.Plot, a Analysis, x, y, s int) error {
 	return nil
 }
 
-// Draw draws a's plot, as the report does, and returns its PNG and SVG encodings.
-func Draw(a Analysis) (png, svg []byte, err error) {
-	fig, err := drawFigure(a)
-	if err != nil {
-		return nil, nil, err
+// Quantile returns the q-quantile of sorted, interpolating linearly between the closest
+// ranks, as DuckDB's quantile_cont does.
+func Quantile(sorted []float64, q float64) float64 {
+	pos := q * float64(len(sorted)-1)
+	lo := int(pos)
+	if lo+1 >= len(sorted) {
+		return sorted[len(sorted)-1]
 	}
-	return fig.PNG, fig.SVG, nil
+	frac := pos - float64(lo)
+	return sorted[lo] + frac*(sorted[lo+1]-sorted[lo])
 }

@@ -2,7 +2,8 @@
 // self-contained report.html (plots embedded, readable offline), a PNG and an SVG per plot
 // under plots/, results.json (every result in full) and manifest.json (what the report was
 // made from and with). The same input gives the same report.md and results.json, byte for
-// byte, so that two reports can be compared with diff.
+// byte, so that two reports can be compared with diff. Package report/runner runs what a
+// report of a store shows; this package only renders, and needs no database.
 //
 // Plots are titled in words and drawn from the data: a cdf whose largest value is at least
 // 50 times its median, all values positive, has a logarithmic x axis (time_between_pushes on
@@ -22,10 +23,11 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"mlprov/catalog"
+	"mlprov/internal/plot"
 	"mlprov/internal/render"
 )
 
@@ -40,46 +42,6 @@ const HeadlineName = "headline"
 // maxTableRows is how many rows of a result the report's tables show; results.json has all.
 const maxTableRows = 25
 
-// Analysis is one analysis as the report shows it: its header and its result.
-type Analysis struct {
-	Name        string
-	Description string
-	Topic       string
-	Plot        Plot
-	SQL         string
-	Result      *render.Result
-	// Note, when set, is a sentence the section opens with; for a result with no rows, it is
-	// all the section says (why it is empty and what would fill it).
-	Note string
-}
-
-// Plot is an analysis's plot: Kind is none, bar, cdf, line or hist; X, Y and Series name
-// columns of the result.
-type Plot struct {
-	Kind, X, Y, Series string
-}
-
-// String prints the plot as an analysis header writes it.
-func (p Plot) String() string {
-	s := p.Kind
-	for _, kv := range [][2]string{{"x", p.X}, {"y", p.Y}, {"series", p.Series}} {
-		if kv[1] != "" {
-			s += " " + kv[0] + "=" + kv[1]
-		}
-	}
-	return s
-}
-
-// Source is one load the store holds, as manifest.json records it.
-type Source struct {
-	ID          int64     `json:"source_id"`
-	Kind        string    `json:"kind"`
-	URI         string    `json:"uri"`
-	Fingerprint string    `json:"fingerprint"`
-	LoadedAt    time.Time `json:"loaded_at"`
-	Rows        int64     `json:"rows"`
-}
-
 // Input is everything a report is made of.
 type Input struct {
 	// Version is mlprov's version.
@@ -88,11 +50,11 @@ type Input struct {
 	Fingerprint string
 	// Seed is the generator's seed, when the store came from mlprov gen.
 	Seed    string
-	Sources []Source
+	Sources []catalog.Source
 	// Params are the command's parameters; manifest.json records them with the report's own.
 	Params map[string]any
 	// Analyses are the results, in the order the report shows them.
-	Analyses []Analysis
+	Analyses []catalog.Analysis
 	// NoTrainingRuns says the store holds no training runs: the headline then says how to map
 	// them, and sections on graphlets say that mapping them would fill them.
 	NoTrainingRuns bool
@@ -141,13 +103,13 @@ func Write(ctx context.Context, dir string, in Input) (*Summary, error) {
 			}
 		case a.Plot.Kind != "" && a.Plot.Kind != "none":
 			progress(fmt.Sprintf("plotting %s (%s)", a.Name, a.Plot.Kind))
-			fig, err := drawFigure(a)
-			var zero *allZeroError
+			fig, err := plot.Draw(a)
+			var zero *plot.AllZeroError
 			switch {
-			case errors.Is(err, errNothingToPlot):
+			case errors.Is(err, plot.ErrNothingToPlot):
 				sec.Note = fmt.Sprintf("No plot: no row has a value to plot; %s.", in.fill(a))
 			case errors.As(err, &zero):
-				sec.Note = fmt.Sprintf("No plot: every %s is 0; %s.", zero.column, in.fill(a))
+				sec.Note = fmt.Sprintf("No plot: every %s is 0; %s.", zero.Column, in.fill(a))
 			case err != nil:
 				return nil, fmt.Errorf("plot %s: %w", a.Name, err)
 			default:
@@ -190,9 +152,9 @@ func Write(ctx context.Context, dir string, in Input) (*Summary, error) {
 		m.Params[k] = v
 	}
 	m.Params["table_rows"] = maxTableRows
-	m.Params["plot_width_in"] = float64(plotWidth / 72)
-	m.Params["plot_height_in"] = float64(plotHeight / 72)
-	m.Params["png_dpi"] = pngDPI
+	m.Params["plot_width_in"] = plot.WidthInches
+	m.Params["plot_height_in"] = plot.HeightInches
+	m.Params["png_dpi"] = plot.DPI
 	m.Params["float_digits"] = jsonDigits
 	names := make([]string, 0, len(files)+1)
 	for name, b := range files {
@@ -225,7 +187,7 @@ const NoTrainingRunsHint = "This store holds no training runs (executions of cat
 
 // fill says what would give a's section something to show: training runs, for an analysis
 // of graphlets or trainings in a store that has none; otherwise more history.
-func (in Input) fill(a Analysis) string {
+func (in Input) fill(a catalog.Analysis) string {
 	if in.NoTrainingRuns && readsTrainings(a.SQL) {
 		return "mapping the store's training jobs to category train in op_categories would fill it (see the headline)"
 	}
@@ -257,55 +219,10 @@ func normalise(res *render.Result) {
 	for _, r := range res.Rows {
 		for i, v := range r {
 			if f, ok := v.(float64); ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
-				r[i] = roundSig(f, jsonDigits)
+				r[i] = render.RoundSig(f, jsonDigits)
 			}
 		}
 	}
-}
-
-func roundSig(f float64, digits int) float64 {
-	g, err := strconv.ParseFloat(strconv.FormatFloat(f, 'g', digits, 64), 64)
-	if err != nil {
-		return f
-	}
-	return g
-}
-
-// cell formats a value for the report's tables. Floats keep six significant digits, and
-// every digit before the point (two after it, from 100,000 on), so that a big number is not
-// rounded to a different one; their thousands are separated by commas.
-func cell(v any) string {
-	if f, ok := v.(float64); ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
-		var s string
-		if math.Abs(f) >= 1e5 {
-			s = strconv.FormatFloat(f, 'f', 2, 64)
-			s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
-		} else {
-			s = strconv.FormatFloat(roundSig(f, 6), 'f', -1, 64)
-		}
-		return groupThousands(s)
-	}
-	return render.Text(v, "NULL")
-}
-
-// groupThousands separates the thousands of a formatted number's integer part by commas.
-func groupThousands(s string) string {
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	whole, frac, hasFrac := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, c := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if hasFrac {
-		return sign + b.String() + "." + frac
-	}
-	return sign + b.String()
 }
 
 // table is a result as text cells.
@@ -320,7 +237,7 @@ func newTable(res *render.Result, limit int) table {
 	for i := range res.Columns {
 		t.Numeric[i] = len(res.Rows) > 0
 		for _, r := range res.Rows {
-			if _, _, ok := number(r[i]); r[i] != nil && (!ok || isTimeOrBool(r[i])) {
+			if _, _, ok := plot.Number(r[i]); r[i] != nil && (!ok || isTimeOrBool(r[i])) {
 				t.Numeric[i] = false
 				break
 			}
@@ -332,7 +249,7 @@ func newTable(res *render.Result, limit int) table {
 		}
 		cells := make([]string, len(r))
 		for j, v := range r {
-			cells[j] = cell(v)
+			cells[j] = render.Cell(v)
 		}
 		t.Rows = append(t.Rows, cells)
 	}
@@ -363,7 +280,7 @@ type section struct {
 	SQL         string
 }
 
-func newSection(a Analysis) *section {
+func newSection(a catalog.Analysis) *section {
 	s := &section{
 		Name: a.Name, Description: a.Description, Topic: a.Topic, Plot: a.Plot.String(),
 		Table: newTable(a.Result, maxTableRows), Total: len(a.Result.Rows), SQL: strings.TrimSpace(a.SQL),
@@ -475,9 +392,9 @@ type manifest struct {
 }
 
 type manifestStore struct {
-	Fingerprint string   `json:"fingerprint"`
-	Seed        string   `json:"seed,omitempty"`
-	Sources     []Source `json:"sources"`
+	Fingerprint string           `json:"fingerprint"`
+	Seed        string           `json:"seed,omitempty"`
+	Sources     []catalog.Source `json:"sources"`
 }
 
 type manifestAnalysis struct {

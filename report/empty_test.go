@@ -1,12 +1,12 @@
 package report
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"mlprov/catalog"
 	"mlprov/internal/render"
 )
 
@@ -17,17 +17,17 @@ func TestSectionsWithNothingToShow(t *testing.T) {
 	in := sample()
 	in.NoTrainingRuns = true
 	in.Analyses = append(in.Analyses,
-		Analysis{Name: "failure_waste", Description: "compute spent in failed executions", Topic: "waste",
-			Plot: Plot{Kind: "bar", X: "category", Y: "failed_cost"}, SQL: "SELECT category FROM executions",
+		catalog.Analysis{Name: "failure_waste", Description: "compute spent in failed executions", Topic: "waste",
+			Plot: catalog.Plot{Kind: "bar", X: "category", Y: "failed_cost"}, SQL: "SELECT category FROM executions",
 			Result: &render.Result{Columns: []string{"category", "failed_cost"}, Rows: [][]any{{"train", 0.0}, {"ingest", 0.0}}}},
-		Analysis{Name: "push_rate", Description: "share of graphlets that pushed", Topic: "outcomes",
-			Plot: Plot{Kind: "cdf", X: "push_rate"}, SQL: "SELECT push_rate FROM graphlets",
+		catalog.Analysis{Name: "push_rate", Description: "share of graphlets that pushed", Topic: "outcomes",
+			Plot: catalog.Plot{Kind: "cdf", X: "push_rate"}, SQL: "SELECT push_rate FROM graphlets",
 			Result: &render.Result{Columns: []string{"pipeline_id", "push_rate"}}},
-		Analysis{Name: "pruning", Description: "skipping graphlets", Topic: "waste", Plot: Plot{Kind: "none"},
+		catalog.Analysis{Name: "pruning", Description: "skipping graphlets", Topic: "waste", Plot: catalog.Plot{Kind: "none"},
 			Note:   "Nothing to show: too few graphlets to study pruning; a store with more history would fill it.",
 			Result: &render.Result{}},
-		Analysis{Name: "daily_zero", Description: "trainings by day", Topic: "frequency",
-			Plot: Plot{Kind: "line", X: "day", Y: "count"}, SQL: "SELECT 1",
+		catalog.Analysis{Name: "daily_zero", Description: "trainings by day", Topic: "frequency",
+			Plot: catalog.Plot{Kind: "line", X: "day", Y: "count"}, SQL: "SELECT 1",
 			Result: &render.Result{Columns: []string{"day", "count"}, Rows: [][]any{{int64(1), int64(0)}, {int64(2), int64(0)}}}},
 	)
 	dir := write(t, in)
@@ -71,7 +71,7 @@ func TestTablesKeepBigNumbers(t *testing.T) {
 		{99999.1234, "99,999.1"}, {1234.5678, "1,234.57"}, {0.98, "0.98"}, {0.000123456789, "0.000123457"},
 		{int64(123456789), "123456789"}, {1.0, "1"},
 	} {
-		if got := cell(tc.v); got != tc.want {
+		if got := render.Cell(tc.v); got != tc.want {
 			t.Errorf("cell(%v) = %q, want %q", tc.v, got, tc.want)
 		}
 	}
@@ -92,54 +92,5 @@ func TestHTMLTablesScroll(t *testing.T) {
 	}
 	if n, m := strings.Count(page, "<table>"), strings.Count(page, `<div class="scroll"><table>`); n == 0 || n != m {
 		t.Errorf("%d of %d tables are wrapped to scroll", m, n)
-	}
-}
-
-// TestPlotTitlesAndLogAxes checks that plots are titled in words, and that a heavy-tailed
-// distribution is drawn on a logarithmic axis while an even one is not.
-func TestPlotTitlesAndLogAxes(t *testing.T) {
-	if got := Title("cache_reuse_audit"); got != "Cache reuse audit" {
-		t.Errorf("Title = %q", got)
-	}
-	cdf := func(vals ...float64) Analysis {
-		res := &render.Result{Columns: []string{"hours"}}
-		for _, v := range vals {
-			res.Rows = append(res.Rows, []any{v})
-		}
-		return Analysis{Name: "time_between_pushes", Plot: Plot{Kind: "cdf", X: "hours"}, Result: res}
-	}
-	_, svg, err := Draw(cdf(1, 2, 2, 3, 4, 5, 900))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(svg, []byte("Time between pushes")) || bytes.Contains(svg, []byte("time_between_pushes")) {
-		t.Error("the plot's title is not in words")
-	}
-	if !bytes.Contains(svg, []byte("hours (log scale)")) {
-		t.Error("a heavy-tailed cdf (max 300 times the median) is not on a log axis")
-	}
-	for _, vals := range [][]float64{{1, 2, 3, 4, 5}, {0, 1, 2, 900}} {
-		_, svg, err := Draw(cdf(vals...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if bytes.Contains(svg, []byte("log scale")) {
-			t.Errorf("cdf of %v is on a log axis", vals)
-		}
-	}
-}
-
-// TestEmptyPlotsAreNotDrawn checks the cause of empty 0 to 1 axes: a bar plot or a cdf whose
-// values are all 0 is not drawn.
-func TestEmptyPlotsAreNotDrawn(t *testing.T) {
-	a := Analysis{Name: "wasted_compute", Plot: Plot{Kind: "bar", X: "category", Y: "wasted_exclusive"},
-		Result: &render.Result{Columns: []string{"category", "wasted_exclusive"}, Rows: [][]any{{"all", 0.0}}}}
-	if _, _, err := Draw(a); err == nil || !strings.Contains(err.Error(), "every wasted_exclusive is 0") {
-		t.Errorf("all-zero bars: err = %v", err)
-	}
-	c := Analysis{Name: "activity", Plot: Plot{Kind: "cdf", X: "trainings_per_day"},
-		Result: &render.Result{Columns: []string{"trainings_per_day"}, Rows: [][]any{{0.0}, {0.0}}}}
-	if _, _, err := Draw(c); err == nil || !strings.Contains(err.Error(), "every trainings_per_day is 0") {
-		t.Errorf("cdf of zeros: err = %v", err)
 	}
 }

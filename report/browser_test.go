@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"mlprov/catalog"
+	"mlprov/internal/plot"
 	"mlprov/internal/render"
 )
 
@@ -85,12 +87,12 @@ func abs(n int) int {
 // is a bar chart of two series, so that both colours fill whole bars within the window.
 func TestHTMLInBrowser(t *testing.T) {
 	in := sample()
-	byOrchestrator := Analysis{Name: "usage_by_orchestrator", Description: "share of pipelines using each operator, by orchestrator",
-		Topic: "architecture", Plot: Plot{Kind: "bar", X: "op_type", Y: "share", Series: "orchestrator"}, SQL: "SELECT 1",
+	byOrchestrator := catalog.Analysis{Name: "usage_by_orchestrator", Description: "share of pipelines using each operator, by orchestrator",
+		Topic: "architecture", Plot: catalog.Plot{Kind: "bar", X: "op_type", Y: "share", Series: "orchestrator"}, SQL: "SELECT 1",
 		Result: &render.Result{Columns: []string{"op_type", "orchestrator", "share"}, Rows: [][]any{
 			{"StatisticsGen", "tfx", 1.0}, {"StatisticsGen", "kfp", 0.9}, {"Trainer", "tfx", 0.95}, {"Trainer", "kfp", 1.0},
 			{"Transform", "tfx", 0.6}, {"Transform", "kfp", 0.4}}}}
-	in.Analyses = append([]Analysis{in.Analyses[1], byOrchestrator}, in.Analyses[3:]...)
+	in.Analyses = append([]catalog.Analysis{in.Analyses[1], byOrchestrator}, in.Analyses[3:]...)
 	dir := write(t, in)
 	img := screenshot(t, filepath.Join(dir, "report.html"), 1200, 2000)
 	b := img.Bounds()
@@ -110,9 +112,9 @@ func TestHTMLInBrowser(t *testing.T) {
 				colours[color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(bl >> 8), 0xff}] = true
 			}
 			switch {
-			case near(c, palette[0]):
+			case near(c, plot.Palette[0]):
 				blue++
-			case near(c, palette[1]):
+			case near(c, plot.Palette[1]):
 				orange++
 			}
 		}

@@ -3,6 +3,8 @@ package report
 import (
 	"slices"
 
+	"mlprov/catalog"
+	"mlprov/internal/plot"
 	"mlprov/internal/render"
 )
 
@@ -15,13 +17,13 @@ var quantiles = []struct {
 // distribution summarises the plot's x column of a (per series, when it has one): count,
 // quantiles and mean. Quantiles interpolate linearly between the closest ranks, as DuckDB's
 // quantile_cont does. It returns nil when x holds no numbers.
-func distribution(a Analysis) *table {
+func distribution(a catalog.Analysis) *table {
 	x := slices.Index(a.Result.Columns, a.Plot.X)
 	s := slices.Index(a.Result.Columns, a.Plot.Series)
 	if x < 0 || (a.Plot.Series != "" && s < 0) {
 		return nil
 	}
-	names, groups := series(a, s)
+	names, groups := plot.Series(a.Result, s)
 	res := &render.Result{}
 	if s >= 0 {
 		res.Columns = append(res.Columns, a.Plot.Series)
@@ -34,7 +36,7 @@ func distribution(a Analysis) *table {
 	for _, name := range names {
 		var vals []float64
 		for _, ri := range groups[name] {
-			if f, isTime, ok := number(a.Result.Rows[ri][x]); ok && !isTime {
+			if f, isTime, ok := plot.Number(a.Result.Rows[ri][x]); ok && !isTime {
 				vals = append(vals, f)
 			}
 		}
@@ -52,7 +54,7 @@ func distribution(a Analysis) *table {
 			sum += v
 		}
 		for _, q := range quantiles {
-			row = append(row, quantile(vals, q.q))
+			row = append(row, plot.Quantile(vals, q.q))
 		}
 		row = append(row, sum/float64(len(vals)))
 		res.Rows = append(res.Rows, row)
@@ -62,15 +64,4 @@ func distribution(a Analysis) *table {
 	}
 	t := newTable(res, len(res.Rows))
 	return &t
-}
-
-// quantile returns the q-quantile of sorted, interpolating between neighbouring ranks.
-func quantile(sorted []float64, q float64) float64 {
-	pos := q * float64(len(sorted)-1)
-	lo := int(pos)
-	if lo+1 >= len(sorted) {
-		return sorted[len(sorted)-1]
-	}
-	frac := pos - float64(lo)
-	return sorted[lo] + frac*(sorted[lo+1]-sorted[lo])
 }

@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"html/template"
 	"strings"
+
+	"mlprov/internal/plot"
 )
 
 //go:embed report.html.tmpl
@@ -14,7 +16,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"sentence": func(s string) string { return strings.TrimSuffix(upperFirst(s), ".") + "." },
 	// The PNG is embedded as a data URL so that the page needs no other file.
 	"dataURL": func(s string) template.URL { return template.URL(s) },
-	"title":   Title,
+	"title":   plot.Title,
 }).Parse(htmlText))
 
 // html renders the report as one self-contained page: styles inline, plots as data URLs,

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"image/png"
-	"math"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"mlprov/catalog"
+	"mlprov/internal/plot"
 	"mlprov/internal/render"
 )
 
@@ -36,29 +37,29 @@ func sample() Input {
 	return Input{
 		Version:     "test",
 		Fingerprint: "sha256:feed",
-		Sources:     []Source{{ID: 1, Kind: "native", URI: "testdata/example", Fingerprint: "abc", LoadedAt: day(4), Rows: 3}},
+		Sources:     []catalog.Source{{ID: 1, Kind: "native", URI: "testdata/example", Fingerprint: "abc", LoadedAt: day(4), Rows: 3}},
 		Params:      map[string]any{"db": "store.duckdb"},
-		Analyses: []Analysis{
-			{Name: "overview", Description: "size of the corpus", Topic: "corpus", Plot: Plot{Kind: "none"},
+		Analyses: []catalog.Analysis{
+			{Name: "overview", Description: "size of the corpus", Topic: "corpus", Plot: catalog.Plot{Kind: "none"},
 				SQL:    "SELECT 2 AS pipelines ORDER BY 1",
 				Result: &render.Result{Columns: []string{"pipelines", "first", "note"}, Rows: [][]any{{int64(2), day(1), "a | b"}}}},
-			{Name: "headline", Description: "the paper's figures beside this corpus's", Topic: "corpus", Plot: Plot{Kind: "none"},
+			{Name: "headline", Description: "the paper's figures beside this corpus's", Topic: "corpus", Plot: catalog.Plot{Kind: "none"},
 				SQL:    "SELECT 1",
 				Result: &render.Result{Columns: []string{"metric", "paper", "corpus"}, Rows: [][]any{{"graphlets that do not push", "> 30%", "41.2%"}}}},
-			{Name: "usage", Description: "share of pipelines using each operator", Topic: "architecture", Plot: Plot{Kind: "bar", X: "op_type", Y: "share"},
+			{Name: "usage", Description: "share of pipelines using each operator", Topic: "architecture", Plot: catalog.Plot{Kind: "bar", X: "op_type", Y: "share"},
 				SQL: "SELECT 1",
 				Result: &render.Result{Columns: []string{"op_type", "share"}, Rows: [][]any{
 					{"StatisticsGen", 1.0}, {"Trainer", 0.98}, {"Transform", 0.5}, {"ExampleValidator", 0.25}, {"BulkInferrer", 0.0312}}}},
-			{Name: "lifespan", Description: "pipeline lifespans", Topic: "lifespan", Plot: Plot{Kind: "cdf", X: "days", Series: "orchestrator"},
+			{Name: "lifespan", Description: "pipeline lifespans", Topic: "lifespan", Plot: catalog.Plot{Kind: "cdf", X: "days", Series: "orchestrator"},
 				SQL:    "SELECT 1",
 				Result: &render.Result{Columns: []string{"pipeline_id", "days", "orchestrator"}, Rows: lifespans}},
-			{Name: "daily", Description: "runs and trainings by day", Topic: "frequency", Plot: Plot{Kind: "line", X: "day", Y: "count", Series: "measure"},
+			{Name: "daily", Description: "runs and trainings by day", Topic: "frequency", Plot: catalog.Plot{Kind: "line", X: "day", Y: "count", Series: "measure"},
 				SQL:    "SELECT 1",
 				Result: &render.Result{Columns: []string{"day", "measure", "count"}, Rows: daily}},
-			{Name: "sizes", Description: "graphlet sizes", Topic: "complexity", Plot: Plot{Kind: "hist", X: "n"},
+			{Name: "sizes", Description: "graphlet sizes", Topic: "complexity", Plot: catalog.Plot{Kind: "hist", X: "n"},
 				SQL:    "SELECT 1",
 				Result: &render.Result{Columns: []string{"n"}, Rows: [][]any{{int64(3)}, {big.NewInt(5)}, {int64(5)}, {int64(8)}, {nil}, {int64(13)}, {int64(5)}}}},
-			{Name: "nothing", Description: "an analysis with no rows", Topic: "waste", Plot: Plot{Kind: "bar", X: "k", Y: "v"},
+			{Name: "nothing", Description: "an analysis with no rows", Topic: "waste", Plot: catalog.Plot{Kind: "bar", X: "k", Y: "v"},
 				SQL:    "SELECT 1",
 				Result: &render.Result{Columns: []string{"k", "v"}}},
 		},
@@ -99,8 +100,8 @@ func TestWriteFiles(t *testing.T) {
 		if err != nil {
 			t.Fatalf("plots/%s.png: %v", name, err)
 		}
-		if b := img.Bounds(); b.Dx() != 7*pngDPI || b.Dy() < 4*pngDPI {
-			t.Errorf("plots/%s.png is %dx%d, want %d wide and at least %d high", name, b.Dx(), b.Dy(), 7*pngDPI, 4*pngDPI)
+		if b := img.Bounds(); b.Dx() != 7*plot.DPI || b.Dy() < 4*plot.DPI {
+			t.Errorf("plots/%s.png is %dx%d, want %d wide and at least %d high", name, b.Dx(), b.Dy(), 7*plot.DPI, 4*plot.DPI)
 		}
 		if svg := read(t, filepath.Join(dir, "plots", name+".svg")); !bytes.Contains(svg, []byte("<svg")) {
 			t.Errorf("plots/%s.svg holds no <svg>", name)
@@ -163,7 +164,7 @@ func TestWriteFiles(t *testing.T) {
 	if err := json.Unmarshal(read(t, filepath.Join(dir, "manifest.json")), &m); err != nil {
 		t.Fatalf("manifest.json: %v", err)
 	}
-	if m.Version != "test" || m.Store.Fingerprint != "sha256:feed" || m.Params["db"] != "store.duckdb" || m.Params["png_dpi"] != float64(pngDPI) {
+	if m.Version != "test" || m.Store.Fingerprint != "sha256:feed" || m.Params["db"] != "store.duckdb" || m.Params["png_dpi"] != float64(plot.DPI) {
 		t.Errorf("manifest.json = %+v", m)
 	}
 	if got := m.Files["report.md"]; got != digest([]byte(md)) {
@@ -187,7 +188,7 @@ func TestWriteFiles(t *testing.T) {
 func TestWriteOverEarlierReport(t *testing.T) {
 	dir := write(t, sample())
 	in := sample()
-	in.Analyses = slices.DeleteFunc(in.Analyses, func(a Analysis) bool { return a.Name == "usage" })
+	in.Analyses = slices.DeleteFunc(in.Analyses, func(a catalog.Analysis) bool { return a.Name == "usage" })
 	if _, err := Write(context.Background(), dir, in); err != nil {
 		t.Fatal(err)
 	}
@@ -201,73 +202,5 @@ func TestWriteOverEarlierReport(t *testing.T) {
 	}
 	if _, err := Write(context.Background(), other, sample()); !errors.Is(err, ErrNotReportFolder) {
 		t.Errorf("writing into a folder of other files: err = %v, want ErrNotReportFolder", err)
-	}
-}
-
-func TestPlotErrors(t *testing.T) {
-	a := Analysis{Name: "bad", Plot: Plot{Kind: "bar", X: "k", Y: "v"},
-		Result: &render.Result{Columns: []string{"k", "v"}, Rows: [][]any{{"a", "not a number"}}}}
-	if _, err := drawFigure(a); err == nil || !strings.Contains(err.Error(), "column v holds string") {
-		t.Errorf("bar of text: err = %v", err)
-	}
-	a.Plot.Y = "missing"
-	if _, err := drawFigure(a); err == nil || !strings.Contains(err.Error(), `"missing"`) {
-		t.Errorf("plot of a missing column: err = %v", err)
-	}
-	// A histogram of one distinct value still draws, its weight where the value is.
-	h := Analysis{Name: "one", Plot: Plot{Kind: "hist", X: "n"}, Result: &render.Result{Columns: []string{"n"}, Rows: [][]any{{int64(4)}, {int64(4)}}}}
-	if _, err := drawFigure(h); err != nil {
-		t.Errorf("hist of one value: %v", err)
-	}
-}
-
-func TestQuantile(t *testing.T) {
-	vals := []float64{1, 2, 3, 4, 10}
-	for _, tc := range []struct{ q, want float64 }{{0, 1}, {0.25, 2}, {0.5, 3}, {0.9, 7.6}, {1, 10}} {
-		if got := quantile(vals, tc.q); math.Abs(got-tc.want) > 1e-12 {
-			t.Errorf("quantile(%v, %v) = %v, want %v", vals, tc.q, got, tc.want)
-		}
-	}
-	if got := quantile([]float64{5}, 0.99); got != 5 {
-		t.Errorf("quantile of one value = %v", got)
-	}
-}
-
-func TestDateTicksLabelEachDateOnce(t *testing.T) {
-	lo := float64(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC).Unix())
-	ticks := dateTicks{}.Ticks(lo, lo+2*86400)
-	seen := map[string]bool{}
-	labelled := 0
-	for _, tk := range ticks {
-		if tk.Label == "" {
-			continue
-		}
-		if seen[tk.Label] {
-			t.Errorf("date %s is labelled twice: %v", tk.Label, ticks)
-		}
-		seen[tk.Label] = true
-		labelled++
-	}
-	if labelled < 2 {
-		t.Errorf("two days have %d labelled ticks: %v", labelled, ticks)
-	}
-}
-
-// TestDateTicksOnMidnights checks that over days a date's label sits at that date's midnight,
-// where a daily result's point is drawn.
-func TestDateTicksOnMidnights(t *testing.T) {
-	lo := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
-	labelled := 0
-	for _, tk := range (dateTicks{}).Ticks(float64(lo.Unix())-3600, float64(lo.AddDate(0, 0, 3).Unix())+3600) {
-		if tk.Label == "" {
-			continue
-		}
-		labelled++
-		if at := time.Unix(int64(tk.Value), 0).UTC(); at.Format("2006-01-02") != tk.Label || at.Hour() != 0 {
-			t.Errorf("label %s at %s", tk.Label, at)
-		}
-	}
-	if labelled != 4 {
-		t.Errorf("%d dates labelled over four days, want 4", labelled)
 	}
 }

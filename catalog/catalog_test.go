@@ -1,0 +1,40 @@
+package catalog
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestParseHeader checks the rules every .sql header follows, views and queries included.
+func TestParseHeader(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		want       []Field
+		err        string
+	}{
+		{name: "view", text: "-- name: v\n-- description: one row per thing\n--\n-- Upstream: prose.\nSELECT 1\n",
+			want: []Field{{"name", "v", 1}, {"description", "one row per thing", 2}}},
+		{name: "misspelt key", text: "-- name: v\n-- descripton: d\nSELECT 1\n", err: `views/v.sql:2: unknown header key "descripton" (want name or description)`},
+		{name: "no description", text: "-- name: v\nSELECT 1\n", err: `views/v.sql: the header has no "description" line`},
+		{name: "name differs from file", text: "-- name: w\n-- description: d\n", err: `views/v.sql: the header names it "w"`},
+		{name: "twice", text: "-- name: v\n-- description: d\n-- description: e\n", err: "views/v.sql:3: description is given twice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseHeader("views/v.sql", []byte(tc.text), "name", "description")
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
