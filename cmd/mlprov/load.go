@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -26,7 +27,7 @@ type loadCmd struct {
 	opts loadOptions
 }
 
-func (c *loadCmd) Run(ctx context.Context, args []string) error {
+func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 	fs := c.flags("load", "mlprov load [--db FILE] [--format FORMAT] [--deploy-rule REGEXP] [--replace] [-q] PATH...\n\n"+
 		"Each PATH is a file or folder, taken literally: *, ? and [ in it are plain characters,\n"+
 		"never patterns (let the shell expand a pattern into PATHs). A pipe or /dev/stdin is\n"+
@@ -64,11 +65,20 @@ func (c *loadCmd) Run(ctx context.Context, args []string) error {
 		loaders.Configure(l, lopts)
 		ls = append(ls, l)
 	}
+	_, statErr := os.Stat(c.opts.db)
+	fresh := errors.Is(statErr, os.ErrNotExist)
 	e, err := engine.Open(ctx, c.opts.db, engine.Options{})
 	if err != nil {
 		return err
 	}
-	defer e.Close()
+	loaded := 0
+	defer func() {
+		e.Close()
+		if err != nil && fresh && loaded == 0 {
+			// A load that fails leaves the store as it was: here, not there at all.
+			removeStore(c.opts.db)
+		}
+	}()
 	for i, p := range fs.Args() {
 		lo := engine.LoadOptions{Replace: c.opts.replace}
 		var bar *progress
@@ -81,6 +91,7 @@ func (c *loadCmd) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		loaded++
 		if !c.opts.quiet {
 			verb := "loaded"
 			if res.Replaced {
@@ -101,6 +112,15 @@ func (c *loadCmd) Run(ctx context.Context, args []string) error {
 		}
 	}
 	return e.Close()
+}
+
+// removeStore deletes a store file that a failed command created, with its write-ahead log.
+func removeStore(path string) {
+	if path == ":memory:" {
+		return
+	}
+	os.Remove(path)
+	os.Remove(path + ".wal")
 }
 
 // likelyTraining matches operator names that read as training, to pick the example.

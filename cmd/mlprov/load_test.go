@@ -277,6 +277,10 @@ func TestBadInputOneLine(t *testing.T) {
 			if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "error: load ") || !strings.Contains(errOut, tc.want) {
 				t.Errorf("exit %d, stderr %q; want 1 and one line saying %q", code, errOut, tc.want)
 			}
+			// The store did not exist before the failed load, and does not after it.
+			if _, err := os.Stat(db); !os.IsNotExist(err) {
+				t.Errorf("a failed load into a new store left %s behind (%v)", db, err)
+			}
 		})
 	}
 }
