@@ -37,11 +37,11 @@ bench: build
 # calibrate: the paper-scale corpus over several seeds against the paper's figures, and its
 # Parquet files byte-identical across two runs (about a minute and a half).
 calibrate:
-	$(GO) test -tags calibration -run 'TestCalibrationSeeds|TestParquetDeterministicAtScale' -count=1 -v ./loaders/synth/
+	$(GO) test -tags calibration -run 'TestCalibrationSeeds|TestParquetDeterministicAtScale' -count=1 -v ./synth/
 
 # study: the pruning study's acceptance on generated corpora at scale 0.1, three seeds (about a minute).
 study:
-	$(GO) test -tags study -run TestStudyAtScale -count=1 -v ./engine/prune/
+	$(GO) test -tags study -run TestStudyAtScale -count=1 -v ./prune/
 
 golden:
 	$(GO) test ./... -update

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"mlprov/loaders/synth"
+	"mlprov/synth"
 )
 
 // The Go benchmarks run the same cases as `mlprov bench`, on one Runner, so that the skip rule

@@ -11,10 +11,10 @@ import (
 
 	"mlprov/catalog"
 	"mlprov/engine"
-	"mlprov/engine/prune"
+	"mlprov/prune"
 	"mlprov/loaders/mlmd"
 	"mlprov/loaders/native"
-	"mlprov/loaders/synth"
+	"mlprov/synth"
 )
 
 var nativeLoader = &native.Loader{}

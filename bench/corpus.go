@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"mlprov/loaders/synth"
+	"mlprov/synth"
 )
 
 // cacheVersion is part of every cached corpus's name: bump it when the generator changes what

@@ -9,7 +9,7 @@ import (
 	"mlprov/engine"
 	"mlprov/loaders/mlmd"
 	"mlprov/loaders/native"
-	"mlprov/loaders/synth"
+	"mlprov/synth"
 )
 
 // openStore loads path with l into a new in-memory store.

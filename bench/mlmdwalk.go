@@ -4,25 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"mlprov/loaders/mlmd"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
-)
-
-// MLMD's enums as stored in its SQLite tables (ml_metadata/proto/metadata_store.proto).
-const (
-	mlmdExecutionKind = 0
-	mlmdCached        = 5 // Execution.last_known_state CACHED
-)
-
-// mlmdInput and mlmdOutput are the Event types that are lineage, with their rank: an
-// execution that has several events on one artifact counts by its INPUT (OUTPUT) event, else
-// its lowest-numbered one, as loaders/mlmd keeps them.
-var (
-	mlmdInput  = map[int64]int{3: 0, 2: 1, 5: 1} // INPUT, DECLARED_INPUT, INTERNAL_INPUT
-	mlmdOutput = map[int64]int{4: 0, 1: 1, 6: 1} // OUTPUT, DECLARED_OUTPUT, INTERNAL_OUTPUT
 )
 
 // MLMDWalk finds every graphlet's executions the way a program on MLMD's own API does: it
@@ -112,7 +99,7 @@ type mevent struct {
 // readTypes is get_execution_types: the type names and the base types they derive from.
 func (w *walker) readTypes(ctx context.Context) error {
 	names := map[int64]string{}
-	rows, err := w.conn.QueryContext(ctx, "SELECT id, name FROM `Type` WHERE type_kind = ?", mlmdExecutionKind)
+	rows, err := w.conn.QueryContext(ctx, "SELECT id, name FROM `Type` WHERE type_kind = ?", mlmd.KindExecution)
 	if err != nil {
 		return err
 	}
@@ -193,7 +180,7 @@ func (w *walker) executionsQuery(ctx context.Context, col string, ids []int64, o
 			rows.Close()
 			return nil, err
 		}
-		xs = append(xs, mexec{id: id, trainer: w.trainer[typ], producer: state.Int64 != mlmdCached && !w.resolver[typ]})
+		xs = append(xs, mexec{id: id, trainer: w.trainer[typ], producer: state.Int64 != mlmd.ExecCached && !w.resolver[typ]})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil || len(xs) == 0 {
@@ -281,7 +268,7 @@ func (w *walker) upstream(ctx context.Context, t mexec) ([]int64, error) {
 		}
 		var arts []int64
 		for _, e := range evs {
-			if _, in := mlmdInput[e.typ]; in && !seenA[e.artifact] {
+			if dir, _, _ := mlmd.EventDirection(e.typ); dir == "in" && !seenA[e.artifact] {
 				seenA[e.artifact] = true
 				arts = append(arts, e.artifact)
 			}
@@ -294,7 +281,7 @@ func (w *walker) upstream(ctx context.Context, t mexec) ([]int64, error) {
 		}
 		var cands []int64
 		for _, e := range evs {
-			if _, out := mlmdOutput[e.typ]; out && !seenX[e.execution] {
+			if dir, _, _ := mlmd.EventDirection(e.typ); dir == "out" && !seenX[e.execution] {
 				seenX[e.execution] = true
 				cands = append(cands, e.execution)
 			}
@@ -340,7 +327,7 @@ func (w *walker) downstream(ctx context.Context, t mexec) ([]int64, error) {
 		}
 		var arts []int64
 		for _, e := range evs {
-			if _, out := mlmdOutput[e.typ]; out && !seenA[e.artifact] {
+			if dir, _, _ := mlmd.EventDirection(e.typ); dir == "out" && !seenA[e.artifact] {
 				seenA[e.artifact] = true
 				arts = append(arts, e.artifact)
 			}
@@ -354,8 +341,8 @@ func (w *walker) downstream(ctx context.Context, t mexec) ([]int64, error) {
 		// Each consumer's read of each artifact, by its preferred event.
 		reads := map[[2]int64]read{}
 		for _, e := range evs {
-			rank, in := mlmdInput[e.typ]
-			if !in || seenX[e.execution] {
+			dir, rank, _ := mlmd.EventDirection(e.typ)
+			if dir != "in" || seenX[e.execution] {
 				continue
 			}
 			k := [2]int64{e.execution, e.artifact}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"mlprov/loaders/synth"
+	"mlprov/synth"
 )
 
 // TestSkipRule: an alternative more than SlowFactor times slower than its default at one

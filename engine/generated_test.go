@@ -10,7 +10,7 @@ import (
 
 	"mlprov/engine"
 	"mlprov/loaders/native"
-	"mlprov/loaders/synth"
+	"mlprov/synth"
 )
 
 // TestGraphletsOfGeneratedCorpus checks the graphlets of a generated corpus against what the

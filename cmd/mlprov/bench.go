@@ -16,7 +16,7 @@ import (
 	"mlprov/catalog"
 	"mlprov/internal/plot"
 	"mlprov/internal/render"
-	"mlprov/loaders/synth"
+	"mlprov/synth"
 )
 
 type benchOptions struct {

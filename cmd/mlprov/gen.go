@@ -11,7 +11,7 @@ import (
 	"mlprov/engine"
 	"mlprov/loaders/mlmd"
 	"mlprov/loaders/native"
-	"mlprov/loaders/synth"
+	"mlprov/synth"
 )
 
 type genOptions struct {

@@ -11,7 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	"mlprov/engine/prune"
+	"mlprov/prune"
 	"mlprov/internal/plot"
 	"mlprov/internal/render"
 	"mlprov/report/runner"

@@ -313,8 +313,7 @@ func (c *converter) toExecutions() error {
 			continue // toEvents reports it
 		}
 		c.lastSeen[xi] = max(c.lastSeen[xi], e.ms)
-		switch e.typ {
-		case EventOutput, EventDeclaredOutput, EventInternalOutput:
+		if dir, _, _ := EventDirection(e.typ); dir == "out" {
 			if ai, ok := c.artPos.get(e.artifact); ok && publishedStates[c.artState[ai]] {
 				c.published[xi] = true
 			}
@@ -333,7 +332,7 @@ func (c *converter) toExecutions() error {
 	assocs := &linksOf{all: c.assoc}
 	for xi, x := range c.execs {
 		t := c.types[x.typeID]
-		if t == nil || t.kind != kindExecution {
+		if t == nil || t.kind != KindExecution {
 			return fmt.Errorf("%s: type_id %d is not an execution type in Type", c.src("Execution", x.id), x.typeID)
 		}
 		links := assocs.next(x.id)
@@ -532,20 +531,12 @@ func (c *converter) toEvents() error {
 		if c.skipped[xi] {
 			continue
 		}
-		var dir string
-		rank := 1
-		switch e.typ {
-		case EventInput, EventDeclaredInput, EventInternalInput:
-			dir = "in"
-		case EventOutput, EventDeclaredOutput, EventInternalOutput:
-			dir = "out"
-		case EventUnknown, EventPendingOutput:
+		dir, rank, ok := EventDirection(e.typ)
+		switch {
+		case !ok && (e.typ == EventUnknown || e.typ == EventPendingOutput):
 			continue
-		default:
+		case !ok:
 			return fmt.Errorf("%s: type %d is not an MLMD event type (0 to 7)", c.src("Event", e.id), e.typ)
-		}
-		if e.typ == EventInput || e.typ == EventOutput {
-			rank = 0
 		}
 		if dir == "out" {
 			if c.producer[ai] == 0 {
@@ -582,7 +573,7 @@ func (c *converter) toArtifacts() error {
 	attribs := &linksOf{all: c.attrib}
 	for ai, a := range c.arts {
 		t := c.types[a.typeID]
-		if t == nil || t.kind != kindArtifact {
+		if t == nil || t.kind != KindArtifact {
 			return fmt.Errorf("%s: type_id %d is not an artifact type in Type", c.src("Artifact", a.id), a.typeID)
 		}
 		var pid int64

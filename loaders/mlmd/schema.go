@@ -14,9 +14,10 @@ const (
 
 // MLMD's enums, as stored in the SQLite columns (ml_metadata/proto/metadata_store.proto).
 const (
-	kindExecution = 0
-	kindArtifact  = 1
-	kindContext   = 2
+	// Type.type_kind.
+	KindExecution = 0
+	KindArtifact  = 1
+	KindContext   = 2
 
 	// Execution.last_known_state.
 	ExecUnknown  = 0
@@ -42,6 +43,24 @@ const (
 	EventInternalOutput = 6
 	EventPendingOutput  = 7
 )
+
+// EventDirection says which way an Event.type links an execution and an artifact: "in" or
+// "out", with rank 0 for INPUT and OUTPUT and 1 for the declared and internal kinds, so that
+// an execution with several events on one artifact counts by its lowest rank. ok is false for
+// UNKNOWN and PENDING_OUTPUT, which are not lineage, and for numbers that are not event types.
+func EventDirection(typ int64) (dir string, rank int, ok bool) {
+	switch typ {
+	case EventInput:
+		return "in", 0, true
+	case EventDeclaredInput, EventInternalInput:
+		return "in", 1, true
+	case EventOutput:
+		return "out", 0, true
+	case EventDeclaredOutput, EventInternalOutput:
+		return "out", 1, true
+	}
+	return "", 0, false
+}
 
 // ddl returns the CREATE statements of an MLMD SQLite store at schema version v (6 to 10),
 // following ml_metadata/util/metadata_source_query_config.cc: v7 added byte_value, v8 a

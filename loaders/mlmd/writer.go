@@ -143,7 +143,7 @@ func ms(t time.Time) int64 {
 // "context"), creating it on first use; base names a system base type such as mlmd.Train
 // that the type derives from (ParentType), or is empty.
 func (w *Writer) Type(name, kind, base string) int64 {
-	k := map[string]int{"execution": kindExecution, "artifact": kindArtifact, "context": kindContext}[kind]
+	k := map[string]int{"execution": KindExecution, "artifact": KindArtifact, "context": KindContext}[kind]
 	key := [2]any{name, k}
 	if id, ok := w.types[key]; ok {
 		return id

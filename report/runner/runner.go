@@ -19,7 +19,7 @@ import (
 
 	"mlprov/catalog"
 	"mlprov/engine"
-	"mlprov/engine/prune"
+	"mlprov/prune"
 	"mlprov/internal/render"
 	"mlprov/report"
 )

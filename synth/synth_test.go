@@ -14,7 +14,7 @@ import (
 
 	"mlprov/engine"
 	"mlprov/loaders/native"
-	"mlprov/loaders/synth"
+	"mlprov/synth"
 )
 
 // generate writes a corpus of cfg into a new temporary folder.

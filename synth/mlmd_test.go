@@ -12,7 +12,7 @@ import (
 	"mlprov/engine"
 	"mlprov/internal/render"
 	"mlprov/loaders/mlmd"
-	"mlprov/loaders/synth"
+	"mlprov/synth"
 )
 
 // TestMLMDLoadsAlike writes the scale 0.01 corpus as an MLMD store, loads it through

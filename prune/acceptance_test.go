@@ -12,9 +12,9 @@ import (
 	"testing"
 
 	"mlprov/engine"
-	"mlprov/engine/prune"
+	"mlprov/prune"
 	"mlprov/loaders/native"
-	"mlprov/loaders/synth"
+	"mlprov/synth"
 )
 
 // TestStudyAtScale checks, for three seeds, that the chosen operating point saves at least
