@@ -11,9 +11,9 @@ import (
 
 	"mlprov/catalog"
 	"mlprov/engine"
-	"mlprov/prune"
 	"mlprov/loaders/mlmd"
 	"mlprov/loaders/native"
+	"mlprov/prune"
 	"mlprov/synth"
 )
 

@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"mlprov/engine"
-	"mlprov/prune"
 	"mlprov/loaders/native"
+	"mlprov/prune"
 	"mlprov/synth"
 )
 

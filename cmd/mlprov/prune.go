@@ -11,9 +11,9 @@ import (
 	"sort"
 	"strings"
 
-	"mlprov/prune"
 	"mlprov/internal/plot"
 	"mlprov/internal/render"
+	"mlprov/prune"
 	"mlprov/report/runner"
 )
 

@@ -19,8 +19,8 @@ import (
 
 	"mlprov/catalog"
 	"mlprov/engine"
-	"mlprov/prune"
 	"mlprov/internal/render"
+	"mlprov/prune"
 	"mlprov/report"
 )
 
