@@ -75,6 +75,10 @@ func TestHelpCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Usage:\n  mlprov load") {
 		t.Errorf("help load: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
+	// Help names every format export writes.
+	if _, out, _ := mlprov(t, "help"); !regexp.MustCompile(`export +.*Parquet, CSV or JSON lines, or as an MLMD store`).MatchString(out) {
+		t.Errorf("help does not say export also writes MLMD stores:\n%s", out)
+	}
 	// A bare mlprov is a usage mistake: usage on stderr, exit 2, as for an unknown command.
 	code, out, errOut = mlprov(t)
 	if code != 2 || out != "" || !strings.Contains(errOut, "Commands:") {
