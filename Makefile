@@ -46,13 +46,19 @@ study:
 golden:
 	$(GO) test ./... -update
 
-# fuzz: each parser of outside input for FUZZTIME (go test runs one fuzz target at a time).
+# fuzz: every fuzz target in the tree for FUZZTIME each (go test runs one fuzz target at a time).
+# The targets are found, not listed: the packages whose tests declare a Fuzz function, then
+# `go test -list` names each package's targets.
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./loaders/openlineage
-	$(GO) test -run '^$$' -fuzz '^FuzzParseTime$$' -fuzztime $(FUZZTIME) ./loaders/openlineage
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./loaders/mlmd
-	$(GO) test -run '^$$' -fuzz '^FuzzAttrsJSON$$' -fuzztime $(FUZZTIME) ./loaders/mlmd
+	@pkgs=$$(git grep -l '^func Fuzz' -- '*_test.go' | xargs -n1 dirname | sort -u | sed 's|^|./|'); \
+	test -n "$$pkgs" || { echo "fuzz: no fuzz targets found"; exit 1; }; \
+	list=$$($(GO) test -list '^Fuzz' $$pkgs) || { echo "$$list"; exit 1; }; \
+	echo "$$list" | awk '/^Fuzz/ { f[n++] = $$1; next } /^ok/ { for (i = 0; i < n; i++) print $$2, f[i]; n = 0 }' | \
+	while read -r pkg target; do \
+		echo "fuzz: $$pkg $$target"; \
+		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "$$pkg" || exit 1; \
+	done
 
 clean:
 	rm -rf bin demo.duckdb demo.duckdb.wal demo.duckdb.tmp demo-corpus mlprov-report bench-results
