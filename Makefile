@@ -22,9 +22,18 @@ demo: build
 	$(BIN) query --db demo.duckdb -f testdata/overview.sql
 	$(BIN) report -q --db demo.duckdb --out mlprov-report
 
-lint:
+# lint: gofmt, go vet, and golangci-lint with .golangci.yml at a pinned version, installed into
+# bin/tools on first use.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := bin/tools/golangci-lint
+
+lint: $(GOLANGCI_LINT)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
 	$(GO) vet ./...
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT):
+	GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 # bench: every benchmark at the standard scales (BENCH_SCALES of the paper's corpus), the
 # alternatives compared in the same run, with plots and EXPLAIN ANALYZE in bench-results/
