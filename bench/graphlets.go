@@ -205,16 +205,19 @@ func goTraversal(ctx context.Context, s Store) (Members, error) {
 	if err != nil {
 		return m, err
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var t int64
 		if err := rows.Scan(&t); err != nil {
-			rows.Close()
 			return m, err
 		}
 		trainers = append(trainers, t)
 		index(t)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return m, err
+	}
 	n := len(names)
 	up, down := csr(n, upFrom, upTo), csr(n, downFrom, downTo)
 	seen := make([]int32, n)

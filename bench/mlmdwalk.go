@@ -103,11 +103,11 @@ func (w *walker) readTypes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var id int64
 		var name string
 		if err := rows.Scan(&id, &name); err != nil {
-			rows.Close()
 			return err
 		}
 		names[id] = name
@@ -121,10 +121,10 @@ func (w *walker) readTypes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var t, p int64
 		if err := rows.Scan(&t, &p); err != nil {
-			rows.Close()
 			return err
 		}
 		bases[t] = append(bases[t], p)
@@ -170,6 +170,7 @@ func (w *walker) executionsQuery(ctx context.Context, col string, ids []int64, o
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	var xs []mexec
 	for rows.Next() {
 		var id, typ int64
@@ -177,7 +178,6 @@ func (w *walker) executionsQuery(ctx context.Context, col string, ids []int64, o
 		var name sql.NullString
 		var created, updated sql.NullInt64
 		if err := rows.Scan(&id, &typ, &state, &name, &created, &updated); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		xs = append(xs, mexec{id: id, trainer: w.trainer[typ], producer: state.Int64 != mlmd.ExecCached && !w.resolver[typ]})
@@ -215,12 +215,12 @@ func (w *walker) eventsBy(ctx context.Context, col string, ids []int64) ([]meven
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	var evs []mevent
 	for rows.Next() {
 		var e mevent
 		var ms sql.NullInt64
 		if err := rows.Scan(&e.id, &e.artifact, &e.execution, &e.typ, &ms); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		evs = append(evs, e)

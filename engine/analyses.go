@@ -130,7 +130,7 @@ func (e *Engine) RunAnalysisOn(ctx context.Context, q Querier, name string) (*sq
 	}
 	cols, err := rows.Columns()
 	if err != nil {
-		rows.Close()
+		rows.Close() //nolint:sqlclosecheck // on success the rows go to the caller, who closes them
 		return nil, fmt.Errorf("analysis %s: %w", name, err)
 	}
 	for _, c := range a.Plot.Columns() {

@@ -149,7 +149,7 @@ func materialize(ctx context.Context, db execer, progress func(string)) error {
 		}
 		if progress != nil {
 			var n int64
-			db.QueryRowContext(ctx, "SELECT count(*) FROM main."+v.Name).Scan(&n)
+			_ = db.QueryRowContext(ctx, "SELECT count(*) FROM main."+v.Name).Scan(&n) // the count only decorates the line
 			progress(fmt.Sprintf("materialized %s: %d rows in %.2fs", v.Name, n, time.Since(start).Seconds()))
 		}
 	}
@@ -175,12 +175,12 @@ func checkAcyclic(ctx context.Context, db execer) error {
 	if err != nil {
 		return err
 	}
+	defer rows.Close()
 	var from, to []int32
 	indeg := make([]int32, n)
 	for rows.Next() {
 		var p, c int32
 		if err := rows.Scan(&p, &c); err != nil {
-			rows.Close()
 			return err
 		}
 		from = append(from, p)

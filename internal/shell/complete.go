@@ -119,6 +119,9 @@ UNION SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1`)
 			names = append(names, n)
 		}
 	}
+	if rows.Err() != nil {
+		return nil
+	}
 	return names
 }
 

@@ -46,6 +46,9 @@ func nodeTimes(t *testing.T) map[string]time.Time {
 		}
 		times[key] = at
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	return times
 }
 

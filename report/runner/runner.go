@@ -241,7 +241,7 @@ func FindGroundTruth(ctx context.Context, e *engine.Engine) string {
 			found = append(found, p)
 		}
 	}
-	if len(found) != 1 {
+	if rows.Err() != nil || len(found) != 1 {
 		return ""
 	}
 	return found[0]
