@@ -19,9 +19,9 @@ func TestInterruptedLoadTellsTheTruth(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "s.duckdb")
 	// load runs one load into a new store, cancelled after delay from its last derivation
-	// step (never when delay < 0), and returns what Load said, the sources stored and how
-	// long the load ran past that step.
-	load := func(delay time.Duration) (error, int, time.Duration) {
+	// step (never when delay < 0), and returns the sources stored, how long the load ran past
+	// that step and what Load said.
+	load := func(delay time.Duration) (int, time.Duration, error) {
 		e := open(t, path, engine.Options{})
 		defer removeStore(t, path)
 		defer e.Close()
@@ -42,14 +42,14 @@ func TestInterruptedLoadTellsTheTruth(t *testing.T) {
 		if qerr := e.DB().QueryRow(`SELECT count(*) FROM sources`).Scan(&n); qerr != nil {
 			t.Fatal(qerr)
 		}
-		return err, n, tail
+		return n, tail, err
 	}
-	_, _, tail := load(-1)
+	_, tail, _ := load(-1)
 	const tries = 16
 	var committed, rolledBack int
 	for i := range tries {
 		delay := tail * time.Duration(i) / (tries - 4) // the last few land after the commit
-		err, n, _ := load(delay)
+		n, _, err := load(delay)
 		switch {
 		case err == nil && n == 1:
 			committed++

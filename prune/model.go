@@ -124,10 +124,8 @@ func (m *Logistic) Fit(X [][]float64, y []bool) {
 	n := float64(len(rows))
 	loss := func(w, grad []float64) float64 {
 		var l float64
-		if grad != nil {
-			for j := range grad {
-				grad[j] = 0
-			}
+		for j := range grad {
+			grad[j] = 0
 		}
 		for i, r := range rows {
 			z := dot(w, r)
@@ -144,12 +142,10 @@ func (m *Logistic) Fit(X [][]float64, y []bool) {
 		for j := 1; j < k; j++ {
 			l += 0.5 * m.L2 * w[j] * w[j]
 		}
-		if grad != nil {
-			for j := range grad {
-				grad[j] /= n
-				if j > 0 {
-					grad[j] += m.L2 * w[j]
-				}
+		for j := range grad {
+			grad[j] /= n
+			if j > 0 {
+				grad[j] += m.L2 * w[j]
 			}
 		}
 		return l

@@ -44,15 +44,15 @@ func parseCommand(line string) (command, error) {
 	var word strings.Builder
 	inWord := false
 	for i := 0; i < len(rest); {
-		switch ch := rest[i]; {
-		case ch == ' ' || ch == '\t':
+		switch ch := rest[i]; ch {
+		case ' ', '\t':
 			if inWord {
 				c.args = append(c.args, word.String())
 				word.Reset()
 				inWord = false
 			}
 			i++
-		case ch == '\'' || ch == '"':
+		case '\'', '"':
 			end, ok := skipQuoted(rest, i+1, ch)
 			if !ok {
 				return command{}, fmt.Errorf("%s: unclosed %c quote", name, ch)
