@@ -138,7 +138,7 @@ func loadCase(alt, desc string, l engine.Loader, path func(*Corpus) string, def 
 			t.StopTimer()
 			defer t.StartTimer()
 			if err != nil {
-				removeStore(e)
+				_ = removeStore(e) // the load's error is the one to report
 				return Outcome{}, err
 			}
 			m, err := SummariseSQL(ctx, e.DB(), "SELECT graphlet_id, execution_id FROM graphlet_executions")
@@ -147,7 +147,7 @@ func loadCase(alt, desc string, l engine.Loader, path func(*Corpus) string, def 
 				env.storePath = e.Path()
 				err = e.Close()
 			} else {
-				removeStore(e)
+				_ = removeStore(e) // a scratch store: what matters is measured
 			}
 			debug.FreeOSMemory()
 			return Outcome{Rows: res.Rows(), Graphlets: m.Graphlets, Check: m}, err

@@ -216,7 +216,7 @@ func (env *Env) Store(ctx context.Context) (*engine.Engine, error) {
 	}
 	start := time.Now()
 	if _, err := e.Load(ctx, nativeLoader, env.Corpus.Native, engine.LoadOptions{}); err != nil {
-		removeStore(e)
+		_ = removeStore(e) // the load's error is the one to report
 		return nil, err
 	}
 	if env.log != nil {
@@ -500,7 +500,7 @@ func (r *Runner) Run(ctx context.Context, cs []Case, scales []float64, progress 
 		for _, c := range cs {
 			res, err := r.Measure(ctx, c, s)
 			if err != nil {
-				r.CloseEnv(s)
+				_ = r.CloseEnv(s) // the measurement's error is the one to report
 				return r.Results(), err
 			}
 			if progress != nil {

@@ -16,7 +16,7 @@ func TestParseHeader(t *testing.T) {
 	}{
 		{name: "view", text: "-- name: v\n-- description: one row per thing\n--\n-- Upstream: prose.\nSELECT 1\n",
 			want: []Field{{"name", "v", 1}, {"description", "one row per thing", 2}}},
-		{name: "misspelt key", text: "-- name: v\n-- descripton: d\nSELECT 1\n", err: `views/v.sql:2: unknown header key "descripton" (want name or description)`},
+		{name: "misspelt key", text: "-- name: v\n-- descripton: d\nSELECT 1\n", err: `views/v.sql:2: unknown header key "descripton" (want name or description)`}, //nolint:misspell // the misspelt key is the input under test
 		{name: "no description", text: "-- name: v\nSELECT 1\n", err: `views/v.sql: the header has no "description" line`},
 		{name: "name differs from file", text: "-- name: w\n-- description: d\n", err: `views/v.sql: the header names it "w"`},
 		{name: "twice", text: "-- name: v\n-- description: d\n-- description: e\n", err: "views/v.sql:3: description is given twice"},

@@ -92,7 +92,9 @@ func TestGraphletMembersOfExample(t *testing.T) {
 	var got []string
 	for rows.Next() {
 		var s string
-		rows.Scan(&s)
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
 		got = append(got, s)
 	}
 	want := []string{
@@ -162,14 +164,20 @@ func TestCyclesAreRefused(t *testing.T) {
 				"events.jsonl":     tt.events,
 			})
 			var before int64
-			e.DB().QueryRow(`SELECT count(*) FROM graphlet_members`).Scan(&before)
+			if err := e.DB().QueryRow(`SELECT count(*) FROM graphlet_members`).Scan(&before); err != nil {
+				t.Fatal(err)
+			}
 			_, err := e.Load(context.Background(), &native.Loader{}, dir, engine.LoadOptions{})
 			if !errors.Is(err, engine.ErrCycle) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want a cycle naming %s", err, tt.want)
 			}
 			var after, execs int64
-			e.DB().QueryRow(`SELECT count(*) FROM graphlet_members`).Scan(&after)
-			e.DB().QueryRow(`SELECT count(*) FROM executions`).Scan(&execs)
+			if err := e.DB().QueryRow(`SELECT count(*) FROM graphlet_members`).Scan(&after); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.DB().QueryRow(`SELECT count(*) FROM executions`).Scan(&execs); err != nil {
+				t.Fatal(err)
+			}
 			if after != before || execs != 36 {
 				t.Errorf("a refused load left %d members (was %d) and %d executions (was 36)", after, before, execs)
 			}

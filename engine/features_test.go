@@ -37,7 +37,9 @@ func TestFeaturesDoNotReadTheFuture(t *testing.T) {
 	var gs []g
 	for rows.Next() {
 		var x g
-		rows.Scan(&x.id, &x.start)
+		if err := rows.Scan(&x.id, &x.start); err != nil {
+			t.Fatal(err)
+		}
 		gs = append(gs, x)
 	}
 	rows.Close()

@@ -50,7 +50,9 @@ func TestWriteKeepsFilesItDidNotWrite(t *testing.T) {
 	notes := map[string]string{"notes.txt": "my notes", "plots/annotated.png": "my drawing", "drafts/a.md": "draft"}
 	for name, text := range notes {
 		p := filepath.Join(dir, filepath.FromSlash(name))
-		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}

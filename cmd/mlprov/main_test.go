@@ -260,7 +260,7 @@ func holdAt(t *testing.T, env, marker, bin string, args ...string) *exec.Cmd {
 			t.Fatalf("mlprov %s ended before %q", args[0], marker)
 		}
 	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill() // the test fails anyway
 		t.Fatalf("mlprov %s did not reach %q in 60 s", args[0], marker)
 	}
 	return cmd
@@ -279,7 +279,7 @@ func TestKilledLoadLeavesStoreAsItWas(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Wait()
+	_ = cmd.Wait() // "signal: killed", as intended
 
 	code, after, errOut := mlprov(t, "query", "--db", db, "--format", "csv", count)
 	if code != 0 || after != before {
@@ -296,12 +296,13 @@ func TestStoreInUse(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "s.duckdb")
 	cmd := holdLoad(t, bin, db, smallSource(t))
 	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait() // "signal: killed", as intended
 	}()
 	out, err := exec.Command(bin, "query", "--db", db, "SELECT 1").CombinedOutput()
 	code := -1
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	}
 	text := string(out)

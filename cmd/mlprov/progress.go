@@ -20,7 +20,8 @@ func isTerminal(f any) bool {
 
 // progress reports long work on w (stderr): on a terminal, a bar whose caption is the current
 // step; otherwise plain "PREFIX: STEP" lines, which scripts and tests read, and a count line
-// at each tenth of the work. A nil *progress reports nothing.
+// at each tenth of the work. A nil *progress reports nothing. Reporting is best effort: an
+// error drawing the bar or writing a line is ignored, as the work itself goes on.
 type progress struct {
 	w      io.Writer
 	prefix string // "load", "gen"
@@ -40,7 +41,7 @@ func (p *progress) step(s string) {
 	}
 	if p.bar == nil || strings.HasPrefix(s, "warning: ") {
 		if p.bar != nil {
-			p.bar.Clear()
+			_ = p.bar.Clear()
 		}
 		fmt.Fprintf(p.w, "%s: %s\n", p.prefix, s)
 		return
@@ -75,13 +76,13 @@ func (p *progress) count(done, total int64) {
 	if total > 0 && p.bar.GetMax64() != total {
 		p.bar.ChangeMax64(total)
 	}
-	p.bar.Set64(done)
+	_ = p.bar.Set64(done)
 }
 
 // done clears the bar, if one was drawn.
 func (p *progress) done() {
 	if p != nil && p.bar != nil {
-		p.bar.Finish()
+		_ = p.bar.Finish()
 		p.bar = nil
 	}
 }

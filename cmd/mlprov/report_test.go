@@ -303,7 +303,7 @@ func TestKilledReportLeavesEarlierReport(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Wait()
+	_ = cmd.Wait() // "signal: killed", as intended
 	if after := snapshot(t, out); !maps.Equal(after, before) {
 		t.Errorf("after a killed report the folder holds %v, want %v as before", slices.Sorted(maps.Keys(after)), slices.Sorted(maps.Keys(before)))
 	}

@@ -55,7 +55,7 @@ func startShell(t *testing.T, store, history string) *session {
 		}
 	}()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill() // the shell has usually exited already
 		f.Close()
 	})
 	s.expect(shell.Prompt)
@@ -127,7 +127,7 @@ func (s *session) wait() error {
 		<-s.closed
 		return err
 	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
+		_ = s.cmd.Process.Kill() // the test fails anyway
 		s.t.Fatalf("the shell still runs 10s later; the terminal shows:\n%s", s.screen())
 		return nil
 	}
@@ -235,7 +235,9 @@ func TestShellTerminal(t *testing.T) {
 		}},
 		{name: "terminate", run: func(t *testing.T, s *session) {
 			// SIGTERM at an idle prompt, where the shell is blocked reading the terminal.
-			s.cmd.Process.Signal(syscall.SIGTERM)
+			if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
 			var exit *exec.ExitError
 			if err := s.wait(); !errors.As(err, &exit) || exit.ExitCode() != 130 {
 				t.Errorf("after SIGTERM the shell ended with %v, want status 130", err)

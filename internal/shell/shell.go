@@ -83,7 +83,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 	defer func() {
 		// The session's temporary tables, settings and open transaction end with it: its
 		// connection is discarded rather than handed back to the pool.
-		conn.Raw(func(any) error { return driver.ErrBadConn })
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // the error asked for
 		conn.Close()
 	}()
 	s := newSession(opts, conn)
