@@ -3,6 +3,8 @@ package synth
 import (
 	"math"
 	"strconv"
+
+	"mlprov/engine"
 )
 
 // Execution states, as the store spells them.
@@ -12,7 +14,7 @@ const (
 	stCached
 )
 
-var stateNames = [...]string{"complete", "failed", "cached"}
+var stateNames = [...]string{engine.StateComplete, engine.StateFailed, engine.StateCached}
 
 // exec, art, event and truth are one pipeline's rows with pipeline-local ids (indexes into
 // the batch's slices); the writer adds each table's running offset, so pipelines can be

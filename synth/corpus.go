@@ -9,25 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"mlprov/engine"
 )
 
-// tableSpec names each table's columns in the store's order (sql/schema/001_store.sql).
-var tableSpec = []struct {
-	name string
-	cols []string
-	typ  []string
-}{
-	{"pipelines", []string{"pipeline_id", "name", "attrs"}, []string{"BIGINT", "VARCHAR", "JSON"}},
-	{"executions", []string{"execution_id", "pipeline_id", "run_id", "node_id", "op_type", "category", "state", "start_time", "end_time", "cost", "attrs"},
-		[]string{"BIGINT", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "TIMESTAMP", "TIMESTAMP", "DOUBLE", "JSON"}},
-	{"artifacts", []string{"artifact_id", "pipeline_id", "type", "uri", "span", "version", "state", "create_time", "size_bytes", "attrs"},
-		[]string{"BIGINT", "BIGINT", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "VARCHAR", "TIMESTAMP", "BIGINT", "JSON"}},
-	{"events", []string{"execution_id", "artifact_id", "direction", "role", "event_time"},
-		[]string{"BIGINT", "BIGINT", "VARCHAR", "VARCHAR", "TIMESTAMP"}},
-}
-
 // corpusWriter appends each pipeline's batch to the four table files and the ground truth,
-// giving rows their corpus-wide ids.
+// giving rows their corpus-wide ids. Its files and encoders follow engine.Tables, and write
+// writes each table's layout columns in order (a test checks the files against them).
 type corpusWriter struct {
 	files  []*os.File
 	bufs   []*bufio.Writer
@@ -41,18 +29,19 @@ type corpusWriter struct {
 func newCorpusWriter(dir, textDir, format string, start time.Time) (*corpusWriter, error) {
 	w := &corpusWriter{}
 	ext := "." + format
-	for _, t := range tableSpec {
-		f, err := os.Create(filepath.Join(textDir, t.name+ext))
+	for _, t := range engine.Tables {
+		cols := engine.Names(t.Layout())
+		f, err := os.Create(filepath.Join(textDir, t.Name+ext))
 		if err != nil {
 			w.close()
 			return nil, fmt.Errorf("generate: %w", err)
 		}
 		w.files = append(w.files, f)
 		w.bufs = append(w.bufs, bufio.NewWriterSize(f, 1<<20))
-		e := &encoder{json: format == "jsonl", cols: t.cols, baseUnix: start.Unix()}
+		e := &encoder{json: format == "jsonl", cols: cols, baseUnix: start.Unix()}
 		w.encs = append(w.encs, e)
 		if !e.json {
-			w.bufs[len(w.bufs)-1].WriteString(strings.Join(t.cols, ",") + "\n")
+			w.bufs[len(w.bufs)-1].WriteString(strings.Join(cols, ",") + "\n")
 		}
 	}
 	f, err := os.Create(filepath.Join(dir, GroundTruthFile))
@@ -67,17 +56,18 @@ func newCorpusWriter(dir, textDir, format string, start time.Time) (*corpusWrite
 // categories mirrors the seeded op_categories table, so files carry the category the store
 // would derive (custom components are 'other').
 var categories = map[string]string{
-	"CsvExampleGen": "ingest", "ImportExampleGen": "ingest", "BigQueryExampleGen": "ingest",
-	"StatisticsGen": "analyze", "SchemaGen": "analyze", "ExampleValidator": "analyze",
-	"Transform": "transform", "Trainer": "train", "Tuner": "train",
-	"Evaluator": "validate", "InfraValidator": "validate", "Pusher": "deploy", "Resolver": "other",
+	"CsvExampleGen": engine.CategoryIngest, "ImportExampleGen": engine.CategoryIngest, "BigQueryExampleGen": engine.CategoryIngest,
+	"StatisticsGen": engine.CategoryAnalyze, "SchemaGen": engine.CategoryAnalyze, "ExampleValidator": engine.CategoryAnalyze,
+	"Transform": engine.CategoryTransform, "Trainer": engine.CategoryTrain, "Tuner": engine.CategoryTrain,
+	"Evaluator": engine.CategoryValidate, "InfraValidator": engine.CategoryValidate, "Pusher": engine.CategoryDeploy,
+	"Resolver": engine.CategoryOther,
 }
 
 func category(op string) string {
 	if c, ok := categories[op]; ok {
 		return c
 	}
-	return "other"
+	return engine.CategoryOther
 }
 
 func (w *corpusWriter) write(pid int64, name string, b *batch) error {
@@ -122,7 +112,7 @@ func (w *corpusWriter) write(pid int64, name string, b *batch) error {
 		e.uri(pidText, a.typ, id)
 		e.optInt(a.span)
 		e.optInt(a.version)
-		e.str("live")
+		e.str(engine.ArtifactLive)
 		e.time(a.create)
 		e.optInt(a.size)
 		e.raw(b.arena[a.attrs[0]:a.attrs[1]])
@@ -137,9 +127,9 @@ func (w *corpusWriter) write(pid int64, name string, b *batch) error {
 		e.int(ex0 + int64(v.exec) + 1)
 		e.int(art0 + int64(v.art) + 1)
 		if v.out {
-			e.str("out")
+			e.str(engine.DirectionOut)
 		} else {
-			e.str("in")
+			e.str(engine.DirectionIn)
 		}
 		e.str(v.role)
 		e.time(v.t)

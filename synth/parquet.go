@@ -18,9 +18,9 @@ import (
 func toParquet(ctx context.Context, textDir, dir string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make([]error, len(tableSpec))
+	errs := make([]error, len(engine.Tables))
 	var wg sync.WaitGroup
-	for i := range tableSpec {
+	for i := range engine.Tables {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -40,29 +40,30 @@ func toParquet(ctx context.Context, textDir, dir string) error {
 }
 
 func convertTable(ctx context.Context, textDir, dir string, i int) error {
-	t := tableSpec[i]
-	e, err := engine.Open(ctx, ":memory:", engine.Options{Threads: 1, MemoryLimit: "1GB", TempDir: filepath.Join(textDir, "spill-"+t.name)})
+	t := engine.Tables[i]
+	e, err := engine.Open(ctx, ":memory:", engine.Options{Threads: 1, MemoryLimit: "1GB", TempDir: filepath.Join(textDir, "spill-"+t.Name)})
 	if err != nil {
-		return fmt.Errorf("write %s.parquet: %w", t.name, err)
+		return fmt.Errorf("write %s.parquet: %w", t.Name, err)
 	}
 	defer e.Close()
-	dst := sqlQuote(filepath.Join(dir, t.name+".parquet"))
+	dst := sqlQuote(filepath.Join(dir, t.Name+".parquet"))
 	q := fmt.Sprintf(`COPY (SELECT * FROM %s) TO %s (FORMAT parquet, COMPRESSION zstd)`, readCSV(textDir, i), dst)
 	if _, err := e.DB().ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("write %s.parquet: %w", t.name, err)
+		return fmt.Errorf("write %s.parquet: %w", t.Name, err)
 	}
 	return e.Close()
 }
 
 // readCSV is the table function that reads table i's CSV file typed as the store's columns.
 func readCSV(textDir string, i int) string {
-	t := tableSpec[i]
-	cols := make([]string, len(t.cols))
-	for i, c := range t.cols {
-		cols[i] = fmt.Sprintf("'%s': '%s'", c, t.typ[i])
+	t := engine.Tables[i]
+	layout := t.Layout()
+	cols := make([]string, len(layout))
+	for i, c := range layout {
+		cols[i] = fmt.Sprintf("'%s': '%s'", c.Name, c.Type)
 	}
 	return fmt.Sprintf(`read_csv(%s, header = true, auto_detect = false, columns = {%s}, timestampformat = '%%Y-%%m-%%d %%H:%%M:%%S')`,
-		sqlQuote(filepath.Join(textDir, t.name+".csv")), strings.Join(cols, ", "))
+		sqlQuote(filepath.Join(textDir, t.Name+".csv")), strings.Join(cols, ", "))
 }
 
 func sqlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -6,16 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
+
+	"mlprov/engine"
 )
-
-// Formats are the file formats of the native layout Generate writes; the native loader reads
-// each of them. Generate also writes FormatMLMD.
-var Formats = []string{"parquet", "csv", "jsonl"}
-
-// FormatMLMD makes Generate write the corpus as one MLMD SQLite store, MLMDFile, which
-// loaders/mlmd reads, instead of the native layout.
-const FormatMLMD = "mlmd"
 
 // MLMDFile is the MLMD store's name in the folder, the name TFX gives its local store.
 const MLMDFile = "metadata.sqlite"
@@ -35,7 +31,9 @@ func (s Stats) Rows() int64 { return s.Pipelines + s.Executions + s.Artifacts + 
 
 // Options tune a run of Generate.
 type Options struct {
-	// Format is parquet (the default), csv or jsonl.
+	// Format is one of engine.FileFormats, parquet (the default), csv or jsonl, for the
+	// native layout, or engine.FormatMLMD for one MLMD SQLite store, MLMDFile, which
+	// loaders/mlmd reads.
 	Format string
 	// Workers simulate pipelines in parallel; 0 means one per core.
 	Workers int
@@ -50,7 +48,7 @@ type Options struct {
 const GroundTruthFile = "ground_truth.jsonl"
 
 // Generate writes the corpus cfg describes into dir (created if needed; it must be empty) in
-// mlprov's native layout, or as an MLMD store (FormatMLMD), plus GroundTruthFile. The same
+// mlprov's native layout, or as an MLMD store (engine.FormatMLMD), plus GroundTruthFile. The same
 // cfg always gives the same bytes. It stops at ctx's cancellation and leaves a partial dir
 // behind.
 func Generate(ctx context.Context, cfg Config, dir string, opts Options) (Stats, error) {
@@ -63,7 +61,7 @@ func Generate(ctx context.Context, cfg Config, dir string, opts Options) (Stats,
 		format = "parquet"
 	}
 	if !validFormat(format) {
-		return st, fmt.Errorf("unknown format %q (want parquet, csv, jsonl or mlmd)", format)
+		return st, fmt.Errorf("unknown format %q (want %s or %s)", format, strings.Join(engine.FileFormats, ", "), engine.FormatMLMD)
 	}
 	if err := emptyDir(dir); err != nil {
 		return st, err
@@ -77,7 +75,7 @@ func Generate(ctx context.Context, cfg Config, dir string, opts Options) (Stats,
 	// than anything we would write in Go, and they keep the files' order. MLMD goes through
 	// the same CSV files, read back as canonical rows.
 	textFormat, textDir := format, dir
-	if format == "parquet" || format == FormatMLMD {
+	if format == "parquet" || format == engine.FormatMLMD {
 		textFormat, textDir = "csv", filepath.Join(dir, ".gen-csv")
 		if err := os.MkdirAll(textDir, 0o755); err != nil {
 			return st, fmt.Errorf("generate: %w", err)
@@ -102,7 +100,7 @@ func Generate(ctx context.Context, cfg Config, dir string, opts Options) (Stats,
 		if err := toParquet(ctx, textDir, dir); err != nil {
 			return st, err
 		}
-	case FormatMLMD:
+	case engine.FormatMLMD:
 		step("writing the MLMD store %s", MLMDFile)
 		if err := toMLMD(ctx, textDir, filepath.Join(dir, MLMDFile)); err != nil {
 			return st, err
@@ -126,12 +124,7 @@ func Generate(ctx context.Context, cfg Config, dir string, opts Options) (Stats,
 }
 
 func validFormat(f string) bool {
-	for _, v := range append(Formats, FormatMLMD) {
-		if v == f {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(engine.FileFormats, f) || f == engine.FormatMLMD
 }
 
 func emptyDir(dir string) error {
