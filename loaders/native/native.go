@@ -27,7 +27,7 @@ type Loader struct{}
 var _ engine.Loader = (*Loader)(nil)
 
 // Format implements engine.Loader.
-func (*Loader) Format() string { return "native" }
+func (*Loader) Format() string { return engine.FormatNative }
 
 // extensions maps a file ending to its reader.
 var extensions = map[string]string{
