@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"mlprov/catalog"
@@ -27,12 +28,12 @@ var Benches = []string{"gen", "load", "materialize", "analysis", "prune", "graph
 // default first.
 func Cases() ([]Case, error) {
 	var cs []Case
-	for i, f := range []string{"parquet", "csv", "jsonl", synth.FormatMLMD} {
+	for i, f := range append(slices.Clone(engine.FileFormats), engine.FormatMLMD) {
 		cs = append(cs, genCase(f, i == 0))
 	}
 	cs = append(cs,
-		loadCase("native", "the native layout's Parquet files, read by DuckDB's read_parquet", nativeLoader, func(c *Corpus) string { return c.Native }, true),
-		loadCase("mlmd", "the MLMD SQLite store, read through the pure-Go SQLite driver and appended", &mlmd.Loader{}, func(c *Corpus) string { return c.MLMD }, false),
+		loadCase(engine.FormatNative, "the native layout's Parquet files, read by DuckDB's read_parquet", nativeLoader, func(c *Corpus) string { return c.Native }, true),
+		loadCase(engine.FormatMLMD, "the MLMD SQLite store, read through the pure-Go SQLite driver and appended", &mlmd.Loader{}, func(c *Corpus) string { return c.MLMD }, false),
 		materializeCase())
 	as, err := engine.Analyses()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"mlprov/engine"
 	"mlprov/synth"
 )
 
@@ -96,7 +97,7 @@ func LoadCorpus(ctx context.Context, cacheDir string, scale float64, seed uint64
 	}
 	say("generated the corpus at scale %g (%d pipelines, %d executions, %d events) as Parquet in %.1fs", scale, st.Pipelines, st.Executions, st.Events, time.Since(start).Seconds())
 	start = time.Now()
-	if _, err := synth.Generate(ctx, cfg, filepath.Join(tmp, "mlmd"), synth.Options{Format: synth.FormatMLMD}); err != nil {
+	if _, err := synth.Generate(ctx, cfg, filepath.Join(tmp, "mlmd"), synth.Options{Format: engine.FormatMLMD}); err != nil {
 		return nil, fmt.Errorf("corpus at scale %g: %w", scale, err)
 	}
 	say("generated the corpus at scale %g as an MLMD store in %.1fs", scale, time.Since(start).Seconds())

@@ -104,7 +104,7 @@ func TestAlternativesAgreeGenerated(t *testing.T) {
 	ctx := context.Background()
 	cfg := synth.DefaultConfig(6)
 	dir := t.TempDir()
-	for _, f := range []string{"csv", synth.FormatMLMD} {
+	for _, f := range []string{"csv", engine.FormatMLMD} {
 		if _, err := synth.Generate(ctx, cfg, filepath.Join(dir, f), synth.Options{Format: f}); err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +118,7 @@ func TestAlternativesAgreeGenerated(t *testing.T) {
 	if want.Graphlets < 50 || cached == 0 || resolvers == 0 {
 		t.Fatalf("the corpus has %d graphlets, %d cache hits, %d Resolvers: too small a test", want.Graphlets, cached, resolvers)
 	}
-	checkAlternatives(t, Store{DB: e.DB(), MLMD: filepath.Join(dir, synth.FormatMLMD, synth.MLMDFile)}, want)
+	checkAlternatives(t, Store{DB: e.DB(), MLMD: filepath.Join(dir, engine.FormatMLMD, synth.MLMDFile)}, want)
 }
 
 // TestAlternativesBoundaries builds an MLMD store where every boundary rule decides a member

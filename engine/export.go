@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -32,14 +33,24 @@ var ExportFormats = map[string]string{
 	"jsonl":   "(FORMAT json)",
 }
 
-// exportQueries select each canonical table in a stable order. Events carry their
-// execution's pipeline_id only so that they can be partitioned by pipeline.
-var exportQueries = []struct{ table, query string }{
-	{"pipelines", `SELECT pipeline_id, name, attrs FROM pipelines ORDER BY pipeline_id`},
-	{"executions", `SELECT * FROM executions ORDER BY execution_id`},
-	{"artifacts", `SELECT * FROM artifacts ORDER BY artifact_id`},
-	{"events", `SELECT e.*, x.pipeline_id FROM events e JOIN executions x USING (execution_id)
-		ORDER BY e.execution_id, e.artifact_id, e.direction, e.role, e.event_time`},
+// exportQuery selects a canonical table's layout columns in a stable order: by its key when
+// that is unique, else by every column. With partition, a table without a pipeline_id (events)
+// carries its execution's, only so that it can be partitioned by pipeline.
+func exportQuery(t Table, partition bool) string {
+	cols := make([]string, 0, len(t.Columns))
+	for _, c := range t.Layout() {
+		cols = append(cols, "t."+c.Name)
+	}
+	order := cols
+	if t.Unique {
+		order = []string{"t." + t.Key[0]}
+	}
+	from := t.Name + " t"
+	if partition && !slices.Contains(Names(t.Columns), "pipeline_id") {
+		cols = append(cols, "x.pipeline_id")
+		from += " JOIN executions x USING (execution_id)"
+	}
+	return fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", strings.Join(cols, ", "), from, strings.Join(order, ", "))
 }
 
 // Export writes the store's canonical tables to dir in the native layout, one file per table
@@ -48,7 +59,7 @@ var exportQueries = []struct{ table, query string }{
 func (e *Engine) Export(ctx context.Context, dir, format string, partition bool) error {
 	opts, ok := ExportFormats[format]
 	if !ok {
-		return fmt.Errorf("export: unknown format %q (want parquet, csv or jsonl)", format)
+		return fmt.Errorf("export: unknown format %q (want %s)", format, orList(FileFormats))
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("export: %w", err)
@@ -64,19 +75,16 @@ func (e *Engine) Export(ctx context.Context, dir, format string, partition bool)
 		return e.exportJSONPartitions(ctx, dir, opts)
 	}
 	ext := "." + format
-	for _, q := range exportQueries {
-		query := q.query
-		target := filepath.Join(dir, q.table+ext)
+	for _, t := range Tables {
+		target := filepath.Join(dir, t.Name+ext)
 		copyOpts := opts
 		if partition {
-			target = filepath.Join(dir, q.table)
+			target = filepath.Join(dir, t.Name)
 			copyOpts = strings.TrimSuffix(opts, ")") + ", PARTITION_BY (pipeline_id), WRITE_PARTITION_COLUMNS true, FILE_EXTENSION '" + format + "')"
-		} else if q.table == "events" {
-			query = strings.Replace(query, "e.*, x.pipeline_id", "e.*", 1)
 		}
-		stmt := fmt.Sprintf("COPY (%s) TO '%s' %s", query, strings.ReplaceAll(target, "'", "''"), copyOpts)
+		stmt := fmt.Sprintf("COPY (%s) TO '%s' %s", exportQuery(t, partition), strings.ReplaceAll(target, "'", "''"), copyOpts)
 		if _, err := e.db.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("export %s: %w", q.table, err)
+			return fmt.Errorf("export %s: %w", t.Name, err)
 		}
 	}
 	return nil
@@ -99,17 +107,17 @@ func (e *Engine) exportJSONPartitions(ctx context.Context, dir, opts string) err
 		ids = append(ids, id)
 	}
 	rows.Close()
-	for _, q := range exportQueries {
+	for _, t := range Tables {
 		for _, id := range ids {
-			sub := filepath.Join(dir, q.table, fmt.Sprintf("pipeline_id=%d", id))
+			sub := filepath.Join(dir, t.Name, fmt.Sprintf("pipeline_id=%d", id))
 			if err := os.MkdirAll(sub, 0o755); err != nil {
 				return fmt.Errorf("export: %w", err)
 			}
-			query := fmt.Sprintf("SELECT * FROM (%s) WHERE pipeline_id = %d", q.query, id)
+			query := fmt.Sprintf("SELECT * FROM (%s) WHERE pipeline_id = %d", exportQuery(t, true), id)
 			target := filepath.Join(sub, "data_0.jsonl")
 			stmt := fmt.Sprintf("COPY (%s) TO '%s' %s", query, strings.ReplaceAll(target, "'", "''"), opts)
 			if _, err := e.db.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("export %s: %w", q.table, err)
+				return fmt.Errorf("export %s: %w", t.Name, err)
 			}
 		}
 	}

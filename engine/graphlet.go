@@ -96,7 +96,7 @@ func (e *Engine) Graphlet(ctx context.Context, id int64) (*Graphlet, error) {
 			return nil, err
 		}
 		ed := GraphletEdge{From: fmt.Sprintf("a:%d", a), To: fmt.Sprintf("e:%d", x), Role: role}
-		if dir == "out" {
+		if dir == DirectionOut {
 			ed.From, ed.To = ed.To, ed.From
 		}
 		g.Edges = append(g.Edges, ed)
@@ -122,7 +122,7 @@ func (g *Graphlet) WriteDOT(w io.Writer) error {
 		label := fmt.Sprintf("%s %d", n.Type, n.ID)
 		if n.Kind == "execution" {
 			shape, id = "box", fmt.Sprintf("e:%d", n.ID)
-			if n.State != "complete" {
+			if n.State != StateComplete {
 				label += "\n" + n.State
 			}
 		} else if n.Span != nil {

@@ -238,7 +238,7 @@ func lineageEdges(ctx context.Context, q Querier, artifacts, executions []int64,
 			return nil, err
 		}
 		ed.From, ed.To = fmt.Sprintf("a:%d", a), fmt.Sprintf("e:%d", x)
-		if dir == "out" {
+		if dir == DirectionOut {
 			ed.From, ed.To = ed.To, ed.From
 		}
 		edges = append(edges, ed)

@@ -96,14 +96,6 @@ type OpTypeCount struct {
 // Rows is the number of rows the load added over all tables.
 func (r LoadResult) Rows() int64 { return r.Pipelines + r.Executions + r.Artifacts + r.Events }
 
-// stageTables are the canonical tables in load order, with their key column.
-var stageTables = []struct{ name, key string }{
-	{"pipelines", "pipeline_id"},
-	{"executions", "execution_id"},
-	{"artifacts", "artifact_id"},
-	{"events", "execution_id"},
-}
-
 // Load reads path with the loader in one transaction: either everything it holds is added
 // and validated, or the store is left exactly as it was. A source whose fingerprint is
 // already in the store is refused with ErrAlreadyLoaded unless opts.Replace is set; with it,
@@ -145,8 +137,8 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 				return fmt.Errorf("replace source %d: %w", oldID, err)
 			}
 		}
-		for _, t := range stageTables {
-			q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE stage_%[1]s AS SELECT *, NULL::VARCHAR AS src FROM %[1]s LIMIT 0`, t.name)
+		for _, t := range Tables {
+			q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE stage_%[1]s AS SELECT *, NULL::VARCHAR AS src FROM %[1]s LIMIT 0`, t.Name)
 			if _, err := conn.ExecContext(ctx, q); err != nil {
 				return err
 			}
@@ -174,8 +166,8 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 			return err
 		}
 		// The staged rows are in the store now; free them before the derived tables need memory.
-		for _, t := range stageTables {
-			if _, err := conn.ExecContext(ctx, "DROP TABLE stage_"+t.name); err != nil {
+		for _, t := range Tables {
+			if _, err := conn.ExecContext(ctx, "DROP TABLE stage_"+t.Name); err != nil {
 				return err
 			}
 		}
@@ -313,23 +305,21 @@ type check struct {
 	query   string
 }
 
-var (
-	executionStates = []string{"complete", "failed", "cached", "running", "canceled"}
-	artifactStates  = []string{"unknown", "pending", "live", "marked_for_deletion", "deleted", "abandoned", "reference"}
-	directions      = []string{"in", "out"}
-)
-
 func sqlList(vals []string) string {
 	return "'" + strings.Join(vals, "', '") + "'"
 }
 
 func checks() []check {
 	var cs []check
-	for _, t := range stageTables[:3] {
+	for _, t := range Tables {
+		if !t.Unique {
+			continue
+		}
+		key := t.Key[0]
 		cs = append(cs,
-			check{t.key + " is missing", fmt.Sprintf(`SELECT src, 'row', '' FROM stage_%s WHERE %s IS NULL`, t.name, t.key)},
-			check{"duplicate " + t.key, fmt.Sprintf(`SELECT any_value(src), '%[2]s ' || %[2]s, count(*) || ' times' FROM stage_%[1]s GROUP BY %[2]s HAVING count(*) > 1`, t.name, t.key)},
-			check{t.key + " already in the store (another source holds it)", fmt.Sprintf(`SELECT s.src, '%[2]s ' || s.%[2]s, '' FROM stage_%[1]s s SEMI JOIN %[1]s t ON t.%[2]s = s.%[2]s`, t.name, t.key)},
+			check{key + " is missing", fmt.Sprintf(`SELECT src, 'row', '' FROM stage_%s WHERE %s IS NULL`, t.Name, key)},
+			check{"duplicate " + key, fmt.Sprintf(`SELECT any_value(src), '%[2]s ' || %[2]s, count(*) || ' times' FROM stage_%[1]s GROUP BY %[2]s HAVING count(*) > 1`, t.Name, key)},
+			check{key + " already in the store (another source holds it)", fmt.Sprintf(`SELECT s.src, '%[2]s ' || s.%[2]s, '' FROM stage_%[1]s s SEMI JOIN %[1]s t ON t.%[2]s = s.%[2]s`, t.Name, key)},
 		)
 	}
 	cs = append(cs,
@@ -352,17 +342,17 @@ func checks() []check {
 	event := `'event ' || coalesce(s.execution_id::VARCHAR, 'NULL') || '->' || coalesce(s.artifact_id::VARCHAR, 'NULL')`
 	cs = append(cs,
 		check{"op_type is missing", `SELECT src, 'execution_id ' || execution_id, '' FROM stage_executions WHERE op_type IS NULL`},
-		check{"unknown state (want one of " + strings.Join(executionStates, ", ") + ")",
-			`SELECT src, 'execution_id ' || execution_id, 'state ' || coalesce('"' || state || '"', 'NULL') FROM stage_executions WHERE state IS NULL OR state NOT IN (` + sqlList(executionStates) + `)`},
+		check{"unknown state (want one of " + strings.Join(ExecutionStates, ", ") + ")",
+			`SELECT src, 'execution_id ' || execution_id, 'state ' || coalesce('"' || state || '"', 'NULL') FROM stage_executions WHERE state IS NULL OR state NOT IN (` + sqlList(ExecutionStates) + `)`},
 		// NaN and infinity pass a cast to DOUBLE but break every sum and share built on cost.
 		check{"cost is not a finite number", `SELECT src, 'execution_id ' || execution_id, 'cost ' || cost FROM stage_executions WHERE isnan(cost) OR isinf(cost)`},
 		check{"negative cost", `SELECT src, 'execution_id ' || execution_id, 'cost ' || cost FROM stage_executions WHERE cost < 0`},
 		check{"artifact type is missing", `SELECT src, 'artifact_id ' || artifact_id, '' FROM stage_artifacts WHERE type IS NULL`},
-		check{"unknown artifact state (want one of " + strings.Join(artifactStates, ", ") + ")",
-			`SELECT src, 'artifact_id ' || artifact_id, 'state "' || state || '"' FROM stage_artifacts WHERE state NOT IN (` + sqlList(artifactStates) + `)`},
+		check{"unknown artifact state (want one of " + strings.Join(ArtifactStates, ", ") + ")",
+			`SELECT src, 'artifact_id ' || artifact_id, 'state "' || state || '"' FROM stage_artifacts WHERE state NOT IN (` + sqlList(ArtifactStates) + `)`},
 		check{"negative size_bytes", `SELECT src, 'artifact_id ' || artifact_id, 'size_bytes ' || size_bytes FROM stage_artifacts WHERE size_bytes < 0`},
-		check{"unknown direction (want in or out)",
-			`SELECT src, ` + event + `, 'direction ' || coalesce('"' || direction || '"', 'NULL') FROM stage_events s WHERE direction IS NULL OR direction NOT IN (` + sqlList(directions) + `)`},
+		check{"unknown direction (want " + orList(Directions) + ")",
+			`SELECT src, ` + event + `, 'direction ' || coalesce('"' || direction || '"', 'NULL') FROM stage_events s WHERE direction IS NULL OR direction NOT IN (` + sqlList(Directions) + `)`},
 		check{"event names an execution of another source (a source must hold the executions its events name)",
 			`SELECT s.src, ` + event + `, 'execution_id ' || s.execution_id || ' of source ' || p.source_id FROM stage_events s
 			JOIN executions x ON x.execution_id = s.execution_id JOIN pipelines p ON p.pipeline_id = x.pipeline_id

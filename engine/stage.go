@@ -62,6 +62,7 @@ type Event struct {
 
 // StageWriter appends rows to the stage tables through DuckDB's Appender, which is two
 // orders of magnitude faster than row-by-row INSERTs. It is valid only inside Stage.Write.
+// Each row goes in as the values of its table's Columns in order, then src.
 type StageWriter struct {
 	pipelines, executions, artifacts, events *duckdb.Appender
 }
@@ -74,30 +75,24 @@ func (st *Stage) Write(ctx context.Context, fn func(w *StageWriter) error) error
 		if !ok {
 			return fmt.Errorf("stage: unexpected driver connection %T", dc)
 		}
-		w := &StageWriter{}
-		targets := []struct {
-			a     **duckdb.Appender
-			table string
-		}{
-			{&w.pipelines, "stage_pipelines"}, {&w.executions, "stage_executions"},
-			{&w.artifacts, "stage_artifacts"}, {&w.events, "stage_events"},
-		}
-		for _, t := range targets {
-			a, err := duckdb.NewAppender(conn, "temp", "main", t.table)
+		appenders := make(map[string]*duckdb.Appender, len(Tables))
+		for _, t := range Tables {
+			a, err := duckdb.NewAppender(conn, "temp", "main", "stage_"+t.Name)
 			if err != nil {
-				return fmt.Errorf("stage: open appender for %s: %w", t.table, err)
+				return fmt.Errorf("stage: open appender for stage_%s: %w", t.Name, err)
 			}
-			*t.a = a
+			appenders[t.Name] = a
 		}
 		defer func() {
 			// Close flushes: every appender must be closed, and the first error kept.
-			for _, t := range targets {
-				if cerr := (*t.a).CloseWithCancel(ctx); cerr != nil && err == nil {
-					err = fmt.Errorf("stage: flush %s: %w", t.table, cerr)
+			for _, t := range Tables {
+				if cerr := appenders[t.Name].CloseWithCancel(ctx); cerr != nil && err == nil {
+					err = fmt.Errorf("stage: flush stage_%s: %w", t.Name, cerr)
 				}
 			}
 		}()
-		return fn(w)
+		return fn(&StageWriter{pipelines: appenders["pipelines"], executions: appenders["executions"],
+			artifacts: appenders["artifacts"], events: appenders["events"]})
 	})
 }
 

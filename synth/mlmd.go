@@ -22,14 +22,18 @@ func toMLMD(ctx context.Context, textDir, path string) error {
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	defer e.Close()
-	for i, t := range tableSpec {
-		cols := strings.Join(t.cols, ", ")
-		q := fmt.Sprintf(`INSERT INTO %s (%s) SELECT * FROM %s`, t.name, cols, readCSV(textDir, i))
-		if t.name == "pipelines" {
-			q = fmt.Sprintf(`INSERT INTO pipelines (%s, source_id) SELECT *, 0 FROM %s`, cols, readCSV(textDir, i))
+	for i, t := range engine.Tables {
+		// The files hold the layout's columns; the store's own (a pipeline's source_id) get 0:
+		// nothing here is a load.
+		cols, vals := engine.Names(t.Layout()), "*"
+		for _, c := range t.Columns {
+			if c.Assigned {
+				cols, vals = append(cols, c.Name), vals+", 0"
+			}
 		}
+		q := fmt.Sprintf(`INSERT INTO %s (%s) SELECT %s FROM %s`, t.Name, strings.Join(cols, ", "), vals, readCSV(textDir, i))
 		if _, err := e.DB().ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("write %s: read %s: %w", filepath.Base(path), t.name, err)
+			return fmt.Errorf("write %s: read %s: %w", filepath.Base(path), t.Name, err)
 		}
 	}
 	c, err := mlmd.ReadCorpus(ctx, e.DB())

@@ -23,7 +23,7 @@ func TestMLMDLoadsAlike(t *testing.T) {
 	ctx := context.Background()
 	_, want, native := small(t)
 	dir := filepath.Join(t.TempDir(), "corpus")
-	st, err := synth.Generate(ctx, synth.DefaultConfig(synth.ScalePipelines(0.01)), dir, synth.Options{Format: synth.FormatMLMD})
+	st, err := synth.Generate(ctx, synth.DefaultConfig(synth.ScalePipelines(0.01)), dir, synth.Options{Format: engine.FormatMLMD})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -376,7 +376,7 @@ func TestAUC(t *testing.T) {
 // TestSameSeedSameBytes generates the same small corpus twice in each format, with different
 // numbers of workers, and compares every file, then checks that another seed changes them.
 func TestSameSeedSameBytes(t *testing.T) {
-	for _, format := range synth.Formats {
+	for _, format := range engine.FileFormats {
 		t.Run(format, func(t *testing.T) {
 			cfg := synth.DefaultConfig(4)
 			a, _ := generate(t, cfg, format, 1)
@@ -426,13 +426,13 @@ func TestFormatsLoadAlike(t *testing.T) {
 		+ (SELECT sum(hash(execution_id, artifact_id, direction, role, event_time)) FROM events)`
 	cfg := synth.DefaultConfig(3)
 	var want float64
-	for i, format := range synth.Formats {
+	for i, format := range engine.FileFormats {
 		dir, _ := generate(t, cfg, format, 0)
 		got := queryFloat(t, load(t, dir), `SELECT (`+digest+`)::DOUBLE`)
 		if i == 0 {
 			want = got
 		} else if got != want {
-			t.Errorf("%s loads to a different store than %s", format, synth.Formats[0])
+			t.Errorf("%s loads to a different store than %s", format, engine.FileFormats[0])
 		}
 	}
 }

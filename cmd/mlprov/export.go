@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"mlprov/engine"
 	"mlprov/loaders/mlmd"
@@ -34,10 +35,10 @@ func (c *exportCmd) Run(ctx context.Context, args []string) error {
 	if c.opts.out == "" {
 		return usagef("export", "export needs --out DIR")
 	}
-	if _, ok := engine.ExportFormats[c.opts.format]; !ok && c.opts.format != "mlmd" {
-		return usagef("export", "unknown --format %q (want parquet, csv, jsonl or mlmd)", c.opts.format)
+	if _, ok := engine.ExportFormats[c.opts.format]; !ok && c.opts.format != engine.FormatMLMD {
+		return usagef("export", "unknown --format %q (want %s or %s)", c.opts.format, strings.Join(engine.FileFormats, ", "), engine.FormatMLMD)
 	}
-	if c.opts.format == "mlmd" && c.opts.partition {
+	if c.opts.format == engine.FormatMLMD && c.opts.partition {
 		return usagef("export", "--partition does not apply to --format mlmd")
 	}
 	if fs.NArg() > 0 {
@@ -48,7 +49,7 @@ func (c *exportCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer e.Close()
-	if c.opts.format == "mlmd" {
+	if c.opts.format == engine.FormatMLMD {
 		corpus, err := mlmd.ReadCorpus(ctx, e.DB())
 		if err != nil {
 			return fmt.Errorf("export: %w", err)

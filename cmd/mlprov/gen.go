@@ -40,7 +40,7 @@ func (c *genCmd) Run(ctx context.Context, args []string) error {
 	fs.IntVar(&c.opts.days, "days", 130, "length of the window in days")
 	fs.Uint64Var(&c.opts.seed, "seed", synth.DefaultSeed, "random seed: the same seed gives the same files")
 	fs.StringVar(&c.opts.out, "out", "", "the folder to write (new or empty)")
-	fs.StringVar(&c.opts.format, "format", "parquet", "file format: "+strings.Join(synth.Formats, ", ")+" (the native layout), or "+synth.FormatMLMD+" (an MLMD SQLite store, "+synth.MLMDFile+")")
+	fs.StringVar(&c.opts.format, "format", "parquet", "file format: "+strings.Join(engine.FileFormats, ", ")+" (the native layout), or "+engine.FormatMLMD+" (an MLMD SQLite store, "+synth.MLMDFile+")")
 	fs.BoolVar(&c.opts.load, "load", false, "load the corpus into the store once written")
 	c.dbFlag(fs, &c.opts.db)
 	fs.BoolVarP(&c.opts.quiet, "quiet", "q", false, "print only errors")
@@ -71,8 +71,8 @@ func (c *genCmd) Run(ctx context.Context, args []string) error {
 	if o.days < 1 {
 		return usagef("gen", "--days must be at least 1 (got %d)", o.days)
 	}
-	if !slices.Contains(synth.Formats, o.format) && o.format != synth.FormatMLMD {
-		return usagef("gen", "unknown --format %q (want %s or %s)", o.format, strings.Join(synth.Formats, ", "), synth.FormatMLMD)
+	if !slices.Contains(engine.FileFormats, o.format) && o.format != engine.FormatMLMD {
+		return usagef("gen", "unknown --format %q (want %s or %s)", o.format, strings.Join(engine.FileFormats, ", "), engine.FormatMLMD)
 	}
 
 	cfg := synth.DefaultConfig(n)
@@ -112,7 +112,7 @@ func (c *genCmd) Run(ctx context.Context, args []string) error {
 	began = time.Now()
 	var l engine.Loader = &native.Loader{}
 	src := o.out
-	if o.format == synth.FormatMLMD {
+	if o.format == engine.FormatMLMD {
 		l, src = &mlmd.Loader{}, filepath.Join(o.out, synth.MLMDFile)
 	}
 	res, err := e.Load(ctx, l, src, lo)

@@ -27,41 +27,7 @@ type Loader struct{}
 var _ engine.Loader = (*Loader)(nil)
 
 // Format implements engine.Loader.
-func (*Loader) Format() string { return "native" }
-
-// column is one canonical column: its store type and whether a file must carry it.
-type column struct {
-	name     string
-	typ      string
-	required bool
-}
-
-// Tables lists the native layout's tables with their columns, in load order.
-var tables = []struct {
-	name string
-	key  []string // columns that name a record in error messages
-	cols []column
-}{
-	{"pipelines", []string{"pipeline_id"}, []column{
-		{"pipeline_id", "BIGINT", true}, {"name", "VARCHAR", true}, {"attrs", "JSON", false},
-	}},
-	{"executions", []string{"execution_id"}, []column{
-		{"execution_id", "BIGINT", true}, {"pipeline_id", "BIGINT", true}, {"run_id", "VARCHAR", false},
-		{"node_id", "VARCHAR", false}, {"op_type", "VARCHAR", true}, {"category", "VARCHAR", false},
-		{"state", "VARCHAR", true}, {"start_time", "TIMESTAMP", false}, {"end_time", "TIMESTAMP", false},
-		{"cost", "DOUBLE", false}, {"attrs", "JSON", false},
-	}},
-	{"artifacts", []string{"artifact_id"}, []column{
-		{"artifact_id", "BIGINT", true}, {"pipeline_id", "BIGINT", true}, {"type", "VARCHAR", true},
-		{"uri", "VARCHAR", false}, {"span", "BIGINT", false}, {"version", "BIGINT", false},
-		{"state", "VARCHAR", false}, {"create_time", "TIMESTAMP", false}, {"size_bytes", "BIGINT", false},
-		{"attrs", "JSON", false},
-	}},
-	{"events", []string{"execution_id", "artifact_id"}, []column{
-		{"execution_id", "BIGINT", true}, {"artifact_id", "BIGINT", true}, {"direction", "VARCHAR", true},
-		{"role", "VARCHAR", false}, {"event_time", "TIMESTAMP", false},
-	}},
-}
+func (*Loader) Format() string { return engine.FormatNative }
 
 // extensions maps a file ending to its reader.
 var extensions = map[string]string{
@@ -136,8 +102,8 @@ func (*Loader) Detect(path string) bool {
 // Fingerprint implements engine.Loader: a SHA-256 over every table file's relative path and content.
 func (*Loader) Fingerprint(ctx context.Context, dir string) (string, error) {
 	h := sha256.New()
-	for _, t := range tables {
-		files, _, err := tableFiles(dir, t.name)
+	for _, t := range engine.Tables {
+		files, _, err := tableFiles(dir, t.Name)
 		if err != nil {
 			return "", err
 		}
@@ -178,8 +144,8 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, dir string) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("not a directory: the native layout is a folder of pipelines, executions, artifacts and events files")
 	}
-	for _, t := range tables {
-		files, reader, err := tableFiles(dir, t.name)
+	for _, t := range engine.Tables {
+		files, reader, err := tableFiles(dir, t.Name)
 		if err != nil {
 			return err
 		}
@@ -195,10 +161,10 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, dir string) error {
 		}
 		var n int64
 		if len(nonEmpty) > 0 {
-			st.Step("reading %s (%d files)", t.name, len(nonEmpty))
+			st.Step("reading %s (%d files)", t.Name, len(nonEmpty))
 			for start := 0; start < len(nonEmpty); start += batchFiles {
 				batch := nonEmpty[start:min(start+batchFiles, len(nonEmpty))]
-				m, err := stageTable(ctx, st.Conn, dir, t.name, t.key, t.cols, batch, reader)
+				m, err := stageTable(ctx, st.Conn, dir, t, batch, reader)
 				if err != nil {
 					return err
 				}
@@ -209,14 +175,14 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, dir string) error {
 			continue
 		}
 		switch {
-		case t.name == "executions" && len(files) == 0:
+		case t.Name == "executions" && len(files) == 0:
 			return errNoExecutions
-		case t.name == "executions":
-			return fmt.Errorf("%s: no executions in it: nothing to load", tableLabel(dir, t.name, files))
-		case t.name == "events" && len(files) == 0:
+		case t.Name == "executions":
+			return fmt.Errorf("%s: no executions in it: nothing to load", tableLabel(dir, t.Name, files))
+		case t.Name == "events" && len(files) == 0:
 			st.Warn("no events file: no execution is linked to an artifact, so no graphlets are derived from this source")
-		case t.name == "events":
-			st.Warn("%s holds no events: no execution is linked to an artifact, so no graphlets are derived from this source", tableLabel(dir, t.name, files))
+		case t.Name == "events":
+			st.Warn("%s holds no events: no execution is linked to an artifact, so no graphlets are derived from this source", tableLabel(dir, t.Name, files))
 		}
 	}
 	return nil
@@ -252,7 +218,8 @@ var globEscaper = strings.NewReplacer("*", "[*]", "?", "[?]", "[", "[[]")
 // stageTable reads some of one table's files into a raw temp table, checks that every value
 // has the canonical type, and moves the rows into stage_<table>. It returns how many rows it
 // staged.
-func stageTable(ctx context.Context, conn *sql.Conn, dir, table string, key []string, cols []column, files []string, reader string) (int64, error) {
+func stageTable(ctx context.Context, conn *sql.Conn, dir string, t engine.Table, files []string, reader string) (int64, error) {
+	table, cols := t.Name, t.Layout()
 	// What one table's files are called in messages: the file itself, or the folder.
 	label := func(f string) string {
 		rel, err := filepath.Rel(dir, f)
@@ -274,10 +241,10 @@ func stageTable(ctx context.Context, conn *sql.Conn, dir, table string, key []st
 		spec := make([]string, len(cols))
 		for i, c := range cols {
 			typ := "VARCHAR"
-			if c.typ == "JSON" {
+			if c.Type == "JSON" {
 				typ = "JSON"
 			}
-			spec[i] = fmt.Sprintf("'%s': '%s'", c.name, typ)
+			spec[i] = fmt.Sprintf("'%s': '%s'", c.Name, typ)
 		}
 		src = fmt.Sprintf("read_json(%s, format = 'newline_delimited', columns = {%s}, filename = true, hive_partitioning = false)", quoteList(files), strings.Join(spec, ", "))
 	}
@@ -292,20 +259,25 @@ func stageTable(ctx context.Context, conn *sql.Conn, dir, table string, key []st
 		return 0, err
 	}
 	var exprs, bad, record []string
-	for _, c := range cols {
-		rawType, ok := types[c.name]
-		if !ok {
-			if c.required && reader != "json" {
-				return 0, fmt.Errorf("%s: missing column %s (the %s table needs %s)", label(files[0]), c.name, table, requiredNames(cols))
+	for _, c := range t.Columns {
+		rawType, ok := types[c.Name]
+		switch {
+		case c.Assigned:
+			// The store's, not the file's: the engine assigns it (a pipeline's source_id).
+			exprs = append(exprs, "NULL")
+			continue
+		case !ok:
+			if c.Required && reader != "json" {
+				return 0, fmt.Errorf("%s: missing column %s (the %s table needs %s)", label(files[0]), c.Name, table, requiredNames(cols))
 			}
-			exprs = append(exprs, fmt.Sprintf("NULL::%s", c.typ))
+			exprs = append(exprs, fmt.Sprintf("NULL::%s", c.Type))
 			continue
 		}
 		conv := convert(c, rawType)
 		exprs = append(exprs, conv)
-		bad = append(bad, fmt.Sprintf(`CASE WHEN %[1]s IS NOT NULL AND %[2]s IS NULL THEN '%[1]s "' || %[1]s::VARCHAR || '" is not a %[3]s' END`, c.name, conv, strings.ToLower(c.typ)))
+		bad = append(bad, fmt.Sprintf(`CASE WHEN %[1]s IS NOT NULL AND %[2]s IS NULL THEN '%[1]s "' || %[1]s::VARCHAR || '" is not a %[3]s' END`, c.Name, conv, strings.ToLower(c.Type)))
 	}
-	for _, k := range key {
+	for _, k := range t.Key {
 		record = append(record, fmt.Sprintf(`'%[1]s ' || coalesce(%[1]s::VARCHAR, 'NULL')`, k))
 	}
 	q := fmt.Sprintf(`SELECT filename, %s, concat_ws('; ', %s) AS problem, count(*) OVER ()
@@ -334,10 +306,6 @@ func stageTable(ctx context.Context, conn *sql.Conn, dir, table string, key []st
 	}
 	srcExpr := fmt.Sprintf("replace(filename, '%s', '')", strings.ReplaceAll(filepath.Clean(dir)+string(filepath.Separator), "'", "''"))
 	ins := fmt.Sprintf("INSERT INTO stage_%s SELECT %s, %s FROM %s", table, strings.Join(exprs, ", "), srcExpr, raw)
-	if table == "pipelines" {
-		// source_id belongs to the store, not to the file: the engine assigns it.
-		ins = fmt.Sprintf("INSERT INTO stage_pipelines SELECT %s, %s, NULL, %s, %s FROM %s", exprs[0], exprs[1], exprs[2], srcExpr, raw)
-	}
 	r, err := conn.ExecContext(ctx, ins)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", table, err)
@@ -346,26 +314,26 @@ func stageTable(ctx context.Context, conn *sql.Conn, dir, table string, key []st
 }
 
 // convert is the SQL that turns a raw column into the canonical type, NULL where it cannot.
-func convert(c column, rawType string) string {
+func convert(c engine.Column, rawType string) string {
 	switch {
-	case c.typ == "JSON" && (rawType == "VARCHAR" || rawType == "JSON"):
-		return fmt.Sprintf("TRY_CAST(%s AS JSON)", c.name)
-	case c.typ == "JSON":
-		return fmt.Sprintf("to_json(%s)", c.name)
-	case c.typ == "TIMESTAMP" && rawType == "VARCHAR":
+	case c.Type == "JSON" && (rawType == "VARCHAR" || rawType == "JSON"):
+		return fmt.Sprintf("TRY_CAST(%s AS JSON)", c.Name)
+	case c.Type == "JSON":
+		return fmt.Sprintf("to_json(%s)", c.Name)
+	case c.Type == "TIMESTAMP" && rawType == "VARCHAR":
 		// Text times may carry an offset: read them as instants and keep UTC.
-		return fmt.Sprintf("(TRY_CAST(%s AS TIMESTAMPTZ) AT TIME ZONE 'UTC')", c.name)
-	case c.typ == "TIMESTAMP" && rawType == "TIMESTAMP WITH TIME ZONE":
-		return fmt.Sprintf("(%s AT TIME ZONE 'UTC')", c.name)
+		return fmt.Sprintf("(TRY_CAST(%s AS TIMESTAMPTZ) AT TIME ZONE 'UTC')", c.Name)
+	case c.Type == "TIMESTAMP" && rawType == "TIMESTAMP WITH TIME ZONE":
+		return fmt.Sprintf("(%s AT TIME ZONE 'UTC')", c.Name)
 	}
-	return fmt.Sprintf("TRY_CAST(%s AS %s)", c.name, c.typ)
+	return fmt.Sprintf("TRY_CAST(%s AS %s)", c.Name, c.Type)
 }
 
-func requiredNames(cols []column) string {
+func requiredNames(cols []engine.Column) string {
 	var names []string
 	for _, c := range cols {
-		if c.required {
-			names = append(names, c.name)
+		if c.Required {
+			names = append(names, c.Name)
 		}
 	}
 	return strings.Join(names, ", ")

@@ -217,7 +217,7 @@ func Prune(ctx context.Context, e *engine.Engine, opts PruneOptions) (*prune.Res
 // only source, if there is exactly one such source. An MLMD store counts only as the store's
 // only source: its ids match the ground truth's only when the loader shifted them by nothing.
 func FindGroundTruth(ctx context.Context, e *engine.Engine) string {
-	rows, err := e.DB().QueryContext(ctx, `SELECT kind, uri, (SELECT count(*) FROM sources) FROM sources WHERE kind IN ('native', 'mlmd')`)
+	rows, err := e.DB().QueryContext(ctx, `SELECT kind, uri, (SELECT count(*) FROM sources) FROM sources WHERE kind IN (?, ?)`, engine.FormatNative, engine.FormatMLMD)
 	if err != nil {
 		return ""
 	}
@@ -230,7 +230,7 @@ func FindGroundTruth(ctx context.Context, e *engine.Engine) string {
 			continue
 		}
 		dir := uri
-		if kind == "mlmd" {
+		if kind == engine.FormatMLMD {
 			if sources > 1 {
 				continue
 			}

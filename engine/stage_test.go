@@ -1,0 +1,74 @@
+package engine_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"mlprov/engine"
+)
+
+// rowLoader stages one row of each table through the StageWriter.
+type rowLoader struct{}
+
+func (rowLoader) Format() string                                      { return "rows" }
+func (rowLoader) Detect(string) bool                                  { return false }
+func (rowLoader) Fingerprint(context.Context, string) (string, error) { return "rows", nil }
+
+func (rowLoader) Stage(ctx context.Context, st *engine.Stage, _ string) error {
+	t0 := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	return st.Write(ctx, func(w *engine.StageWriter) error {
+		return errors.Join(
+			w.Pipeline(engine.Pipeline{ID: 1, Name: "p", Attrs: `{"a":1}`, Src: "s"}),
+			w.Execution(engine.Execution{ID: 2, PipelineID: 1, RunID: "run", NodeID: "node", OpType: "Op",
+				Category: "train", State: engine.StateFailed, Start: t0, End: t0.Add(time.Minute),
+				Cost: sql.NullFloat64{Float64: 1.5, Valid: true}, Attrs: `{"x":2}`, Src: "s"}),
+			w.Artifact(engine.Artifact{ID: 3, PipelineID: 1, Type: "Model", URI: "uri", Span: sql.NullInt64{Int64: 4, Valid: true},
+				Version: sql.NullInt64{Int64: 5, Valid: true}, State: "pending", Created: t0.Add(time.Hour),
+				SizeBytes: sql.NullInt64{Int64: 6, Valid: true}, Attrs: `{"y":3}`, Src: "s"}),
+			w.Event(engine.Event{ExecutionID: 2, ArtifactID: 3, Direction: engine.DirectionOut, Role: "model", Time: t0.Add(2 * time.Hour), Src: "s"}),
+		)
+	})
+}
+
+// TestStageWriterColumns checks that each StageWriter method puts every field of its row in
+// the column of engine.Tables that holds it.
+func TestStageWriterColumns(t *testing.T) {
+	ctx := context.Background()
+	e := open(t, ":memory:", engine.Options{})
+	in := filepath.Join(t.TempDir(), "rows")
+	if err := os.WriteFile(in, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Load(ctx, rowLoader{}, in, engine.LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"pipelines":  `pipeline_id=1 name=p source_id=1 attrs={"a":1}`,
+		"executions": `execution_id=2 pipeline_id=1 run_id=run node_id=node op_type=Op category=train state=failed start_time=2024-01-02 03:04:05 end_time=2024-01-02 03:05:05 cost=1.5 attrs={"x":2}`,
+		"artifacts":  `artifact_id=3 pipeline_id=1 type=Model uri=uri span=4 version=5 state=pending create_time=2024-01-02 04:04:05 size_bytes=6 attrs={"y":3}`,
+		"events":     `execution_id=2 artifact_id=3 direction=out role=model event_time=2024-01-02 05:04:05`,
+	}
+	for _, table := range engine.Tables {
+		var parts []string
+		for _, c := range table.Columns {
+			parts = append(parts, fmt.Sprintf(`'%[1]s=' || %[1]s::VARCHAR`, c.Name))
+		}
+		var got string
+		q := fmt.Sprintf(`SELECT concat_ws(' ', %s) FROM %s`, strings.Join(parts, ", "), table.Name)
+		if err := e.DB().QueryRowContext(ctx, q).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want[table.Name], got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", table.Name, diff)
+		}
+	}
+}
