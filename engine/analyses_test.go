@@ -73,6 +73,9 @@ func TestEmbeddedSQL(t *testing.T) {
 				if _, err := render.Read(rows); err != nil {
 					t.Fatalf("%s: %v", file, err)
 				}
+				if err := rows.Err(); err != nil {
+					t.Fatalf("%s: %v", file, err)
+				}
 			})
 		case "queries":
 			t.Run(file, func(t *testing.T) {
@@ -277,6 +280,9 @@ func TestAnalysesGolden(t *testing.T) {
 				defer rows.Close()
 				res, err := render.Read(rows)
 				if err != nil {
+					t.Fatal(err)
+				}
+				if err := rows.Err(); err != nil {
 					t.Fatal(err)
 				}
 				var b strings.Builder

@@ -97,16 +97,21 @@ func (e *Engine) exportJSONPartitions(ctx context.Context, dir, opts string) err
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
+	defer rows.Close()
 	var ids []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			rows.Close()
 			return fmt.Errorf("export: %w", err)
 		}
 		ids = append(ids, id)
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
 	for _, t := range Tables {
 		for _, id := range ids {
 			sub := filepath.Join(dir, t.Name, fmt.Sprintf("pipeline_id=%d", id))

@@ -18,7 +18,9 @@ func TestLookupRefusesPipes(t *testing.T) {
 		t.Skip("no named pipes here:", err)
 	}
 	logs := filepath.Join(dir, "logs")
-	os.Mkdir(logs, 0o755)
+	if err := os.Mkdir(logs, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := syscall.Mkfifo(filepath.Join(logs, "a.json"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,8 @@ func newCorpusWriter(dir, textDir, format string, start time.Time) (*corpusWrite
 		e := &encoder{json: format == "jsonl", cols: cols, baseUnix: start.Unix()}
 		w.encs = append(w.encs, e)
 		if !e.json {
-			w.bufs[len(w.bufs)-1].WriteString(strings.Join(cols, ",") + "\n")
+			// A bufio.Writer keeps its first error and returns it from Flush, which is checked.
+			_, _ = w.bufs[len(w.bufs)-1].WriteString(strings.Join(cols, ",") + "\n")
 		}
 	}
 	f, err := os.Create(filepath.Join(dir, GroundTruthFile))

@@ -331,7 +331,6 @@ func (s *sim) run(t int64, arrived int) {
 		}
 	}
 	trainIn := window
-	graph := int32(-1)
 	if s.topo&hasTransform != 0 {
 		ins := append(window[:len(window):len(window)], link{s.schema, "schema"})
 		if s.p.caching && s.tf.ok && s.tf.first == lo && s.tf.last == latest && s.tf.schema == s.schema {
@@ -349,8 +348,7 @@ func (s *sim) run(t int64, arrived int) {
 			s.tf.ok, s.tf.first, s.tf.last, s.tf.schema, s.tf.graph, s.tf.ex = true, lo, latest, s.schema, g, te
 			clock = end
 		}
-		graph = s.tf.graph
-		trainIn = []link{{s.tf.ex, "examples"}, {graph, "transform_graph"}}
+		trainIn = []link{{s.tf.ex, "examples"}, {s.tf.graph, "transform_graph"}}
 	}
 	trainIn = append(trainIn[:len(trainIn):len(trainIn)], link{s.schema, "schema"})
 

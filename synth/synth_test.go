@@ -440,7 +440,9 @@ func TestFormatsLoadAlike(t *testing.T) {
 func TestGenerateRefuses(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "keep"), nil, 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "keep"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := synth.Generate(ctx, synth.DefaultConfig(1), dir, synth.Options{}); err == nil {
 		t.Error("generated into a folder that was not empty")
 	}

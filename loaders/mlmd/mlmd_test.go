@@ -590,7 +590,7 @@ func TestReadOnlyFolder(t *testing.T) {
 			if err := os.Chmod(dir, 0o555); err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { os.Chmod(dir, 0o755) })
+			t.Cleanup(func() { _ = os.Chmod(dir, 0o755) }) // so that TempDir can remove it
 			before := folderState(t, dir)
 			if _, err := load(t, openStore(t), &Loader{}, path); err != nil {
 				t.Fatal(err)

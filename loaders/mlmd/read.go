@@ -104,16 +104,18 @@ func (r *reader) read(ctx context.Context) error {
 	if err != nil {
 		return r.damaged("read schema", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var n string
 		if err := rows.Scan(&n); err != nil {
-			rows.Close()
 			return r.damaged("read schema", err)
 		}
 		tables[n] = true
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
+		return r.damaged("read schema", err)
+	}
+	if err := rows.Close(); err != nil { // free the connection for the reads below
 		return r.damaged("read schema", err)
 	}
 	if !tables["MLMDEnv"] {

@@ -76,7 +76,7 @@ func Create(ctx context.Context, path string, version int) (*Writer, error) {
 	}
 	w.exec("INSERT INTO `MLMDEnv` VALUES (?)", version)
 	if w.err != nil {
-		tx.Rollback()
+		_ = tx.Rollback() // the error that made it roll back is the one to report
 		db.Close()
 		return nil, fmt.Errorf("create %s: %w", path, w.err)
 	}
@@ -100,7 +100,7 @@ func (w *Writer) Close() error {
 	if w.err == nil {
 		w.err = w.tx.Commit()
 	} else {
-		w.tx.Rollback()
+		_ = w.tx.Rollback() // w.err says why
 	}
 	if err := w.db.Close(); err != nil && w.err == nil {
 		w.err = err

@@ -65,7 +65,9 @@ func TestCSVRoundTripKeepsValues(t *testing.T) {
 	}
 	// An empty string and a NULL are different values and stay so.
 	var empty, null int
-	dst.DB().QueryRow(`SELECT count(*) FILTER (WHERE run_id = ''), count(*) FILTER (WHERE run_id IS NULL) FROM executions`).Scan(&empty, &null)
+	if err := dst.DB().QueryRow(`SELECT count(*) FILTER (WHERE run_id = ''), count(*) FILTER (WHERE run_id IS NULL) FROM executions`).Scan(&empty, &null); err != nil {
+		t.Fatal(err)
+	}
 	if empty != 1 || null != n-len(special) {
 		t.Errorf("after the round trip: %d empty run_ids (want 1), %d NULL (want %d)", empty, null, n-len(special))
 	}
@@ -121,7 +123,9 @@ func TestPipeInLayoutIsRefused(t *testing.T) {
 			dir := copyExample(t, nil)
 			p := filepath.Join(dir, file)
 			os.Remove(p)
-			os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
 			if err := syscall.Mkfifo(p, 0o644); err != nil {
 				t.Skip("no named pipes here:", err)
 			}
@@ -131,7 +135,9 @@ func TestPipeInLayoutIsRefused(t *testing.T) {
 				t.Fatalf("err = %v, want one naming the pipe %s", err, file)
 			}
 			var sources int
-			e.DB().QueryRow(`SELECT count(*) FROM sources`).Scan(&sources)
+			if err := e.DB().QueryRow(`SELECT count(*) FROM sources`).Scan(&sources); err != nil {
+				t.Fatal(err)
+			}
 			if sources != 0 {
 				t.Errorf("a refused load recorded %d sources", sources)
 			}
@@ -224,7 +230,9 @@ func TestManySmallFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			var rows, ids, cost int64
-			e.DB().QueryRow(`SELECT count(*), count(DISTINCT execution_id), sum(cost) FROM executions`).Scan(&rows, &ids, &cost)
+			if err := e.DB().QueryRow(`SELECT count(*), count(DISTINCT execution_id), sum(cost) FROM executions`).Scan(&rows, &ids, &cost); err != nil {
+				t.Fatal(err)
+			}
 			if res.Executions != n || rows != n || ids != n || cost != n {
 				t.Errorf("loaded %d executions (%d rows, %d ids, cost %d), want %d", res.Executions, rows, ids, cost, n)
 			}

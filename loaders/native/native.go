@@ -252,7 +252,8 @@ func stageTable(ctx context.Context, conn *sql.Conn, dir string, t engine.Table,
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s", raw, src)); err != nil {
 		return 0, readError(table, files, label, err)
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+raw)
+	// A temp table left by a failed drop goes with the load's connection.
+	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+raw) }()
 
 	types, err := columnTypes(ctx, conn, raw)
 	if err != nil {
@@ -287,18 +288,20 @@ func stageTable(ctx context.Context, conn *sql.Conn, dir string, t engine.Table,
 	if err != nil {
 		return 0, fmt.Errorf("%s: check types: %w", table, err)
 	}
+	defer rows.Close()
 	var samples []string
 	var total int64
 	for rows.Next() {
 		var file, rec, problem string
 		if err := rows.Scan(&file, &rec, &problem, &total); err != nil {
-			rows.Close()
 			return 0, err
 		}
 		samples = append(samples, fmt.Sprintf("%s: %s: %s", label(file), rec, problem))
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if err := rows.Close(); err != nil {
 		return 0, err
 	}
 	if total > 0 {

@@ -127,7 +127,9 @@ func TestLoadTwiceIsRefusedUnlessReplaced(t *testing.T) {
 		t.Errorf("replace: result %+v, want Replaced with a new source id 2", res)
 	}
 	var sources int
-	e.DB().QueryRow(`SELECT count(*) FROM sources`).Scan(&sources)
+	if err := e.DB().QueryRow(`SELECT count(*) FROM sources`).Scan(&sources); err != nil {
+		t.Fatal(err)
+	}
 	if sources != 1 {
 		t.Errorf("after replace: %d sources, want 1", sources)
 	}
@@ -168,7 +170,9 @@ func TestExportLoadRoundTrip(t *testing.T) {
 func TestExportRefusesNonEmptyFolder(t *testing.T) {
 	src := loadedExample(t)
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "keep.txt"), []byte("mine"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "keep.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := src.Export(context.Background(), dir, "csv", false); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("export into a non-empty folder: err = %v", err)
 	}
@@ -186,7 +190,9 @@ func copyExample(t testing.TB, edit func(table string, rows []map[string]any) []
 			if err != nil {
 				t.Fatal(err)
 			}
-			os.WriteFile(filepath.Join(dir, tb+".jsonl"), b, 0o644)
+			if err := os.WriteFile(filepath.Join(dir, tb+".jsonl"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
 			continue
 		}
 		rows := readJSONL(t, filepath.Join(example, tb+".jsonl"))
@@ -263,7 +269,9 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 			dir := exportAs(t, "parquet")
 			p := filepath.Join(dir, "executions.parquet")
 			b, _ := os.ReadFile(p)
-			os.WriteFile(p, b[:len(b)/2], 0o644)
+			if err := os.WriteFile(p, b[:len(b)/2], 0o644); err != nil {
+				t.Fatal(err)
+			}
 			return dir
 		}, []string{"executions.parquet", "not a readable Parquet file"}},
 		{"csv missing a column", func(t testing.TB) string {
@@ -276,13 +284,17 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 				f := strings.SplitN(line, ",", 8)
 				out = append(out, strings.Join(append(f[:6:6], f[7]), ","))
 			}
-			os.WriteFile(p, []byte(strings.Join(out, "\n")+"\n"), 0o644)
+			if err := os.WriteFile(p, []byte(strings.Join(out, "\n")+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			return dir
 		}, []string{"executions.csv", "missing column state"}},
 		{"json line that is not json", func(t testing.TB) string {
 			dir := copyExample(t, func(_ string, rows []map[string]any) []map[string]any { return rows })
 			f, _ := os.OpenFile(filepath.Join(dir, "events.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
-			f.WriteString(`{"execution_id": 10101, "artifact_id": ` + "\n")
+			if _, err := f.WriteString(`{"execution_id": 10101, "artifact_id": ` + "\n"); err != nil {
+				t.Fatal(err)
+			}
 			f.Close()
 			return dir
 		}, []string{"events.jsonl", "not valid JSON"}},

@@ -367,7 +367,9 @@ func TestPipesAreRefused(t *testing.T) {
 			t.Fatalf("load %s hangs on a pipe", path)
 		}
 		var sources int
-		e.DB().QueryRow(`SELECT count(*) FROM sources`).Scan(&sources)
+		if err := e.DB().QueryRow(`SELECT count(*) FROM sources`).Scan(&sources); err != nil {
+			t.Fatal(err)
+		}
 		if sources != 0 {
 			t.Errorf("load %s recorded %d sources", path, sources)
 		}
