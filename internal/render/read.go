@@ -38,12 +38,8 @@ func Read(rows *sql.Rows) (*Result, error) {
 	}
 	res := &Result{Columns: cols}
 	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		vals, err := scanRow(rows, len(cols))
+		if err != nil {
 			return nil, err
 		}
 		res.Rows = append(res.Rows, vals)
@@ -67,12 +63,8 @@ func ReadSome(rows *sql.Rows, limit int) (*Result, error) {
 	res := &Result{Columns: cols}
 	n := 0
 	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		vals, err := scanRow(rows, len(cols))
+		if err != nil {
 			return nil, err
 		}
 		switch {
@@ -95,4 +87,14 @@ func ReadSome(rows *sql.Rows, limit int) (*Result, error) {
 		res.Rows = append(res.Rows, tail[(after-kept+i)%len(tail)])
 	}
 	return res, nil
+}
+
+// scanRow scans the current row of rows, which has n columns, into values of the driver's types.
+func scanRow(rows *sql.Rows, n int) ([]any, error) {
+	vals := make([]any, n)
+	ptrs := make([]any, n)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	return vals, rows.Scan(ptrs...)
 }
