@@ -255,6 +255,19 @@ func (w *walker) eventsBy(ctx context.Context, col string, ids []int64) ([]meven
 	return evs, rows.Err()
 }
 
+// newArtifacts returns the artifacts that evs link in direction dir ("in" or "out") and seen
+// does not hold yet, and adds them to seen.
+func newArtifacts(evs []mevent, dir string, seen map[int64]bool) []int64 {
+	var arts []int64
+	for _, e := range evs {
+		if d, _, _ := mlmd.EventDirection(e.typ); d == dir && !seen[e.artifact] {
+			seen[e.artifact] = true
+			arts = append(arts, e.artifact)
+		}
+	}
+	return arts
+}
+
 // upstream walks from the Trainer t back through its inputs to their producers, hop by hop,
 // and returns the executions it reached.
 func (w *walker) upstream(ctx context.Context, t mexec) ([]int64, error) {
@@ -266,13 +279,7 @@ func (w *walker) upstream(ctx context.Context, t mexec) ([]int64, error) {
 		if err != nil {
 			return nil, err
 		}
-		var arts []int64
-		for _, e := range evs {
-			if dir, _, _ := mlmd.EventDirection(e.typ); dir == "in" && !seenA[e.artifact] {
-				seenA[e.artifact] = true
-				arts = append(arts, e.artifact)
-			}
-		}
+		arts := newArtifacts(evs, "in", seenA)
 		if len(arts) == 0 {
 			break
 		}
@@ -325,13 +332,7 @@ func (w *walker) downstream(ctx context.Context, t mexec) ([]int64, error) {
 		if err != nil {
 			return nil, err
 		}
-		var arts []int64
-		for _, e := range evs {
-			if dir, _, _ := mlmd.EventDirection(e.typ); dir == "out" && !seenA[e.artifact] {
-				seenA[e.artifact] = true
-				arts = append(arts, e.artifact)
-			}
-		}
+		arts := newArtifacts(evs, "out", seenA)
 		if len(arts) == 0 {
 			break
 		}
