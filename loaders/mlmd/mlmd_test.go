@@ -46,33 +46,7 @@ func dump(tb testing.TB, e *engine.Engine, steps []string) string {
 	var b strings.Builder
 	section := func(title, q string) {
 		fmt.Fprintf(&b, "%s:\n", title)
-		rows, err := e.DB().Query(q)
-		if err != nil {
-			tb.Fatalf("%s: %v", title, err)
-		}
-		defer rows.Close()
-		cols, _ := rows.Columns()
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				tb.Fatal(err)
-			}
-			parts := make([]string, len(cols))
-			for i, v := range vals {
-				parts[i] = "NULL"
-				if v.Valid {
-					parts[i] = v.String
-				}
-			}
-			fmt.Fprintf(&b, "  %s\n", strings.Join(parts, " | "))
-		}
-		if err := rows.Err(); err != nil {
-			tb.Fatal(err)
-		}
+		b.WriteString(mlgolden.Rows(tb, e.DB(), q))
 	}
 	section("counts", `SELECT (SELECT count(*) FROM pipelines), (SELECT count(*) FROM executions),
 		(SELECT count(*) FROM artifacts), (SELECT count(*) FROM events)`)

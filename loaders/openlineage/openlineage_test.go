@@ -2,7 +2,6 @@ package openlineage
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	mlgolden "mlprov/internal/golden"
 	"os"
@@ -56,35 +55,7 @@ func load(tb testing.TB, e *engine.Engine, l *Loader, path string) ([]string, en
 
 func query(tb testing.TB, e *engine.Engine, q string) string {
 	tb.Helper()
-	rows, err := e.DB().Query(q)
-	if err != nil {
-		tb.Fatalf("%v\n%s", err, q)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var b strings.Builder
-	vals := make([]sql.NullString, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			tb.Fatal(err)
-		}
-		parts := make([]string, len(cols))
-		for i, v := range vals {
-			parts[i] = "NULL"
-			if v.Valid {
-				parts[i] = v.String
-			}
-		}
-		fmt.Fprintf(&b, "  %s\n", strings.Join(parts, " | "))
-	}
-	if err := rows.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	return b.String()
+	return mlgolden.Rows(tb, e.DB(), q)
 }
 
 func dump(tb testing.TB, e *engine.Engine, steps []string) string {
