@@ -3,7 +3,6 @@ package loaders
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"mlprov/engine"
@@ -21,24 +20,6 @@ func All() []engine.Loader {
 		&mlmd.Loader{},
 		&native.Loader{},
 		&openlineage.Loader{},
-	}
-}
-
-// Options are the settings a user gives a load; each loader takes the ones that apply to it.
-type Options struct {
-	// DeployRule matches the jobs (OpenLineage) or nodes and operator types (MLMD) that
-	// deploy a model, for pipelines without a TFX Pusher.
-	DeployRule *regexp.Regexp
-}
-
-// Configure applies opts to l, for the loaders that take them. Loaders from All are fresh
-// values, so configuring one changes no other.
-func Configure(l engine.Loader, opts Options) {
-	switch l := l.(type) {
-	case *mlmd.Loader:
-		l.DeployRule = opts.DeployRule
-	case *openlineage.Loader:
-		l.DeployRule = opts.DeployRule
 	}
 }
 

@@ -5,12 +5,10 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
 	"mlprov/loaders/mlmd"
-	"mlprov/loaders/openlineage"
 )
 
 func TestLookup(t *testing.T) {
@@ -56,25 +54,5 @@ func TestLookup(t *testing.T) {
 		case c.err == "" && l.Format() != c.want:
 			t.Errorf("%s: detected %s, want %s", c.path, l.Format(), c.want)
 		}
-	}
-}
-
-func TestConfigure(t *testing.T) {
-	rule := regexp.MustCompile("deploy")
-	for _, l := range All() {
-		Configure(l, Options{DeployRule: rule})
-		switch l := l.(type) {
-		case *mlmd.Loader:
-			if l.DeployRule != rule {
-				t.Error("mlmd: rule not set")
-			}
-		case *openlineage.Loader:
-			if l.DeployRule != rule {
-				t.Error("openlineage: rule not set")
-			}
-		}
-	}
-	if l := All()[0].(*mlmd.Loader); l.DeployRule != nil {
-		t.Error("All returned a loader configured earlier")
 	}
 }

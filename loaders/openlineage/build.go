@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,7 +32,6 @@ type run struct {
 type builder struct {
 	offset    int64
 	next      int64
-	deploy    *regexp.Regexp
 	runs      map[string]*run
 	runOrder  []*run
 	pipelines map[string]*engine.Pipeline
@@ -355,10 +353,6 @@ func (b *builder) finish() *rows {
 				x.Cost = sql.NullFloat64{Float64: r.end.Sub(start).Seconds(), Valid: true}
 			}
 		}
-		deploys := b.deploy != nil && b.deploy.MatchString(r.job.Name)
-		if deploys {
-			x.OpType, x.Category = "Pusher", "deploy"
-		}
 		attrs := map[string]any{"openlineage_run_id": r.runID, "job_namespace": r.job.Namespace, "job_name": r.job.Name}
 		if r.nominal != "" {
 			attrs["nominal_start_time"] = r.nominal
@@ -392,14 +386,6 @@ func (b *builder) finish() *rows {
 					first[id] = r.pipeline
 				}
 			}
-		}
-		if deploys && x.State == "complete" {
-			id := b.newID()
-			b.artifacts["\x00push\x00"+r.runID] = &engine.Artifact{ID: id, PipelineID: r.pipeline, Type: "PushedModel", State: "live",
-				Created: x.End, Attrs: `{"pushed": 1, "deploy_rule": true}`, Src: r.src + " (deploy rule)"}
-			b.artOrder = append(b.artOrder, "\x00push\x00"+r.runID)
-			writer[id] = r.pipeline
-			out.events = append(out.events, engine.Event{ExecutionID: r.id, ArtifactID: id, Direction: "out", Role: "pushed_model", Time: x.End, Src: r.src + " (deploy rule)"})
 		}
 	}
 	for _, key := range b.artOrder {

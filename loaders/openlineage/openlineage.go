@@ -23,11 +23,9 @@
 //     that started before it (the dataset as first seen when none did): a job that reads and
 //     writes one table, or jobs that feed each other day after day, make a chain, not a cycle.
 //   - JobEvents and DatasetEvents (static metadata, no run) are counted and skipped.
-//   - Deployment: no standard facet says "model deployed". DeployRule (mlprov load
-//     --deploy-rule REGEXP) names the jobs that deploy: their runs get op_type Pusher and
-//     category deploy, and each complete one writes a PushedModel artifact with attrs
-//     pushed = 1 (role pushed_model), which is what graphlets read as a push. A failed or
-//     aborted deployment pushes nothing.
+//   - Deployment: no standard facet says "model deployed". The engine's deploy rule
+//     (engine.LoadOptions.DeployRule) names the jobs that deploy, by their full name
+//     ("<parent job>.<task>", which is the pipeline and node_id) or their node_id.
 package openlineage
 
 import (
@@ -35,18 +33,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strings"
 
 	"mlprov/engine"
 )
 
 // Loader reads OpenLineage logs. Its zero value is ready to use.
-type Loader struct {
-	// DeployRule, when set, matches the job names (namespace-less) that deploy a model.
-	DeployRule *regexp.Regexp
-}
+type Loader struct{}
 
 var _ engine.Loader = (*Loader)(nil)
 
@@ -54,7 +47,7 @@ var _ engine.Loader = (*Loader)(nil)
 func (*Loader) Format() string { return "openlineage" }
 
 // Stage implements engine.Loader.
-func (l *Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
+func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 	fs, err := files(path)
 	if err != nil {
 		return err
@@ -66,7 +59,7 @@ func (l *Loader) Stage(ctx context.Context, st *engine.Stage, path string) error
 	if err != nil {
 		return err
 	}
-	b := &builder{offset: offset, deploy: l.DeployRule, runs: map[string]*run{}, pipelines: map[string]*engine.Pipeline{},
+	b := &builder{offset: offset, runs: map[string]*run{}, pipelines: map[string]*engine.Pipeline{},
 		artifacts: map[string]*engine.Artifact{}, parents: map[string]bool{}, skipped: map[string]int{}, versioned: map[int64]bool{}}
 	for i, f := range fs {
 		name := filepath.Base(f)
@@ -98,9 +91,6 @@ func (l *Loader) Stage(ctx context.Context, st *engine.Stage, path string) error
 	for _, k := range kinds {
 		st.Step("skipped %d %s", b.skipped[k], k)
 	}
-	if w := unknownOps(ctx, st, rows.executions); w != "" {
-		st.Step("warning: %s", w)
-	}
 	st.Step("staging %d executions, %d artifacts, %d events", len(rows.executions), len(rows.artifacts), len(rows.events))
 	return st.Write(ctx, func(w *engine.StageWriter) error {
 		for _, p := range rows.pipelines {
@@ -125,29 +115,4 @@ func (l *Loader) Stage(ctx context.Context, st *engine.Stage, path string) error
 		}
 		return nil
 	})
-}
-
-// unknownOps lists the operator types op_categories does not know, for a warning.
-func unknownOps(ctx context.Context, st *engine.Stage, xs []engine.Execution) string {
-	cats, err := st.Categories(ctx)
-	if err != nil {
-		return ""
-	}
-	seen := map[string]bool{}
-	var names []string
-	for _, x := range xs {
-		if _, ok := cats[x.OpType]; !ok && x.Category == "" && !seen[x.OpType] {
-			seen[x.OpType] = true
-			names = append(names, x.OpType)
-		}
-	}
-	if len(names) == 0 {
-		return ""
-	}
-	sort.Strings(names)
-	shown := names
-	if len(shown) > 10 {
-		shown = append(shown[:10:10], fmt.Sprintf("and %d more", len(names)-10))
-	}
-	return fmt.Sprintf("%d operator types have no category and count as other: %s (add them to op_categories)", len(names), strings.Join(shown, ", "))
 }
