@@ -34,7 +34,8 @@ var (
 	ErrNewerStore = errors.New("store was written by a newer mlprov")
 	// ErrNotStore means the file is not an mlprov store.
 	ErrNotStore = errors.New("not an mlprov store")
-	// ErrAlreadyLoaded means a source with the same content fingerprint is in the store.
+	// ErrAlreadyLoaded means a source with the same content fingerprint is in the store (see
+	// AlreadyLoadedError).
 	ErrAlreadyLoaded = errors.New("source already loaded")
 	// ErrNoNode means the store has no artifact or execution with the asked id (see
 	// NoNodeError).

@@ -108,7 +108,7 @@ func (r LoadResult) Rows() int64 { return r.Pipelines + r.Executions + r.Artifac
 // and validated, or the store is left exactly as it was. Between the loader's staging and
 // the validation, the engine applies the rules every format shares: opts.DeployRule, and a
 // warning (in LoadResult.Warnings) naming the operator types no category covers. A source whose fingerprint is
-// already in the store is refused with ErrAlreadyLoaded unless opts.Replace is set; with it,
+// already in the store is refused with an *AlreadyLoadedError unless opts.Replace is set; with it,
 // the source of the same content, else the one loaded from the same path, is replaced.
 func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptions) (LoadResult, error) {
 	res := LoadResult{Format: l.Format()}
@@ -134,8 +134,7 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		case err != nil:
 			return err
 		case !opts.Replace:
-			return fmt.Errorf("%w as source %d (%s, %s): use --replace to load it again",
-				ErrAlreadyLoaded, oldID, oldURI, oldAt.Format(time.RFC3339))
+			return &AlreadyLoadedError{SourceID: oldID, URI: oldURI, LoadedAt: oldAt}
 		default:
 			res.Replaced = true
 		}
@@ -211,6 +210,22 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 	}
 	return res, nil
 }
+
+// AlreadyLoadedError refuses a load whose source is in the store already, loaded before
+// from URI at LoadedAt as source SourceID; LoadOptions.Replace loads it again. It unwraps to
+// ErrAlreadyLoaded.
+type AlreadyLoadedError struct {
+	SourceID int64
+	URI      string
+	LoadedAt time.Time
+}
+
+func (e *AlreadyLoadedError) Error() string {
+	return fmt.Sprintf("%v as source %d (%s, %s)", ErrAlreadyLoaded, e.SourceID, e.URI, e.LoadedAt.Format(time.RFC3339))
+}
+
+// Unwrap returns ErrAlreadyLoaded.
+func (e *AlreadyLoadedError) Unwrap() error { return ErrAlreadyLoaded }
 
 // ErrNothingToLoad means the input holds no execution, so loading it would record a source
 // that adds nothing.

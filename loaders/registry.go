@@ -2,6 +2,7 @@
 package loaders
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -23,6 +24,9 @@ func All() []engine.Loader {
 	}
 }
 
+// ErrNotRecognised means no loader recognised the input's format (see Lookup).
+var ErrNotRecognised = errors.New("format not recognised")
+
 // Formats names every input format.
 func Formats() []string {
 	var names []string
@@ -33,8 +37,9 @@ func Formats() []string {
 }
 
 // Lookup returns the loader for a format name, or the first one that recognises path when
-// format is empty or "auto". A path that is neither a folder nor a regular file (a pipe,
-// /dev/stdin) is refused before any loader opens it, since opening a pipe can block.
+// format is empty or "auto" (ErrNotRecognised when none does). A path that is neither a
+// folder nor a regular file (a pipe, /dev/stdin) is refused before any loader opens it,
+// since opening a pipe can block.
 func Lookup(format, path string) (engine.Loader, error) {
 	if err := engine.CheckInput(path); err != nil {
 		return nil, err
@@ -49,7 +54,7 @@ func Lookup(format, path string) (engine.Loader, error) {
 		}
 	}
 	if format == "" || format == "auto" {
-		return nil, fmt.Errorf("%s: format not recognised (known: %s): pass --format", path, strings.Join(Formats(), ", "))
+		return nil, fmt.Errorf("%s: %w (known: %s)", path, ErrNotRecognised, strings.Join(Formats(), ", "))
 	}
 	return nil, fmt.Errorf("unknown format %q (known: %s)", format, strings.Join(Formats(), ", "))
 }

@@ -3,6 +3,7 @@ package loaders
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,6 +50,8 @@ func TestLookup(t *testing.T) {
 		switch {
 		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
 			t.Errorf("%s: got %v, want an error with %q", c.path, err, c.err)
+		case c.err != "" && (!errors.Is(err, ErrNotRecognised) || strings.Contains(err.Error(), "--")):
+			t.Errorf("%s: got %v, want ErrNotRecognised naming no flag (the CLI adds its hint)", c.path, err)
 		case c.err == "" && err != nil:
 			t.Errorf("%s: %v", c.path, err)
 		case c.err == "" && l.Format() != c.want:

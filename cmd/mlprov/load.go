@@ -59,6 +59,9 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 			return err
 		}
 		l, err := loaders.Lookup(c.opts.format, p)
+		if errors.Is(err, loaders.ErrNotRecognised) {
+			return &hintError{err, fmt.Sprintf("mlprov load --format FORMAT %s, with FORMAT one of %s", p, strings.Join(loaders.Formats(), ", "))}
+		}
 		if err != nil {
 			return err
 		}
@@ -87,6 +90,9 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 		}
 		res, err := e.Load(ctx, ls[i], p, lo)
 		bar.done()
+		if already := new(engine.AlreadyLoadedError); errors.As(err, &already) {
+			return &hintError{err, fmt.Sprintf("mlprov load --db %s --replace %s, to load it again in place of source %d", c.opts.db, p, already.SourceID)}
+		}
 		if err != nil {
 			return err
 		}
