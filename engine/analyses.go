@@ -63,7 +63,7 @@ func LookupAnalysis(name string) (catalog.Analysis, error) {
 			return a, nil
 		}
 	}
-	return catalog.Analysis{}, fmt.Errorf("%w %q: run mlprov analyze to list them", ErrUnknownAnalysis, name)
+	return catalog.Analysis{}, fmt.Errorf("%w %q", ErrUnknownAnalysis, name)
 }
 
 // CheckAnalysis verifies that a's SQL is what an analysis must be: exactly one SELECT

@@ -34,7 +34,8 @@ var (
 	ErrNewerStore = errors.New("store was written by a newer mlprov")
 	// ErrNotStore means the file is not an mlprov store.
 	ErrNotStore = errors.New("not an mlprov store")
-	// ErrAlreadyLoaded means a source with the same content fingerprint is in the store.
+	// ErrAlreadyLoaded means a source with the same content fingerprint is in the store (see
+	// AlreadyLoadedError).
 	ErrAlreadyLoaded = errors.New("source already loaded")
 	// ErrNoNode means the store has no artifact or execution with the asked id (see
 	// NoNodeError).
@@ -197,19 +198,28 @@ func sqlString(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
-var lockPID = regexp.MustCompile(`PID (\d+)`)
+var lockPID = regexp.MustCompile(`\(PID (\d+)\)`)
 
-// describeOpenError turns DuckDB's lock and format errors into mlprov's own.
+// describeOpenError turns DuckDB's lock and format errors into mlprov's own. DuckDB reports
+// both, and every other failure to open a file (a missing folder, a permission), as an IO
+// error, so the error type alone cannot tell them apart: within IO errors, each is told by
+// the fixed part of its message, the start of a lock conflict and the end of a file that is
+// not a database, since the middle holds the store's path, which may say anything.
 func describeOpenError(err error) error {
-	msg := err.Error()
+	var de *duckdb.Error
+	if !errors.As(err, &de) || de.Type != duckdb.ErrorTypeIO {
+		return err
+	}
+	msg := strings.TrimPrefix(de.Msg, "IO Error: ")
 	switch {
-	case strings.Contains(msg, "Could not set lock"), strings.Contains(msg, "Conflicting lock"):
+	case strings.HasPrefix(msg, "Could not set lock on file "):
 		who := "another process"
-		if m := lockPID.FindStringSubmatch(msg); m != nil {
-			who = "process " + m[1]
+		// The holder's PID comes last, after the store's path and the holder's program.
+		if m := lockPID.FindAllStringSubmatch(msg, -1); m != nil {
+			who = "process " + m[len(m)-1][1]
 		}
 		return fmt.Errorf("%w (%s holds it)", ErrStoreInUse, who)
-	case strings.Contains(msg, "not a valid DuckDB database"), strings.Contains(msg, "is not a DuckDB"):
+	case strings.HasSuffix(msg, "is not a valid DuckDB database file!"):
 		return fmt.Errorf("%w: the file is not a DuckDB database", ErrNotStore)
 	}
 	return err

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/duckdb/duckdb-go/v2"
+
 	"mlprov/engine"
 )
 
@@ -99,5 +101,24 @@ func TestOpenRefusesForeignDatabase(t *testing.T) {
 	writeFile(t, junk, strings.Repeat("not a database\n", 1000))
 	if _, err := engine.Open(ctx, junk, engine.Options{Threads: 1}); !errors.Is(err, engine.ErrNotStore) {
 		t.Fatalf("opening a text file: err = %v, want ErrNotStore", err)
+	}
+}
+
+// TestOpenErrorsByType checks that a store in a missing folder fails with DuckDB's own IO
+// error, still inspectable as *duckdb.Error, even when its path reads like a lock conflict or
+// a foreign file: those are told from DuckDB's error, not from any text in the path.
+func TestOpenErrorsByType(t *testing.T) {
+	for _, dir := range []string{
+		`Could not set lock on file: Conflicting lock is held in x (PID 42)`,
+		`The file exists, but it is not a valid DuckDB database file!`,
+		`is not a DuckDB database`,
+	} {
+		path := filepath.Join(t.TempDir(), dir, "s.duckdb")
+		_, err := engine.Open(context.Background(), path, engine.Options{Threads: 1})
+		var de *duckdb.Error
+		if errors.Is(err, engine.ErrStoreInUse) || errors.Is(err, engine.ErrNotStore) ||
+			!errors.As(err, &de) || de.Type != duckdb.ErrorTypeIO || !strings.Contains(err.Error(), "No such file or directory") {
+			t.Errorf("open %s: err = %v, want DuckDB's IO error saying the file cannot be opened", path, err)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -71,6 +72,12 @@ type LoadOptions struct {
 	Progress func(step string)
 	// Records receives the loader's count of source records read and expected (see Stage).
 	Records func(done, total int64)
+	// DeployRule, when set, names the executions that deploy a model, for pipelines without
+	// a TFX Pusher: it is matched against each staged execution's node_id, op_type and
+	// "<pipeline>.<node_id>" (an OpenLineage job's or an MLMD node's full name). A match
+	// becomes op_type Pusher, category deploy, and a complete one that wrote no PushedModel
+	// writes one with attrs pushed = 1, which graphlets read as a push.
+	DeployRule *regexp.Regexp
 }
 
 // LoadResult says what a load added.
@@ -82,7 +89,8 @@ type LoadResult struct {
 	Executions int64
 	Artifacts  int64
 	Events     int64
-	// Warnings are what the loader found worth saying about a load that succeeded.
+	// Warnings are what the loader, or the engine's rules, found worth saying about a load
+	// that succeeded, such as operator types that no category covers.
 	Warnings []string
 }
 
@@ -97,8 +105,10 @@ type OpTypeCount struct {
 func (r LoadResult) Rows() int64 { return r.Pipelines + r.Executions + r.Artifacts + r.Events }
 
 // Load reads path with the loader in one transaction: either everything it holds is added
-// and validated, or the store is left exactly as it was. A source whose fingerprint is
-// already in the store is refused with ErrAlreadyLoaded unless opts.Replace is set; with it,
+// and validated, or the store is left exactly as it was. Between the loader's staging and
+// the validation, the engine applies the rules every format shares: opts.DeployRule, and a
+// warning (in LoadResult.Warnings) naming the operator types no category covers. A source whose fingerprint is
+// already in the store is refused with an *AlreadyLoadedError unless opts.Replace is set; with it,
 // the source of the same content, else the one loaded from the same path, is replaced.
 func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptions) (LoadResult, error) {
 	res := LoadResult{Format: l.Format()}
@@ -124,8 +134,7 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		case err != nil:
 			return err
 		case !opts.Replace:
-			return fmt.Errorf("%w as source %d (%s, %s): use --replace to load it again",
-				ErrAlreadyLoaded, oldID, oldURI, oldAt.Format(time.RFC3339))
+			return &AlreadyLoadedError{SourceID: oldID, URI: oldURI, LoadedAt: oldAt}
 		default:
 			res.Replaced = true
 		}
@@ -156,6 +165,16 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		if staged == 0 {
 			// A source that adds no execution would be recorded for nothing.
 			return ErrNothingToLoad
+		}
+		if err := applyDeployRule(ctx, conn, opts.DeployRule); err != nil {
+			return err
+		}
+		w, err := uncategorised(ctx, conn)
+		if err != nil {
+			return err
+		}
+		if w != "" {
+			res.Warnings = append(res.Warnings, w)
 		}
 		st.Step("validating")
 		if err := validateStage(ctx, conn); err != nil {
@@ -191,6 +210,22 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 	}
 	return res, nil
 }
+
+// AlreadyLoadedError refuses a load whose source is in the store already, loaded before
+// from URI at LoadedAt as source SourceID; LoadOptions.Replace loads it again. It unwraps to
+// ErrAlreadyLoaded.
+type AlreadyLoadedError struct {
+	SourceID int64
+	URI      string
+	LoadedAt time.Time
+}
+
+func (e *AlreadyLoadedError) Error() string {
+	return fmt.Sprintf("%v as source %d (%s, %s)", ErrAlreadyLoaded, e.SourceID, e.URI, e.LoadedAt.Format(time.RFC3339))
+}
+
+// Unwrap returns ErrAlreadyLoaded.
+func (e *AlreadyLoadedError) Unwrap() error { return ErrAlreadyLoaded }
 
 // ErrNothingToLoad means the input holds no execution, so loading it would record a source
 // that adds nothing.

@@ -2,8 +2,8 @@
 package loaders
 
 import (
+	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"mlprov/engine"
@@ -24,23 +24,8 @@ func All() []engine.Loader {
 	}
 }
 
-// Options are the settings a user gives a load; each loader takes the ones that apply to it.
-type Options struct {
-	// DeployRule matches the jobs (OpenLineage) or nodes and operator types (MLMD) that
-	// deploy a model, for pipelines without a TFX Pusher.
-	DeployRule *regexp.Regexp
-}
-
-// Configure applies opts to l, for the loaders that take them. Loaders from All are fresh
-// values, so configuring one changes no other.
-func Configure(l engine.Loader, opts Options) {
-	switch l := l.(type) {
-	case *mlmd.Loader:
-		l.DeployRule = opts.DeployRule
-	case *openlineage.Loader:
-		l.DeployRule = opts.DeployRule
-	}
-}
+// ErrNotRecognised means no loader recognised the input's format (see Lookup).
+var ErrNotRecognised = errors.New("format not recognised")
 
 // Formats names every input format.
 func Formats() []string {
@@ -52,8 +37,9 @@ func Formats() []string {
 }
 
 // Lookup returns the loader for a format name, or the first one that recognises path when
-// format is empty or "auto". A path that is neither a folder nor a regular file (a pipe,
-// /dev/stdin) is refused before any loader opens it, since opening a pipe can block.
+// format is empty or "auto" (ErrNotRecognised when none does). A path that is neither a
+// folder nor a regular file (a pipe, /dev/stdin) is refused before any loader opens it,
+// since opening a pipe can block.
 func Lookup(format, path string) (engine.Loader, error) {
 	if err := engine.CheckInput(path); err != nil {
 		return nil, err
@@ -68,7 +54,7 @@ func Lookup(format, path string) (engine.Loader, error) {
 		}
 	}
 	if format == "" || format == "auto" {
-		return nil, fmt.Errorf("%s: format not recognised (known: %s): pass --format", path, strings.Join(Formats(), ", "))
+		return nil, fmt.Errorf("%s: %w (known: %s)", path, ErrNotRecognised, strings.Join(Formats(), ", "))
 	}
 	return nil, fmt.Errorf("unknown format %q (known: %s)", format, strings.Join(Formats(), ", "))
 }

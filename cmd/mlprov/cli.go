@@ -60,6 +60,16 @@ func usagef(cmd, format string, args ...any) error {
 	return &usageError{cmd: cmd, err: fmt.Errorf(format, args...)}
 }
 
+// hintError is an error the CLI prints with a try: line, such as the command and flag that
+// get past it: the library's errors state the facts and name no flag.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (h *hintError) Error() string { return h.err.Error() }
+func (h *hintError) Unwrap() error { return h.err }
+
 // run is the whole CLI: it returns the process's exit status (0 ok, 1 error, 2 usage).
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
@@ -84,6 +94,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 			continue
 		}
 		err := cmd.make(c).Run(ctx, args[1:])
+		var hinted *hintError
 		switch {
 		case err == nil || errors.Is(err, pflag.ErrHelp):
 			return 0
@@ -93,6 +104,9 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		case ctx.Err() != nil, errors.Is(err, context.Canceled): // a signal, maybe one a command took over
 			fmt.Fprintf(c.stderr, "error: interrupted: %s\n", oneLine(err))
 			return 130
+		case errors.As(err, &hinted):
+			fmt.Fprintf(c.stderr, "error: %s\ntry: %s\n", oneLine(err), hinted.hint)
+			return 1
 		case errors.Is(err, engine.ErrStoreInUse):
 			fmt.Fprintf(c.stderr, "error: %s\ntry: wait for it to finish, or use another --db; readers share a store when each opens it read-only (query, shell --read-only)\n", oneLine(err))
 			return 1

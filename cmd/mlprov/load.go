@@ -36,7 +36,7 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 		"exactly the rows of the source it reloads.")
 	c.dbFlag(fs, &c.opts.db)
 	fs.StringVar(&c.opts.format, "format", "auto", "input format: auto, "+strings.Join(loaders.Formats(), ", "))
-	fs.StringVar(&c.opts.deployRule, "deploy-rule", "", "regexp of the jobs (openlineage) or nodes (mlmd) that deploy a model;\ntheir complete runs count as pushes")
+	fs.StringVar(&c.opts.deployRule, "deploy-rule", "", "regexp of the nodes that deploy a model, matched against node_id, op_type\nand PIPELINE.NODE (an OpenLineage job's full name); their complete runs count as pushes")
 	fs.BoolVar(&c.opts.replace, "replace", false, "reload a source that is already in the store (same content, or the same path since grown)")
 	fs.BoolVarP(&c.opts.quiet, "quiet", "q", false, "print only errors")
 	if err := c.parse(fs, args); err != nil {
@@ -45,13 +45,13 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 	if fs.NArg() == 0 {
 		return usagef("load", "load needs at least one PATH")
 	}
-	var lopts loaders.Options
+	var rule *regexp.Regexp
 	if c.opts.deployRule != "" {
 		re, err := regexp.Compile(c.opts.deployRule)
 		if err != nil {
 			return usagef("load", "--deploy-rule: %v", err)
 		}
-		lopts.DeployRule = re
+		rule = re
 	}
 	var ls []engine.Loader
 	for _, p := range fs.Args() {
@@ -59,10 +59,12 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 			return err
 		}
 		l, err := loaders.Lookup(c.opts.format, p)
+		if errors.Is(err, loaders.ErrNotRecognised) {
+			return &hintError{err, fmt.Sprintf("mlprov load --format FORMAT %s, with FORMAT one of %s", p, strings.Join(loaders.Formats(), ", "))}
+		}
 		if err != nil {
 			return err
 		}
-		loaders.Configure(l, lopts)
 		ls = append(ls, l)
 	}
 	_, statErr := os.Stat(c.opts.db)
@@ -80,7 +82,7 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 		}
 	}()
 	for i, p := range fs.Args() {
-		lo := engine.LoadOptions{Replace: c.opts.replace}
+		lo := engine.LoadOptions{Replace: c.opts.replace, DeployRule: rule}
 		var bar *progress
 		if !c.opts.quiet {
 			bar = newProgress(c.stderr, "load", "records")
@@ -88,6 +90,9 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 		}
 		res, err := e.Load(ctx, ls[i], p, lo)
 		bar.done()
+		if already := new(engine.AlreadyLoadedError); errors.As(err, &already) {
+			return &hintError{err, fmt.Sprintf("mlprov load --db %s --replace %s, to load it again in place of source %d", c.opts.db, p, already.SourceID)}
+		}
 		if err != nil {
 			return err
 		}

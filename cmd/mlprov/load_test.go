@@ -82,7 +82,7 @@ func TestLoadFormats(t *testing.T) {
 		{"format override", []string{"--format", "openlineage", ol}, 0, "(openlineage)", "", ""},
 		{"format mismatch", []string{"--format", "mlmd", ol}, 1, "", "error: load " + ol + ": events.log: not an SQLite file", ""},
 		{"unknown format", []string{"--format", "csv", ol}, 1, "", `error: unknown format "csv" (known: mlmd, native, openlineage)`, ""},
-		{"not recognised", []string{"--format", "auto", filepath.Join("..", "..", "README.md")}, 1, "", "format not recognised (known: mlmd, native, openlineage): pass --format", ""},
+		{"not recognised", []string{"--format", "auto", filepath.Join("..", "..", "README.md")}, 1, "", "README.md: format not recognised (known: mlmd, native, openlineage)\ntry: mlprov load --format FORMAT " + filepath.Join("..", "..", "README.md") + ", with FORMAT one of mlmd, native, openlineage\n", ""},
 		{"truncated mlmd", []string{cut}, 1, "", "error: load " + cut + ": cut.sqlite: is an SQLite file but truncated or damaged: 16384 bytes, but its header says", ""},
 		{"bad rule", []string{"--deploy-rule", "(", ol}, 2, "", "error: --deploy-rule: error parsing regexp", ""},
 	}

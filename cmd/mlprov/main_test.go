@@ -102,8 +102,10 @@ func TestLoadQueryExport(t *testing.T) {
 		t.Fatalf("load: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	code, _, errOut = mlprov(t, "load", "--db", db, example)
-	if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "already loaded") {
-		t.Errorf("second load: exit %d, stderr %q; want 1 and one line saying it is already loaded", code, errOut)
+	wantErr := "error: load " + example + ": source already loaded as source 1 (" + example + ", "
+	wantTry := "\ntry: mlprov load --db " + db + " --replace " + example + ", to load it again in place of source 1\n"
+	if code != 1 || strings.Count(errOut, "\n") != 2 || !strings.HasPrefix(errOut, wantErr) || !strings.HasSuffix(errOut, wantTry) {
+		t.Errorf("second load: exit %d, stderr %q; want 1, a line saying it is already loaded (%q...) and a try: line %q", code, errOut, wantErr, wantTry)
 	}
 
 	code, out, errOut = mlprov(t, "query", "--db", db, "--format", "json", "SELECT op_type, count(*) AS n, sum(cost) AS cost FROM executions WHERE op_type IN ('Trainer', 'Pusher') GROUP BY op_type ORDER BY op_type")

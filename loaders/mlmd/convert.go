@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -194,11 +193,8 @@ type converter struct {
 	published       []bool   // executions with an output in a published state
 	lastSeen        []int64  // an execution's last activity: its times and its events', in ms
 	newest          int64    // the store's last activity, in ms
-	deployed        []bool   // complete executions the deploy rule marked
-	pushedOut       []bool   // executions that wrote a PushedModel
 	producer        []int32  // position+1 of an artifact's first writer, 0 for none
 	consumer        []int32  // position+1 of an artifact's first reader
-	unknown         map[string]bool
 	nSkipped        int
 }
 
@@ -208,16 +204,15 @@ func (r *reader) convert(offset int64) (*staged, error) {
 		reader: r, offset: offset,
 		out:     &staged{executions: make([]engine.Execution, 0, len(r.execs)), artifacts: make([]engine.Artifact, 0, len(r.arts))},
 		pipes:   map[string]*pipe{},
-		unknown: map[string]bool{},
 		execPos: newPositions(len(r.execs), func(i int) int64 { return r.execs[i].id }),
 		artPos:  newPositions(len(r.arts), func(i int) int64 { return r.arts[i].id }),
 	}
 	n := len(r.execs)
-	c.execPipe, c.skipped, c.published, c.deployed, c.pushedOut = make([]int64, n), make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n)
+	c.execPipe, c.skipped, c.published = make([]int64, n), make([]bool, n), make([]bool, n)
 	c.lastSeen = make([]int64, n)
 	c.artState = make([]string, len(r.arts))
 	c.producer, c.consumer = make([]int32, len(r.arts)), make([]int32, len(r.arts))
-	// Every id this loader invents (pipelines without a context, deploy-rule push artifacts)
+	// Every id this loader invents (pipelines without a context)
 	// goes past the largest MLMD id of any table, so it can collide with none.
 	for id := range r.contexts {
 		c.next = max(c.next, id)
@@ -236,7 +231,6 @@ func (r *reader) convert(offset int64) (*staged, error) {
 			return nil, err
 		}
 	}
-	c.deployPushes()
 	c.warn()
 	return c.out, nil
 }
@@ -373,19 +367,12 @@ func (c *converter) toExecutions() error {
 				row.Cost = sql.NullFloat64{Float64: float64(n), Valid: true}
 			}
 		}
-		if c.deploy != nil && op != "Pusher" && (c.deploy.MatchString(node) || c.deploy.MatchString(op)) {
-			row.OpType, row.Category = "Pusher", "deploy"
-			c.deployed[xi] = state == "complete"
-		}
 		if _, known := c.categories[row.OpType]; row.Category == "" && !known {
 			for _, b := range t.bases {
 				if cat, ok := baseCategories[b]; ok {
 					row.Category = cat
 					break
 				}
-			}
-			if row.Category == "" {
-				c.unknown[row.OpType] = true
 			}
 		}
 		extra := map[string]any{"mlmd_id": x.id, "mlmd_type": t.name}
@@ -542,9 +529,6 @@ func (c *converter) toEvents() error {
 			if c.producer[ai] == 0 {
 				c.producer[ai] = int32(xi + 1)
 			}
-			if t := c.types[c.arts[ai].typeID]; t != nil && lastSegment(t.name) == "PushedModel" {
-				c.pushedOut[xi] = true
-			}
 		} else if c.consumer[ai] == 0 {
 			c.consumer[ai] = int32(xi + 1)
 		}
@@ -613,34 +597,7 @@ func (c *converter) toArtifacts() error {
 	return nil
 }
 
-// deployPushes writes a PushedModel for each complete deployment the rule marked that
-// wrote none itself, so that graphlets see its push.
-func (c *converter) deployPushes() {
-	for _, x := range c.out.executions {
-		xi, _ := c.execPos.get(x.ID - c.offset)
-		if !c.deployed[xi] || c.pushedOut[xi] {
-			continue
-		}
-		id := c.newID()
-		c.out.artifacts = append(c.out.artifacts, engine.Artifact{
-			ID: id, PipelineID: x.PipelineID, Type: "PushedModel", State: "live", Created: x.End,
-			Attrs: `{"pushed": 1, "deploy_rule": true}`, Src: x.Src + " (deploy rule)",
-		})
-		c.out.events = append(c.out.events, engine.Event{ExecutionID: x.ID, ArtifactID: id, Direction: "out",
-			Role: "pushed_model", Time: x.End, Src: x.Src + " (deploy rule)"})
-	}
-}
-
 func (c *converter) warn() {
-	if len(c.unknown) > 0 {
-		names := make([]string, 0, len(c.unknown))
-		for n := range c.unknown {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		c.warnings = append(c.warnings, fmt.Sprintf("%d operator types have no category and count as other: %s (add them to op_categories)",
-			len(names), strings.Join(names, ", ")))
-	}
 	if c.nSkipped > 0 {
 		c.warnings = append(c.warnings, fmt.Sprintf("left out %d Kubeflow DAG executions (the run's own DAG nodes, not work)", c.nSkipped))
 	}

@@ -69,7 +69,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
@@ -78,13 +77,7 @@ import (
 )
 
 // Loader reads MLMD SQLite stores. Its zero value is ready to use.
-type Loader struct {
-	// DeployRule, when set, marks executions whose node_id or op_type it matches as
-	// deployments, for Kubeflow and custom pipelines that have no TFX Pusher: they become
-	// op_type Pusher, category deploy, and a complete one that wrote no PushedModel gets one
-	// with attrs pushed = 1, so that graphlets see a push.
-	DeployRule *regexp.Regexp
-}
+type Loader struct{}
 
 var _ engine.Loader = (*Loader)(nil)
 
@@ -313,7 +306,7 @@ func copyFile(src, dst string) error {
 }
 
 // Stage implements engine.Loader.
-func (l *Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
+func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 	name := filepath.Base(path)
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -339,7 +332,7 @@ func (l *Loader) Stage(ctx context.Context, st *engine.Stage, path string) error
 	if err != nil {
 		return err
 	}
-	r := &reader{db: db, file: name, categories: cats, deploy: l.DeployRule, stage: st}
+	r := &reader{db: db, file: name, categories: cats, stage: st}
 	st.Step("reading %s", name)
 	if err := r.read(ctx); err != nil {
 		return err

@@ -35,13 +35,22 @@ func openStore(tb testing.TB) *engine.Engine {
 // load loads path and returns the progress lines it printed.
 func load(tb testing.TB, e *engine.Engine, l *Loader, path string) ([]string, error) {
 	tb.Helper()
-	var steps []string
-	_, err := e.Load(context.Background(), l, path, engine.LoadOptions{Progress: func(s string) { steps = append(steps, s) }})
+	steps, _, err := loadWith(tb, e, l, path, engine.LoadOptions{})
 	return steps, err
 }
 
-// dump renders what a load put in the store, as the golden files hold it.
-func dump(tb testing.TB, e *engine.Engine, steps []string) string {
+// loadWith loads path with opts and returns the progress lines it printed and its result.
+func loadWith(tb testing.TB, e *engine.Engine, l *Loader, path string, opts engine.LoadOptions) ([]string, engine.LoadResult, error) {
+	tb.Helper()
+	var steps []string
+	opts.Progress = func(s string) { steps = append(steps, s) }
+	res, err := e.Load(context.Background(), l, path, opts)
+	return steps, res, err
+}
+
+// dump renders what a load put in the store, as the golden files hold it: warnings are the
+// load's (LoadResult.Warnings), then those the loader printed as progress.
+func dump(tb testing.TB, e *engine.Engine, warnings, steps []string) string {
 	tb.Helper()
 	var b strings.Builder
 	section := func(title, q string) {
@@ -70,6 +79,9 @@ func dump(tb testing.TB, e *engine.Engine, steps []string) string {
 		WHERE t.category = 'train' AND (pm.attrs->>'pushed')::INT = 1
 		ORDER BY ALL`)
 	fmt.Fprintf(&b, "warnings:\n")
+	for _, w := range warnings {
+		fmt.Fprintf(&b, "  %s\n", w)
+	}
 	for _, s := range steps {
 		if w, ok := strings.CutPrefix(s, "warning: "); ok {
 			fmt.Fprintf(&b, "  %s\n", w)
@@ -88,22 +100,22 @@ func TestGolden(t *testing.T) {
 		name    string
 		version int
 		fixture func(*Writer)
-		loader  Loader
+		rule    *regexp.Regexp
 	}{
-		{"tfx_ir_v10", 10, tfxIR, Loader{}},
-		{"tfx_legacy_v7", 7, tfxLegacy, Loader{}},
-		{"kubeflow_v10", 10, kubeflow, Loader{}},
-		{"kubeflow_v10_deploy_rule", 10, kubeflow, Loader{DeployRule: regexp.MustCompile(`^deploy`)}},
+		{"tfx_ir_v10", 10, tfxIR, nil},
+		{"tfx_legacy_v7", 7, tfxLegacy, nil},
+		{"kubeflow_v10", 10, kubeflow, nil},
+		{"kubeflow_v10_deploy_rule", 10, kubeflow, regexp.MustCompile(`^deploy`)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			path := buildStore(t, c.version, c.fixture)
 			e := openStore(t)
-			steps, err := load(t, e, &c.loader, path)
+			steps, res, err := loadWith(t, e, &Loader{}, path, engine.LoadOptions{DeployRule: c.rule})
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, c.name, dump(t, e, steps))
+			golden(t, c.name, dump(t, e, res.Warnings, steps))
 		})
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,7 +61,6 @@ type reader struct {
 	db         *sql.DB
 	file       string
 	categories map[string]string
-	deploy     *regexp.Regexp
 	stage      *engine.Stage
 
 	version     int

@@ -48,8 +48,15 @@ func openStore(tb testing.TB) *engine.Engine {
 
 func load(tb testing.TB, e *engine.Engine, l *Loader, path string) ([]string, engine.LoadResult, error) {
 	tb.Helper()
+	return loadWith(tb, e, l, path, engine.LoadOptions{})
+}
+
+// loadWith loads path with opts and returns the progress lines it printed and its result.
+func loadWith(tb testing.TB, e *engine.Engine, l *Loader, path string, opts engine.LoadOptions) ([]string, engine.LoadResult, error) {
+	tb.Helper()
 	var steps []string
-	res, err := e.Load(context.Background(), l, path, engine.LoadOptions{Progress: func(s string) { steps = append(steps, s) }})
+	opts.Progress = func(s string) { steps = append(steps, s) }
+	res, err := e.Load(context.Background(), l, path, opts)
 	return steps, res, err
 }
 
@@ -58,7 +65,9 @@ func query(tb testing.TB, e *engine.Engine, q string) string {
 	return mlgolden.Rows(tb, e.DB(), q)
 }
 
-func dump(tb testing.TB, e *engine.Engine, steps []string) string {
+// dump renders what a load put in the store and the progress lines it printed, then its
+// warnings (LoadResult.Warnings) as the CLI prints them.
+func dump(tb testing.TB, e *engine.Engine, steps []string, res engine.LoadResult) string {
 	var b strings.Builder
 	for _, s := range []struct{ title, q string }{
 		{"counts", `SELECT (SELECT count(*) FROM pipelines), (SELECT count(*) FROM executions), (SELECT count(*) FROM artifacts), (SELECT count(*) FROM events)`},
@@ -77,6 +86,9 @@ func dump(tb testing.TB, e *engine.Engine, steps []string) string {
 		if !strings.HasPrefix(s, "reading ") && !strings.HasPrefix(s, "validating") && !strings.HasPrefix(s, "inserting") {
 			fmt.Fprintf(&b, "  %s\n", s)
 		}
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(&b, "  warning: %s\n", w)
 	}
 	return b.String()
 }
@@ -102,7 +114,7 @@ func TestMarquez(t *testing.T) {
 	if got, want := [4]int64{res.Pipelines, res.Executions, res.Artifacts, res.Events}, [4]int64{1, 13, 13, 27}; got != want {
 		t.Errorf("loaded %v (pipelines, executions, artifacts, events), want %v", got, want)
 	}
-	golden(t, "marquez", dump(t, e, steps))
+	golden(t, "marquez", dump(t, e, steps, res))
 }
 
 // TestSamples loads the folder of Marquez's OpenLineage test events, plus the demo seed: the
@@ -114,11 +126,11 @@ func TestSamples(t *testing.T) {
 		t.Fatal("Detect: the samples folder is not recognised")
 	}
 	e := openStore(t)
-	steps, _, err := load(t, e, l, dir)
+	steps, res, err := load(t, e, l, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "samples", dump(t, e, steps))
+	golden(t, "samples", dump(t, e, steps, res))
 }
 
 func writeFile(tb testing.TB, name, text string) string {
@@ -155,11 +167,11 @@ const mlLog = `{"eventType":"START","eventTime":"2024-05-01T10:00:00.123456789Z"
 func TestDeployRule(t *testing.T) {
 	path := writeFile(t, "ml.jsonl", mlLog)
 	e := openStore(t)
-	steps, _, err := load(t, e, &Loader{DeployRule: regexp.MustCompile(`deploy`)}, path)
+	steps, res, err := loadWith(t, e, &Loader{}, path, engine.LoadOptions{DeployRule: regexp.MustCompile(`deploy`)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := dump(t, e, steps)
+	got := dump(t, e, steps, res)
 	// The push, in plain SQL: the model the train run wrote, read by a complete deploy run
 	// that wrote a PushedModel with pushed = 1.
 	got += "pushed:\n" + query(t, e, `SELECT t.node_id, m.uri, p.node_id, pm.type
