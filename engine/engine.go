@@ -322,7 +322,8 @@ func (e *Engine) inTransaction(ctx context.Context, fn func(*sql.Conn) error) er
 		return err
 	}
 	rollback := func(err error) error {
-		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		// The error that made it roll back is the one to report; the connection is dropped.
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		return err
 	}
 	if err := fn(conn); err != nil {

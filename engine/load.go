@@ -435,34 +435,37 @@ func (v *ValidationError) Error() string {
 // validateStage runs every check and returns the first one that fails.
 func validateStage(ctx context.Context, conn *sql.Conn) error {
 	for _, c := range checks() {
-		rows, err := conn.QueryContext(ctx, `SELECT src, record, detail, count(*) OVER () FROM (`+c.query+`) AS bad(src, record, detail) ORDER BY src, record LIMIT 5`)
+		v, err := c.run(ctx, conn)
 		if err != nil {
 			return fmt.Errorf("validate (%s): %w", c.problem, err)
-		}
-		v := &ValidationError{Problem: c.problem}
-		for rows.Next() {
-			var src, record, detail sql.NullString
-			if err := rows.Scan(&src, &record, &detail, &v.Rows); err != nil {
-				rows.Close()
-				return err
-			}
-			s := src.String + ": " + record.String
-			if detail.String != "" {
-				s += " (" + detail.String + ")"
-			}
-			v.Samples = append(v.Samples, s)
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		if v.Rows > 0 {
 			return v
 		}
 	}
 	return nil
+}
+
+// run finds the staged rows that break c: how many, and up to five of them.
+func (c check) run(ctx context.Context, conn *sql.Conn) (*ValidationError, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT src, record, detail, count(*) OVER () FROM (`+c.query+`) AS bad(src, record, detail) ORDER BY src, record LIMIT 5`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	v := &ValidationError{Problem: c.problem}
+	for rows.Next() {
+		var src, record, detail sql.NullString
+		if err := rows.Scan(&src, &record, &detail, &v.Rows); err != nil {
+			return nil, err
+		}
+		s := src.String + ": " + record.String
+		if detail.String != "" {
+			s += " (" + detail.String + ")"
+		}
+		v.Samples = append(v.Samples, s)
+	}
+	return v, rows.Err()
 }
 
 // insertStage moves the staged rows into the canonical tables.

@@ -49,12 +49,12 @@ func applyDeployRule(ctx context.Context, conn *sql.Conn, rule *regexp.Regexp) e
 	if err != nil {
 		return fmt.Errorf("deploy rule: %w", err)
 	}
+	defer rows.Close()
 	type node struct{ pipeline, id, op string }
 	var matched []node
 	for rows.Next() {
 		var n node
 		if err := rows.Scan(&n.pipeline, &n.id, &n.op); err != nil {
-			rows.Close()
 			return fmt.Errorf("deploy rule: %w", err)
 		}
 		if deployMatch(rule, n.pipeline, n.id, n.op) {
