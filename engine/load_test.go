@@ -70,14 +70,7 @@ func TestLoadRefusesRowsOfAnotherSource(t *testing.T) {
 				}
 				t.Fatalf("load succeeded; after replacing source 1 the store holds %s", counts(t, e))
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not say %q", err, w)
-				}
-			}
-			if got := counts(t, e); got != before {
-				t.Errorf("a refused load changed the store: %s, was %s", got, before)
-			}
+			checkRefused(t, e, err, before, tt.want...)
 		})
 	}
 }
@@ -137,14 +130,7 @@ func TestLoadRefusesNonFiniteNumbersAndTimes(t *testing.T) {
 			if err == nil {
 				t.Fatal("load succeeded")
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not say %q", err, w)
-				}
-			}
-			if got := counts(t, e); got != before {
-				t.Errorf("a refused load changed the store: %s, was %s", got, before)
-			}
+			checkRefused(t, e, err, before, tt.want...)
 		})
 	}
 }
@@ -175,5 +161,19 @@ func TestOpenStoreWithURLCharactersInItsName(t *testing.T) {
 				e.Close()
 			}
 		})
+	}
+}
+
+// checkRefused checks that the refused load's error says every one of want and that the
+// store still holds what it held before.
+func checkRefused(t *testing.T, e *engine.Engine, err error, before string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
+	}
+	if got := counts(t, e); got != before {
+		t.Errorf("a refused load changed the store: %s, was %s", got, before)
 	}
 }

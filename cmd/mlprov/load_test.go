@@ -13,15 +13,22 @@ import (
 	"mlprov/loaders/mlmd"
 )
 
-// mlmdStore writes a one-run TFX store: a Trainer whose model a Pusher pushed.
-func mlmdStore(t *testing.T) string {
+// newMLMDStore creates an MLMD store at schema 10 in a new folder, and the time its records
+// start at; the caller writes the records and closes it.
+func newMLMDStore(t *testing.T) (string, *mlmd.Writer, time.Time) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "metadata.sqlite")
 	w, err := mlmd.Create(context.Background(), path, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t0 := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	return path, w, time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+}
+
+// mlmdStore writes a one-run TFX store: a Trainer whose model a Pusher pushed.
+func mlmdStore(t *testing.T) string {
+	t.Helper()
+	path, w, t0 := newMLMDStore(t)
 	pipe := w.Context("pipeline", "taxi", t0)
 	trainer := w.Execution(w.Type("tfx.components.trainer.component.Trainer", "execution", ""), mlmd.ExecComplete, t0, t0.Add(time.Hour))
 	pusher := w.Execution(w.Type("tfx.components.pusher.component.Pusher", "execution", ""), mlmd.ExecComplete, t0.Add(time.Hour), t0.Add(61*time.Minute))
@@ -135,12 +142,7 @@ func TestExportMLMD(t *testing.T) {
 // none of them a TFX Trainer.
 func kubeflowStore(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "metadata.sqlite")
-	w, err := mlmd.Create(context.Background(), path, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	path, w, t0 := newMLMDStore(t)
 	pipe := w.Context("system.Pipeline", "iris", t0)
 	run := w.Context("system.PipelineRun", "run-1", t0, pipe)
 	container := w.Type("system.ContainerExecution", "execution", "")
