@@ -108,7 +108,7 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 			if err != nil {
 				return err
 			}
-			if len(ops) > 0 && !slices.ContainsFunc(ops, func(o engine.OpTypeCount) bool { return o.Category == "train" }) {
+			if len(ops) > 0 && !slices.ContainsFunc(ops, func(o engine.OpTypeCount) bool { return o.Category == engine.CategoryTrain }) {
 				fmt.Fprint(c.stderr, noTrainingHint(c.opts.db, p, ops))
 			}
 		}
@@ -137,7 +137,7 @@ func noTrainingHint(db, path string, ops []engine.OpTypeCount) string {
 	var names []string
 	example := ""
 	for _, o := range ops {
-		if o.Category == "deploy" {
+		if o.Category == engine.CategoryDeploy {
 			continue
 		}
 		if len(names) < 6 {

@@ -96,7 +96,7 @@ var (
 var sqliteHeader = []byte("SQLite format 3\x00")
 
 // Format implements engine.Loader.
-func (*Loader) Format() string { return "mlmd" }
+func (*Loader) Format() string { return engine.FormatMLMD }
 
 // Detect implements engine.Loader: a file that starts with the SQLite header (or with a cut
 // piece of it), or an empty file named like a SQLite store. It claims every SQLite file, not

@@ -44,7 +44,7 @@ type Loader struct{}
 var _ engine.Loader = (*Loader)(nil)
 
 // Format implements engine.Loader.
-func (*Loader) Format() string { return "openlineage" }
+func (*Loader) Format() string { return engine.FormatOpenLineage }
 
 // Stage implements engine.Loader.
 func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
