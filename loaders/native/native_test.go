@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"mlprov/engine"
-	"mlprov/internal/render"
 	"mlprov/loaders/native"
 )
 
@@ -52,17 +51,7 @@ func dump(t testing.TB, e *engine.Engine, table string) [][]string {
 	if table == "pipelines" {
 		cols = "pipeline_id, name, attrs" // source_id belongs to the store, not the data
 	}
-	res, err := render.Query(context.Background(), e.DB(), fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", cols, table, order))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([][]string, len(res.Rows))
-	for i, r := range res.Rows {
-		for _, v := range r {
-			out[i] = append(out[i], render.Text(v, "NULL"))
-		}
-	}
-	return out
+	return query(t, e, fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", cols, table, order))
 }
 
 var tables = []string{"pipelines", "executions", "artifacts", "events"}
