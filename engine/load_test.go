@@ -60,9 +60,7 @@ func TestLoadRefusesRowsOfAnotherSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := loadExample(t)
-			before := counts(t, e)
-			_, err := e.Load(context.Background(), &native.Loader{}, tt.layout(t), engine.LoadOptions{})
+			e, before, err := loadBeside(t, tt.layout(t))
 			if err == nil {
 				// What the refusal prevents: replacing source 1 takes source 2's rows with it.
 				if _, rerr := e.Load(context.Background(), &native.Loader{}, example, engine.LoadOptions{Replace: true}); rerr != nil {
@@ -124,9 +122,7 @@ func TestLoadRefusesNonFiniteNumbersAndTimes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := loadExample(t)
-			before := counts(t, e)
-			_, err := e.Load(context.Background(), &native.Loader{}, tt.layout(t), engine.LoadOptions{})
+			e, before, err := loadBeside(t, tt.layout(t))
 			if err == nil {
 				t.Fatal("load succeeded")
 			}
@@ -176,4 +172,14 @@ func checkRefused(t *testing.T, e *engine.Engine, err error, before string, want
 	if got := counts(t, e); got != before {
 		t.Errorf("a refused load changed the store: %s, was %s", got, before)
 	}
+}
+
+// loadBeside loads the layout at dir into a store holding the example and returns the store,
+// what it held before (counts) and the load's error.
+func loadBeside(t *testing.T, dir string) (*engine.Engine, string, error) {
+	t.Helper()
+	e := loadExample(t)
+	before := counts(t, e)
+	_, err := e.Load(context.Background(), &native.Loader{}, dir, engine.LoadOptions{})
+	return e, before, err
 }
