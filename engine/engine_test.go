@@ -69,7 +69,8 @@ func TestOpenUpgradesOlderStore(t *testing.T) {
 	// migration must apply again on top, so fake that by dropping the canonical tables.
 	for _, q := range []string{
 		`DROP TABLE sources`, `DROP TABLE pipelines`, `DROP TABLE executions`, `DROP TABLE artifacts`,
-		`DROP TABLE events`, `DROP TABLE op_categories`, `UPDATE mlprov_meta SET value = '0'`,
+		`DROP TABLE events`, `DROP TABLE op_categories`, `DROP TABLE loads`, `DROP TABLE source_keys`,
+		`DROP TABLE openlineage_events`, `UPDATE mlprov_meta SET value = '0'`,
 	} {
 		if _, err := e.DB().ExecContext(ctx, q); err != nil {
 			t.Fatal(err)

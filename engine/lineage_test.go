@@ -87,7 +87,7 @@ func TestWalkLineageErrors(t *testing.T) {
 		{engine.Node{Kind: "execution", ID: 1007}, "no execution 1007 in the store (an artifact has that id: a:1007)", true, ""},
 		{engine.Node{ID: 5}, "no artifact or execution 5 in the store", true, ""},
 		{engine.Node{ID: 101}, "101 is both an artifact id and an execution id: write a:101 or e:101", false,
-			"INSERT INTO artifacts (artifact_id, pipeline_id, type) VALUES (101, 1, 'Clash')"},
+			"INSERT INTO artifacts (artifact_id, pipeline_id, type, source_id) VALUES (101, 1, 'Clash', 1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

@@ -40,7 +40,18 @@ type Stage struct {
 	// many it expects in all (0 when unknown), so that a long load can draw a progress bar.
 	Records func(done, total int64)
 
+	// Base is where the source's range of ids starts: a loader whose input numbers its
+	// records (an MLMD store) gives record n the id Base+n, so that the record keeps its id
+	// from one sync to the next; a loader whose input names them otherwise asks ID.
+	Base int64
+	// KeyFloor keeps the ids ID gives above Base+KeyFloor, clear of those a loader numbers
+	// itself (0: ID numbers from Base+1).
+	KeyFloor int64
+
 	warnings []string
+	keys     map[string]int64 // by key, the ids of the source's keyed records
+	lastKey  int64            // the largest id ID has given
+	newKeys  []string         // keys first seen in this load
 }
 
 // Warn records something the user should know about a load that still succeeds, such as a
@@ -65,8 +76,9 @@ func (st *Stage) Count(done, total int64) {
 
 // LoadOptions tune a load.
 type LoadOptions struct {
-	// Replace reloads a source already in the store instead of refusing it: the one with the
-	// same content, else the one loaded from the same path (a store or log that grew since).
+	// Replace rebuilds the source from scratch: every row it held, every id it gave and
+	// everything it remembered of earlier loads is dropped, then the input is loaded as if
+	// for the first time. Without it, loading a source that is in the store syncs it.
 	Replace bool
 	// Progress receives a short line per step.
 	Progress func(step string)
@@ -80,15 +92,38 @@ type LoadOptions struct {
 	DeployRule *regexp.Regexp
 }
 
-// LoadResult says what a load added.
+// Identifier is implemented by a Loader whose inputs are not each a source of their own.
+// Identity names the source an input belongs to: two inputs of one identity are the same
+// source at two moments, and loading the second syncs the first. Without it, a source is
+// identified by where it is (its absolute path).
+type Identifier interface {
+	Identity(path string) (string, error)
+}
+
+// Counts are rows of the canonical tables, table by table.
+type Counts struct {
+	Pipelines  int64 `json:"pipelines"`
+	Executions int64 `json:"executions"`
+	Artifacts  int64 `json:"artifacts"`
+	Events     int64 `json:"events"`
+}
+
+// Rows is the number of rows over all tables.
+func (c Counts) Rows() int64 { return c.Pipelines + c.Executions + c.Artifacts + c.Events }
+
+// LoadResult says what a load did to the store.
 type LoadResult struct {
-	SourceID   int64
-	Format     string
-	Replaced   bool
-	Pipelines  int64
-	Executions int64
-	Artifacts  int64
-	Events     int64
+	SourceID int64
+	Format   string
+	// New says the source was not in the store before; Replaced that it was rebuilt from
+	// scratch; UpToDate that the input held nothing the store did not (nothing changed).
+	New, Replaced, UpToDate bool
+	// Counts are the rows the load added; Updated and Removed the rows it changed and took
+	// away (a sync of a source that grew or changed).
+	Counts
+	Updated, Removed Counts
+	// Refreshed says how the derived tables were brought up to date.
+	Refreshed Refreshed
 	// Warnings are what the loader, or the engine's rules, found worth saying about a load
 	// that succeeded, such as operator types that no category covers.
 	Warnings []string
@@ -101,58 +136,99 @@ type OpTypeCount struct {
 	Executions int64
 }
 
-// Rows is the number of rows the load added over all tables.
-func (r LoadResult) Rows() int64 { return r.Pipelines + r.Executions + r.Artifacts + r.Events }
+// source is a row of the sources table.
+type source struct {
+	id   int64
+	base sql.NullInt64
+	uri  string
+}
 
-// Load reads path with the loader in one transaction: either everything it holds is added
-// and validated, or the store is left exactly as it was. Between the loader's staging and
-// the validation, the engine applies the rules every format shares: opts.DeployRule, and a
-// warning (in LoadResult.Warnings) naming the operator types no category covers. A source whose fingerprint is
-// already in the store is refused with an *AlreadyLoadedError unless opts.Replace is set; with it,
-// the source of the same content, else the one loaded from the same path, is replaced.
+// Load brings the store up to date with the input at path, in one transaction: either all
+// of it is applied and validated, or the store is left exactly as it was.
+//
+// A source not yet in the store is added. A source already there (the same identity: see
+// Identifier) is synced: the store's rows of the source are made equal to what the input
+// holds now, new rows added, changed ones updated, and rows the input no longer holds
+// removed; ids stay as they were, so nothing is counted twice. An input whose content was
+// loaded last time from the same place, or is what another source last loaded, changes
+// nothing (LoadResult.UpToDate). opts.Replace rebuilds the source from scratch instead.
+//
+// Between the loader's staging and the validation, the engine applies the rules every
+// format shares: opts.DeployRule, and a warning (in LoadResult.Warnings) naming the
+// operator types no category covers. The derived tables are then refreshed for what changed.
 func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptions) (LoadResult, error) {
 	res := LoadResult{Format: l.Format()}
+	began := time.Now()
 	if err := CheckInput(path); err != nil {
+		return res, fmt.Errorf("load %s: %w", path, err)
+	}
+	identity, err := identify(l, path)
+	if err != nil {
 		return res, fmt.Errorf("load %s: %w", path, err)
 	}
 	fp, err := l.Fingerprint(ctx, path)
 	if err != nil {
 		return res, fmt.Errorf("load %s: %w", path, err)
 	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return res, fmt.Errorf("load %s: %w", path, err)
+	}
 	err = e.inTransaction(ctx, func(conn *sql.Conn) error {
-		var oldID int64
-		var oldURI string
-		var oldAt time.Time
-		err := conn.QueryRowContext(ctx, `SELECT source_id, uri, loaded_at FROM sources WHERE fingerprint = ?`, fp).Scan(&oldID, &oldURI, &oldAt)
-		if errors.Is(err, sql.ErrNoRows) && opts.Replace {
-			// The source grew since it was loaded (a pipeline ran again): replace the one
-			// loaded from the same file.
-			oldID, oldURI, oldAt, err = sourceAt(ctx, conn, l.Format(), path)
-		}
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return err
-		case !opts.Replace:
-			return &AlreadyLoadedError{SourceID: oldID, URI: oldURI, LoadedAt: oldAt}
-		default:
-			res.Replaced = true
-		}
-		if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(source_id), 0) + 1 FROM sources`).Scan(&res.SourceID); err != nil {
+		rules, err := rulesDigest(ctx, conn, opts.DeployRule)
+		if err != nil {
 			return err
 		}
-		if res.Replaced {
-			if err := deleteSource(ctx, conn, oldID); err != nil {
-				return fmt.Errorf("replace source %d: %w", oldID, err)
+		if !opts.Replace {
+			id, err := loadedBefore(ctx, conn, abs, fp, rules)
+			if err != nil {
+				return err
+			}
+			if id != 0 {
+				res.SourceID, res.UpToDate = id, true
+				return nil
 			}
 		}
+		src, err := findSource(ctx, conn, l.Format(), identity, abs)
+		if err != nil {
+			return err
+		}
+		if err := createChanges(ctx, conn); err != nil {
+			return err
+		}
+		if src.id == 0 && opts.Replace {
+			// A source moved since: the one whose content this is.
+			if src, err = movedSource(ctx, conn, l.Format(), abs, fp, rules); err != nil {
+				return err
+			}
+		}
+		res.New = src.id == 0
+		if res.New {
+			if src.id, src.base.Int64, err = newSource(ctx, conn); err != nil {
+				return err
+			}
+			src.base.Valid = true
+		} else if opts.Replace || !src.base.Valid {
+			// A source loaded before syncs existed has no range of ids: it is rebuilt.
+			res.Replaced = true
+			if err := clearSource(ctx, conn, src.id); err != nil {
+				return fmt.Errorf("replace source %d: %w", src.id, err)
+			}
+			if !src.base.Valid {
+				if _, src.base.Int64, err = newSource(ctx, conn); err != nil {
+					return err
+				}
+				src.base.Valid = true
+			}
+		}
+		res.SourceID = src.id
 		for _, t := range Tables {
 			q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE stage_%[1]s AS SELECT *, NULL::VARCHAR AS src FROM %[1]s LIMIT 0`, t.Name)
 			if _, err := conn.ExecContext(ctx, q); err != nil {
 				return err
 			}
 		}
-		st := &Stage{Conn: conn, SourceID: res.SourceID, Progress: opts.Progress, Records: opts.Records}
+		st := &Stage{Conn: conn, SourceID: src.id, Base: src.base.Int64, Progress: opts.Progress, Records: opts.Records}
 		st.Step("reading %s as %s", path, l.Format())
 		if err := l.Stage(ctx, st, path); err != nil {
 			return err
@@ -176,25 +252,44 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		if w != "" {
 			res.Warnings = append(res.Warnings, w)
 		}
+		if _, err := conn.ExecContext(ctx, `UPDATE stage_executions s SET category = coalesce(s.category,
+			(SELECT c.category FROM op_categories c WHERE c.op_type = s.op_type), 'other')`); err != nil {
+			return err
+		}
 		st.Step("validating")
-		if err := validateStage(ctx, conn); err != nil {
+		if err := validateStage(ctx, conn, src.id); err != nil {
 			return err
 		}
-		st.Step("inserting")
-		if err := insertStage(ctx, conn, res.SourceID, &res); err != nil {
+		st.Step("comparing with the store")
+		if err := diffStage(ctx, conn, src.id, &res); err != nil {
 			return err
 		}
-		// The staged rows are in the store now; free them before the derived tables need memory.
-		for _, t := range Tables {
-			if _, err := conn.ExecContext(ctx, "DROP TABLE stage_"+t.Name); err != nil {
+		if !res.New && !res.Replaced && res.Rows() == 0 && res.Updated.Rows() == 0 && res.Removed.Rows() == 0 {
+			res.UpToDate = true
+		}
+		if !res.UpToDate {
+			st.Step("applying")
+			if err := applyStage(ctx, conn, src.id); err != nil {
 				return err
 			}
 		}
-		if err := materialize(ctx, conn, st.Progress); err != nil {
+		if err := st.saveKeys(ctx); err != nil {
 			return err
 		}
-		if _, err := conn.ExecContext(ctx, `INSERT INTO sources VALUES (?, ?, ?, ?, now()::TIMESTAMP, ?)`,
-			res.SourceID, l.Format(), path, fp, res.Rows()); err != nil {
+		// The staged rows are in the store now; free them before the derived tables need memory.
+		if err := dropTemp(ctx, conn, "stage_pipelines", "stage_executions", "stage_artifacts", "stage_events"); err != nil {
+			return err
+		}
+		if !res.UpToDate {
+			if res.Refreshed, err = refreshDerived(ctx, conn, st.Progress); err != nil {
+				return err
+			}
+		}
+		if err := dropTemp(ctx, conn, "diff_pipelines", "diff_executions", "diff_artifacts", "diff_events",
+			"changed_executions", "changed_artifacts", "changed_pipelines"); err != nil {
+			return err
+		}
+		if err := recordLoad(ctx, conn, src, l.Format(), identity, path, abs, fp, rules, res, began); err != nil {
 			return err
 		}
 		if os.Getenv("MLPROV_TEST_HOLD_COMMIT") != "" {
@@ -211,21 +306,136 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 	return res, nil
 }
 
-// AlreadyLoadedError refuses a load whose source is in the store already, loaded before
-// from URI at LoadedAt as source SourceID; LoadOptions.Replace loads it again. It unwraps to
-// ErrAlreadyLoaded.
-type AlreadyLoadedError struct {
-	SourceID int64
-	URI      string
-	LoadedAt time.Time
+// dropTemp drops the load's temporary tables: the connection goes back to the pool.
+func dropTemp(ctx context.Context, conn *sql.Conn, names ...string) error {
+	for _, n := range names {
+		if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func (e *AlreadyLoadedError) Error() string {
-	return fmt.Sprintf("%v as source %d (%s, %s)", ErrAlreadyLoaded, e.SourceID, e.URI, e.LoadedAt.Format(time.RFC3339))
+// identify returns the identity of the source the input at path belongs to.
+func identify(l Loader, path string) (string, error) {
+	if id, ok := l.(Identifier); ok {
+		return id.Identity(path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	return abs, nil
 }
 
-// Unwrap returns ErrAlreadyLoaded.
-func (e *AlreadyLoadedError) Unwrap() error { return ErrAlreadyLoaded }
+// rulesDigest identifies what decides a staged row's meaning beside its input: the
+// op_categories mapping and the deploy rule. A load under other rules is no repeat.
+func rulesDigest(ctx context.Context, conn *sql.Conn, deploy *regexp.Regexp) (string, error) {
+	rule := ""
+	if deploy != nil {
+		rule = deploy.String()
+	}
+	var d string
+	err := conn.QueryRowContext(ctx, `SELECT md5(coalesce(string_agg(op_type || chr(0) || category, chr(0) ORDER BY op_type), '') || chr(1) || ?) FROM op_categories`, rule).Scan(&d)
+	return d, err
+}
+
+// loadedBefore returns the source whose last load from abs, or whose last load at all,
+// read content of fingerprint fp under the same rules: the input holds nothing new. 0 when
+// there is none.
+func loadedBefore(ctx context.Context, conn *sql.Conn, abs, fp, rules string) (int64, error) {
+	var id int64
+	err := conn.QueryRowContext(ctx, `WITH latest AS (
+			SELECT source_id, uri, fingerprint, rules, row_number() OVER (PARTITION BY source_id, uri ORDER BY load_id DESC) AS n,
+			       row_number() OVER (PARTITION BY source_id ORDER BY load_id DESC) AS m
+			FROM loads)
+		SELECT source_id FROM latest WHERE fingerprint = ? AND rules = ? AND (m = 1 OR (n = 1 AND uri = ?))
+		ORDER BY source_id LIMIT 1`, fp, rules, abs).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
+}
+
+// findSource returns the source of the format with the identity, or a source loaded before
+// sources had identities from the same file or folder as abs; a zero source when there is
+// none.
+func findSource(ctx context.Context, conn *sql.Conn, format, identity, abs string) (source, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT source_id, id_base, uri, identity IS NOT DISTINCT FROM ? FROM sources
+		WHERE kind = ? AND (identity = ? OR id_base IS NULL) ORDER BY 4 DESC, source_id DESC`, identity, format, identity)
+	if err != nil {
+		return source{}, err
+	}
+	defer rows.Close()
+	here, _ := os.Stat(abs)
+	for rows.Next() {
+		var s source
+		var same bool
+		if err := rows.Scan(&s.id, &s.base, &s.uri, &same); err != nil {
+			return source{}, err
+		}
+		if same {
+			return s, nil
+		}
+		if a, _ := filepath.Abs(s.uri); a == abs {
+			return s, nil
+		}
+		if fi, err := os.Stat(s.uri); err == nil && here != nil && os.SameFile(fi, here) {
+			return s, nil
+		}
+	}
+	return source{}, rows.Err()
+}
+
+// movedSource returns the source of the format whose content at its last load was
+// fingerprint fp, loaded then from another place than abs; a zero source when there is none.
+func movedSource(ctx context.Context, conn *sql.Conn, format, abs, fp, rules string) (source, error) {
+	id, err := loadedBefore(ctx, conn, abs, fp, rules)
+	if err != nil || id == 0 {
+		return source{}, err
+	}
+	var s source
+	err = conn.QueryRowContext(ctx, `SELECT source_id, id_base, uri FROM sources WHERE source_id = ? AND kind = ?`, id, format).Scan(&s.id, &s.base, &s.uri)
+	if errors.Is(err, sql.ErrNoRows) {
+		return source{}, nil
+	}
+	return s, err
+}
+
+// newSource returns the next source id and the start of a range of ids that no row and no
+// source uses yet.
+func newSource(ctx context.Context, conn *sql.Conn) (id, base int64, err error) {
+	err = conn.QueryRowContext(ctx, `SELECT
+		(SELECT coalesce(max(source_id), 0) + 1 FROM sources),
+		greatest(
+			(SELECT max(id_base) // $1 + 1 FROM sources),
+			(SELECT max(pipeline_id) // $1 + 1 FROM pipelines),
+			(SELECT max(execution_id) // $1 + 1 FROM executions),
+			(SELECT max(artifact_id) // $1 + 1 FROM artifacts),
+			0) * $1`, IDSpan).Scan(&id, &base)
+	return id, base, err
+}
+
+// recordLoad writes the source's row and the load's.
+func recordLoad(ctx context.Context, conn *sql.Conn, src source, format, identity, path, abs, fp, rules string, res LoadResult, began time.Time) error {
+	if _, err := conn.ExecContext(ctx, `DELETE FROM sources WHERE source_id = ?`, src.id); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, `INSERT INTO sources (source_id, kind, uri, fingerprint, loaded_at, rows, identity, id_base)
+		SELECT $1, $2, $3, $4, now()::TIMESTAMP,
+			(SELECT count(*) FROM pipelines WHERE source_id = $1) + (SELECT count(*) FROM executions WHERE source_id = $1)
+			+ (SELECT count(*) FROM artifacts WHERE source_id = $1)
+			+ (SELECT count(*) FROM events WHERE execution_id IN (SELECT execution_id FROM executions WHERE source_id = $1)),
+			$5, $6`, src.id, format, path, fp, identity, src.base.Int64); err != nil {
+		return err
+	}
+	_, err := conn.ExecContext(ctx, `INSERT INTO loads SELECT (SELECT coalesce(max(load_id), 0) + 1 FROM loads), ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?`,
+		src.id, abs, fp, rules, res.Rows(), res.Updated.Rows(), res.Removed.Rows(), time.Since(began).Seconds())
+	return err
+}
 
 // ErrNothingToLoad means the input holds no execution, so loading it would record a source
 // that adds nothing.
@@ -286,45 +496,23 @@ func (e *Engine) SourceOpTypes(ctx context.Context, sourceID int64) ([]OpTypeCou
 	return out, rows.Err()
 }
 
-// sourceAt finds the source of the format that was loaded from the file or folder at path,
-// whatever its content was then; sql.ErrNoRows when there is none.
-func sourceAt(ctx context.Context, conn *sql.Conn, format, path string) (id int64, uri string, at time.Time, err error) {
-	here, err := os.Stat(path)
-	if err != nil {
-		return 0, "", time.Time{}, err
-	}
-	abs, _ := filepath.Abs(path)
-	rows, err := conn.QueryContext(ctx, `SELECT source_id, uri, loaded_at FROM sources WHERE kind = ? ORDER BY source_id DESC`, format)
-	if err != nil {
-		return 0, "", time.Time{}, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := rows.Scan(&id, &uri, &at); err != nil {
-			return 0, "", time.Time{}, err
-		}
-		if a, _ := filepath.Abs(uri); a == abs {
-			return id, uri, at, nil
-		}
-		if fi, err := os.Stat(uri); err == nil && os.SameFile(fi, here) {
-			return id, uri, at, nil
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return 0, "", time.Time{}, err
-	}
-	return 0, "", time.Time{}, sql.ErrNoRows
-}
-
-// deleteSource removes every row a source added.
-func deleteSource(ctx context.Context, conn *sql.Conn, id int64) error {
+// clearSource removes every row a source added and everything it kept of earlier loads,
+// keeping its id: the next load rebuilds it. The removed rows count as changes for the
+// derived tables' refresh.
+func clearSource(ctx context.Context, conn *sql.Conn, id int64) error {
 	for _, q := range []string{
-		`DELETE FROM events WHERE execution_id IN (SELECT execution_id FROM executions
-			WHERE pipeline_id IN (SELECT pipeline_id FROM pipelines WHERE source_id = $1))`,
-		`DELETE FROM executions WHERE pipeline_id IN (SELECT pipeline_id FROM pipelines WHERE source_id = $1)`,
-		`DELETE FROM artifacts WHERE pipeline_id IN (SELECT pipeline_id FROM pipelines WHERE source_id = $1)`,
+		`INSERT INTO changed_executions SELECT execution_id FROM executions WHERE source_id = $1`,
+		`INSERT INTO changed_artifacts SELECT artifact_id FROM artifacts WHERE source_id = $1
+			UNION ALL SELECT artifact_id FROM events WHERE execution_id IN (SELECT execution_id FROM executions WHERE source_id = $1)`,
+		`INSERT INTO changed_pipelines SELECT pipeline_id FROM pipelines WHERE source_id = $1
+			UNION ALL SELECT pipeline_id FROM executions WHERE source_id = $1
+			UNION ALL SELECT pipeline_id FROM artifacts WHERE source_id = $1`,
+		`DELETE FROM events WHERE execution_id IN (SELECT execution_id FROM executions WHERE source_id = $1)`,
+		`DELETE FROM executions WHERE source_id = $1`,
+		`DELETE FROM artifacts WHERE source_id = $1`,
 		`DELETE FROM pipelines WHERE source_id = $1`,
-		`DELETE FROM sources WHERE source_id = $1`,
+		`DELETE FROM source_keys WHERE source_id = $1`,
+		`DELETE FROM openlineage_events WHERE source_id = $1`,
 	} {
 		if _, err := conn.ExecContext(ctx, q, id); err != nil {
 			return err
@@ -354,25 +542,21 @@ func checks() []check {
 		cs = append(cs,
 			check{key + " is missing", fmt.Sprintf(`SELECT src, 'row', '' FROM stage_%s WHERE %s IS NULL`, t.Name, key)},
 			check{"duplicate " + key, fmt.Sprintf(`SELECT any_value(src), '%[2]s ' || %[2]s, count(*) || ' times' FROM stage_%[1]s GROUP BY %[2]s HAVING count(*) > 1`, t.Name, key)},
-			check{key + " already in the store (another source holds it)", fmt.Sprintf(`SELECT s.src, '%[2]s ' || s.%[2]s, '' FROM stage_%[1]s s SEMI JOIN %[1]s t ON t.%[2]s = s.%[2]s`, t.Name, key)},
+			check{key + " already in the store (another source holds it)", fmt.Sprintf(`SELECT s.src, '%[2]s ' || s.%[2]s, 'source ' || t.source_id FROM stage_%[1]s s JOIN %[1]s t ON t.%[2]s = s.%[2]s AND t.source_id <> $1`, t.Name, key)},
 		)
 	}
 	cs = append(cs,
 		check{"pipeline name is missing", `SELECT src, 'pipeline_id ' || pipeline_id, '' FROM stage_pipelines WHERE name IS NULL`},
 	)
-	// A source holds every row it references: an execution or artifact names a pipeline of
-	// the same load, an event an execution and an artifact of the same load. So each row
-	// belongs to exactly one source (through its pipeline), and --replace of one source can
-	// remove exactly its rows without touching another's.
+	// A row may name a pipeline, and an event an artifact, that another source holds (the
+	// native layout's ids are global, so a folder may add to what another one loaded); an
+	// event belongs to its execution's source, so it names an execution of its own input.
 	for _, t := range []string{"executions", "artifacts"} {
 		key := strings.TrimSuffix(t, "s") + "_id"
 		cs = append(cs,
-			check{"pipeline_id names a pipeline of another source (a source must hold the pipelines its rows name)", fmt.Sprintf(`SELECT s.src, '%[2]s ' || s.%[2]s, 'pipeline_id ' || s.pipeline_id || ' of source ' || p.source_id FROM stage_%[1]s s
-			JOIN pipelines p ON p.pipeline_id = s.pipeline_id
-			WHERE NOT EXISTS (SELECT 1 FROM stage_pipelines sp WHERE sp.pipeline_id = s.pipeline_id)`, t, key)},
 			check{"pipeline_id names no pipeline", fmt.Sprintf(`SELECT src, '%[2]s ' || %[2]s, 'pipeline_id ' || coalesce(pipeline_id::VARCHAR, 'NULL') FROM stage_%[1]s s
 			WHERE NOT EXISTS (SELECT 1 FROM stage_pipelines p WHERE p.pipeline_id = s.pipeline_id)
-			  AND NOT EXISTS (SELECT 1 FROM pipelines p WHERE p.pipeline_id = s.pipeline_id)`, t, key)})
+			  AND NOT EXISTS (SELECT 1 FROM pipelines p WHERE p.pipeline_id = s.pipeline_id AND p.source_id <> $1)`, t, key)})
 	}
 	event := `'event ' || coalesce(s.execution_id::VARCHAR, 'NULL') || '->' || coalesce(s.artifact_id::VARCHAR, 'NULL')`
 	cs = append(cs,
@@ -388,22 +572,16 @@ func checks() []check {
 		check{"negative size_bytes", `SELECT src, 'artifact_id ' || artifact_id, 'size_bytes ' || size_bytes FROM stage_artifacts WHERE size_bytes < 0`},
 		check{"unknown direction (want " + orList(Directions) + ")",
 			`SELECT src, ` + event + `, 'direction ' || coalesce('"' || direction || '"', 'NULL') FROM stage_events s WHERE direction IS NULL OR direction NOT IN (` + sqlList(Directions) + `)`},
-		check{"event names an execution of another source (a source must hold the executions its events name)",
-			`SELECT s.src, ` + event + `, 'execution_id ' || s.execution_id || ' of source ' || p.source_id FROM stage_events s
-			JOIN executions x ON x.execution_id = s.execution_id JOIN pipelines p ON p.pipeline_id = x.pipeline_id
-			WHERE NOT EXISTS (SELECT 1 FROM stage_executions sx WHERE sx.execution_id = s.execution_id)`},
-		check{"event names an artifact of another source (a source must hold the artifacts its events name)",
-			`SELECT s.src, ` + event + `, 'artifact_id ' || s.artifact_id || ' of source ' || p.source_id FROM stage_events s
-			JOIN artifacts a ON a.artifact_id = s.artifact_id JOIN pipelines p ON p.pipeline_id = a.pipeline_id
-			WHERE NOT EXISTS (SELECT 1 FROM stage_artifacts sa WHERE sa.artifact_id = s.artifact_id)`},
+		check{"event names an execution of another source (an event is loaded with its execution)",
+			`SELECT s.src, ` + event + `, 'execution_id ' || s.execution_id || ' of source ' || x.source_id FROM stage_events s
+			JOIN executions x ON x.execution_id = s.execution_id AND x.source_id <> $1`},
 		check{"event names a missing execution",
 			`SELECT src, ` + event + `, 'execution_id ' || coalesce(execution_id::VARCHAR, 'NULL') FROM stage_events s
-			WHERE NOT EXISTS (SELECT 1 FROM stage_executions x WHERE x.execution_id = s.execution_id)
-			  AND NOT EXISTS (SELECT 1 FROM executions x WHERE x.execution_id = s.execution_id)`},
+			WHERE NOT EXISTS (SELECT 1 FROM stage_executions x WHERE x.execution_id = s.execution_id)`},
 		check{"event names a missing artifact",
 			`SELECT src, ` + event + `, 'artifact_id ' || coalesce(artifact_id::VARCHAR, 'NULL') FROM stage_events s
 			WHERE NOT EXISTS (SELECT 1 FROM stage_artifacts a WHERE a.artifact_id = s.artifact_id)
-			  AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.artifact_id = s.artifact_id)`},
+			  AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.artifact_id = s.artifact_id AND a.source_id <> $1)`},
 	)
 	// Times: infinity parses as a timestamp but is no instant; it breaks every duration later.
 	for _, t := range []struct{ table, key, col string }{
@@ -432,10 +610,11 @@ func (v *ValidationError) Error() string {
 	return fmt.Sprintf("%s: %s%s", v.Problem, strings.Join(v.Samples, "; "), more)
 }
 
-// validateStage runs every check and returns the first one that fails.
-func validateStage(ctx context.Context, conn *sql.Conn) error {
+// validateStage runs every check against the staged rows of source src and returns the
+// first one that fails.
+func validateStage(ctx context.Context, conn *sql.Conn, src int64) error {
 	for _, c := range checks() {
-		v, err := c.run(ctx, conn)
+		v, err := c.run(ctx, conn, src)
 		if err != nil {
 			return fmt.Errorf("validate (%s): %w", c.problem, err)
 		}
@@ -446,9 +625,14 @@ func validateStage(ctx context.Context, conn *sql.Conn) error {
 	return nil
 }
 
-// run finds the staged rows that break c: how many, and up to five of them.
-func (c check) run(ctx context.Context, conn *sql.Conn) (*ValidationError, error) {
-	rows, err := conn.QueryContext(ctx, `SELECT src, record, detail, count(*) OVER () FROM (`+c.query+`) AS bad(src, record, detail) ORDER BY src, record LIMIT 5`)
+// run finds the staged rows that break c: how many, and up to five of them. A query that
+// names $1 is given the source being loaded.
+func (c check) run(ctx context.Context, conn *sql.Conn, src int64) (*ValidationError, error) {
+	var args []any
+	if strings.Contains(c.query, "$1") {
+		args = append(args, src)
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT src, record, detail, count(*) OVER () FROM (`+c.query+`) AS bad(src, record, detail) ORDER BY src, record LIMIT 5`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -468,30 +652,139 @@ func (c check) run(ctx context.Context, conn *sql.Conn) (*ValidationError, error
 	return v, rows.Err()
 }
 
-// insertStage moves the staged rows into the canonical tables.
-func insertStage(ctx context.Context, conn *sql.Conn, sourceID int64, res *LoadResult) error {
-	steps := []struct {
-		q string
-		n *int64
-	}{
-		{`INSERT INTO pipelines SELECT pipeline_id, name, $1, attrs FROM stage_pipelines`, &res.Pipelines},
-		{`INSERT INTO executions SELECT execution_id, pipeline_id, run_id, node_id, s.op_type,
-			coalesce(s.category, c.category, 'other'), state, start_time, end_time, cost, attrs
-			FROM stage_executions s LEFT JOIN op_categories c ON c.op_type = s.op_type`, &res.Executions},
-		{`INSERT INTO artifacts SELECT * EXCLUDE (src) FROM stage_artifacts`, &res.Artifacts},
-		{`INSERT INTO events SELECT * EXCLUDE (src) FROM stage_events`, &res.Events},
-	}
-	for i, s := range steps {
-		args := []any{}
-		if i == 0 {
-			args = append(args, sourceID)
+// createChanges makes the load's empty record of what changed, which the derived tables'
+// refresh reads (see refreshDerived).
+func createChanges(ctx context.Context, conn *sql.Conn) error {
+	for _, q := range []string{
+		`CREATE OR REPLACE TEMP TABLE changed_executions (execution_id BIGINT)`,
+		`CREATE OR REPLACE TEMP TABLE changed_artifacts (artifact_id BIGINT)`,
+		`CREATE OR REPLACE TEMP TABLE changed_pipelines (pipeline_id BIGINT)`,
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return err
 		}
-		r, err := conn.ExecContext(ctx, s.q, args...)
+	}
+	return nil
+}
+
+// keyed are the canonical tables whose rows an id names, with that id.
+var keyed = []struct{ table, key string }{
+	{"pipelines", "pipeline_id"}, {"executions", "execution_id"}, {"artifacts", "artifact_id"},
+}
+
+// eventColumns are the columns of an event, which no id names: an event is its whole row.
+var eventColumns = "execution_id, artifact_id, direction, role, event_time"
+
+// diffStage compares the staged rows with the store's rows of source src: into
+// diff_pipelines, diff_executions and diff_artifacts go the ids of rows added, updated or
+// removed (change), with the row's pipeline before and after; into diff_events the events
+// added or removed. It counts them into res.
+func diffStage(ctx context.Context, conn *sql.Conn, src int64, res *LoadResult) error {
+	for _, k := range keyed {
+		var t Table
+		for _, tt := range Tables {
+			if tt.Name == k.table {
+				t = tt
+			}
+		}
+		var s, o []string
+		for _, c := range t.Layout() {
+			s = append(s, "s."+c.Name)
+			o = append(o, "o."+c.Name)
+		}
+		pipe := "pipeline_id"
+		if k.table == "pipelines" {
+			pipe = k.key
+		}
+		q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE diff_%[1]s AS
+			SELECT coalesce(s.%[2]s, o.%[2]s) AS id,
+			       CASE WHEN o.%[2]s IS NULL THEN 'added' WHEN s.%[2]s IS NULL THEN 'removed' ELSE 'updated' END AS change,
+			       o.%[3]s AS old_pipeline, s.%[3]s AS new_pipeline
+			FROM stage_%[1]s s
+			FULL JOIN (SELECT * FROM %[1]s WHERE source_id = $1) o ON o.%[2]s = s.%[2]s
+			WHERE s.%[2]s IS NULL OR o.%[2]s IS NULL OR row(%[4]s) IS DISTINCT FROM row(%[5]s)`,
+			k.table, k.key, pipe, strings.Join(s, ", "), strings.Join(o, ", "))
+		if _, err := conn.ExecContext(ctx, q, src); err != nil {
+			return fmt.Errorf("compare %s: %w", k.table, err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE diff_events AS
+		WITH old AS (SELECT %[1]s FROM events WHERE execution_id IN (SELECT execution_id FROM executions WHERE source_id = $1)),
+		     new AS (SELECT %[1]s FROM stage_events)
+		SELECT 'added' AS change, * FROM (FROM new EXCEPT ALL FROM old)
+		UNION ALL
+		SELECT 'removed', * FROM (FROM old EXCEPT ALL FROM new)`, eventColumns), src); err != nil {
+		return fmt.Errorf("compare events: %w", err)
+	}
+	var counts [4][3]int64
+	for i, t := range []string{"pipelines", "executions", "artifacts", "events"} {
+		err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FILTER (WHERE change = 'added'),
+			count(*) FILTER (WHERE change = 'updated'), count(*) FILTER (WHERE change = 'removed') FROM diff_%s`, t)).
+			Scan(&counts[i][0], &counts[i][1], &counts[i][2])
 		if err != nil {
 			return err
 		}
-		if *s.n, err = r.RowsAffected(); err != nil {
+	}
+	res.Counts = Counts{counts[0][0], counts[1][0], counts[2][0], counts[3][0]}
+	res.Updated = Counts{counts[0][1], counts[1][1], counts[2][1], counts[3][1]}
+	res.Removed = Counts{counts[0][2], counts[1][2], counts[2][2], counts[3][2]}
+	return nil
+}
+
+// applyStage makes the store's rows of source src those staged, as diffStage found them
+// to differ, and records what changed for the refresh. Rows of other sources must not name
+// a row it removes.
+func applyStage(ctx context.Context, conn *sql.Conn, src int64) error {
+	orphans := []check{
+		{"rows of another source name a pipeline this load removes", `SELECT 'source ' || t.source_id, t.kind || ' ' || t.id, 'pipeline_id ' || t.pipeline_id FROM (
+			SELECT source_id, 'execution_id' AS kind, execution_id AS id, pipeline_id FROM executions
+			UNION ALL SELECT source_id, 'artifact_id', artifact_id, pipeline_id FROM artifacts) t
+			JOIN diff_pipelines d ON d.id = t.pipeline_id AND d.change = 'removed' WHERE t.source_id <> $1`},
+		{"events of another source name an artifact this load removes", `SELECT 'source ' || x.source_id, 'event ' || e.execution_id || '->' || e.artifact_id, '' FROM events e
+			JOIN diff_artifacts d ON d.id = e.artifact_id AND d.change = 'removed'
+			JOIN executions x ON x.execution_id = e.execution_id WHERE x.source_id <> $1`},
+	}
+	for _, c := range orphans {
+		v, err := c.run(ctx, conn, src)
+		if err != nil {
+			return fmt.Errorf("validate (%s): %w", c.problem, err)
+		}
+		if v.Rows > 0 {
+			return v
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO changed_executions SELECT id FROM diff_executions UNION ALL SELECT execution_id FROM diff_events`,
+		`INSERT INTO changed_artifacts SELECT id FROM diff_artifacts UNION ALL SELECT artifact_id FROM diff_events`,
+		`INSERT INTO changed_pipelines SELECT id FROM diff_pipelines
+			UNION ALL SELECT unnest([old_pipeline, new_pipeline]) FROM diff_executions
+			UNION ALL SELECT unnest([old_pipeline, new_pipeline]) FROM diff_artifacts`,
+		`DELETE FROM events WHERE execution_id IN (SELECT execution_id FROM diff_events)`,
+		`INSERT INTO events SELECT ` + eventColumns + ` FROM stage_events WHERE execution_id IN (SELECT execution_id FROM diff_events)`,
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return err
+		}
+	}
+	for _, k := range keyed {
+		var cols []string
+		for _, t := range Tables {
+			if t.Name == k.table {
+				cols = Names(t.Columns)
+			}
+		}
+		sel := strings.Replace(strings.Join(cols, ", "), "source_id", "$1", 1)
+		for _, q := range []string{
+			fmt.Sprintf(`DELETE FROM %s WHERE %s IN (SELECT id FROM diff_%s WHERE change <> 'added')`, k.table, k.key, k.table),
+			fmt.Sprintf(`INSERT INTO %[1]s SELECT %[3]s FROM stage_%[1]s WHERE %[2]s IN (SELECT id FROM diff_%[1]s WHERE change <> 'removed')`, k.table, k.key, sel),
+		} {
+			var args []any
+			if strings.Contains(q, "$1") {
+				args = append(args, src)
+			}
+			if _, err := conn.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("apply %s: %w", k.table, err)
+			}
 		}
 	}
 	return nil

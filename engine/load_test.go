@@ -40,37 +40,52 @@ func secondSource(t testing.TB, events string) string {
 	})
 }
 
-func TestLoadRefusesRowsOfAnotherSource(t *testing.T) {
-	tests := []struct {
-		name   string
-		layout func(t testing.TB) string
-		want   []string
-	}{
-		{"event of source 2 reads an artifact of source 1", func(t testing.TB) string {
-			return secondSource(t, `{"execution_id": 5001, "artifact_id": 1001, "direction": "in", "role": "examples"}`)
-		}, []string{"event names an artifact of another source", "events.jsonl", "event 5001->1001", "artifact_id 1001 of source 1"}},
-		{"event of source 2 names an execution of source 1", func(t testing.TB) string {
-			return secondSource(t, `{"execution_id": 101, "artifact_id": 5002, "direction": "in", "role": "model"}`)
-		}, []string{"event names an execution of another source", "events.jsonl", "event 101->5002", "execution_id 101 of source 1"}},
-		{"execution of source 2 in a pipeline of source 1", func(t testing.TB) string {
-			return writeLayout(t, map[string]string{
-				"executions.jsonl": `{"execution_id": 5001, "pipeline_id": 1, "op_type": "Trainer", "state": "complete"}`,
-			})
-		}, []string{"pipeline_id names a pipeline of another source", "executions.jsonl", "execution_id 5001", "pipeline_id 1 of source 1"}},
+// TestLoadAcrossSources checks what one source may name of another's: a native folder may
+// add executions to a pipeline and read artifacts that another folder loaded (the layout's ids
+// are global), but an event is loaded with its execution, and a sync may not remove a row
+// that another source's rows name.
+func TestLoadAcrossSources(t *testing.T) {
+	ctx := context.Background()
+	t.Run("an event of source 2 names an execution of source 1", func(t *testing.T) {
+		e, before, err := loadBeside(t, secondSource(t, `{"execution_id": 101, "artifact_id": 5002, "direction": "in", "role": "model"}`))
+		if err == nil {
+			t.Fatal("load succeeded")
+		}
+		checkRefused(t, e, err, before, "event names an execution of another source", "events.jsonl", "event 101->5002", "execution_id 101 of source 1")
+	})
+	first := copyLayout(t, example)
+	e := open(t, ":memory:", engine.Options{})
+	if _, err := e.Load(ctx, &native.Loader{}, first, engine.LoadOptions{}); err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e, before, err := loadBeside(t, tt.layout(t))
-			if err == nil {
-				// What the refusal prevents: replacing source 1 takes source 2's rows with it.
-				if _, rerr := e.Load(context.Background(), &native.Loader{}, example, engine.LoadOptions{Replace: true}); rerr != nil {
-					t.Fatalf("load succeeded, and replacing source 1 then failed: %v", rerr)
-				}
-				t.Fatalf("load succeeded; after replacing source 1 the store holds %s", counts(t, e))
-			}
-			checkRefused(t, e, err, before, tt.want...)
-		})
+	second := writeLayout(t, map[string]string{
+		"pipelines.jsonl":  `{"pipeline_id": 5000, "name": "second"}`,
+		"executions.jsonl": `{"execution_id": 5001, "pipeline_id": 1, "op_type": "Trainer", "state": "complete", "cost": 3}`,
+		"artifacts.jsonl":  `{"artifact_id": 5002, "pipeline_id": 1, "type": "Model"}`,
+		"events.jsonl": `{"execution_id": 5001, "artifact_id": 5002, "direction": "out"}
+{"execution_id": 5001, "artifact_id": 1001, "direction": "in", "role": "examples"}`,
+	})
+	if _, err := e.Load(ctx, &native.Loader{}, second, engine.LoadOptions{}); err != nil {
+		t.Fatalf("a folder adding to a pipeline of another and reading its artifact: %v", err)
 	}
+	var members int
+	if err := e.DB().QueryRow(`SELECT count(*) FROM graphlet_members WHERE graphlet_id = 5001 AND artifact_id = 1001`).Scan(&members); err != nil || members != 1 {
+		t.Errorf("the Examples of source 1 in the graphlet of source 2's Trainer: %d rows, %v", members, err)
+	}
+	before := counts(t, e)
+	if _, err := e.Load(ctx, &native.Loader{}, first, engine.LoadOptions{Replace: true}); err != nil {
+		t.Fatalf("replacing source 1: %v", err)
+	}
+	if got := counts(t, e); got != before {
+		t.Errorf("replacing source 1 changed the store: %s, was %s", got, before)
+	}
+	dropLines(t, filepath.Join(first, "artifacts.jsonl"), `"artifact_id": 1001,`)
+	dropLines(t, filepath.Join(first, "events.jsonl"), `"artifact_id": 1001,`)
+	_, err := e.Load(ctx, &native.Loader{}, first, engine.LoadOptions{})
+	if err == nil {
+		t.Fatal("a sync removed an artifact that another source reads")
+	}
+	checkRefused(t, e, err, before, "events of another source name an artifact this load removes", "source 2", "event 5001->1001")
 }
 
 func TestReplaceTouchesOnlyItsSource(t *testing.T) {
@@ -182,4 +197,44 @@ func loadBeside(t *testing.T, dir string) (*engine.Engine, string, error) {
 	before := counts(t, e)
 	_, err := e.Load(context.Background(), &native.Loader{}, dir, engine.LoadOptions{})
 	return e, before, err
+}
+
+// TestUpgradeThenLoadAgain opens a store that a version without syncs wrote, with a source
+// in it: the upgrade gives every row its source, and loading the source again from its path
+// rebuilds it once (it has no range of ids yet), then finds it up to date.
+func TestUpgradeThenLoadAgain(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.duckdb")
+	first := copyLayout(t, example)
+	e := open(t, path, engine.Options{})
+	if _, err := e.Load(ctx, &native.Loader{}, first, engine.LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := counts(t, e)
+	for _, q := range []string{
+		`DROP TABLE loads`, `DROP TABLE source_keys`, `DROP TABLE openlineage_events`,
+		`ALTER TABLE executions DROP COLUMN source_id`, `ALTER TABLE artifacts DROP COLUMN source_id`,
+		`ALTER TABLE sources DROP COLUMN identity`, `ALTER TABLE sources DROP COLUMN id_base`,
+		`UPDATE mlprov_meta SET value = '1' WHERE key = 'schema_version'`,
+	} {
+		if _, err := e.DB().ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Close()
+	e = open(t, path, engine.Options{})
+	var missing int
+	if err := e.DB().QueryRow(`SELECT (SELECT count(*) FROM executions WHERE source_id IS DISTINCT FROM 1) + (SELECT count(*) FROM artifacts WHERE source_id IS DISTINCT FROM 1)`).Scan(&missing); err != nil || missing != 0 {
+		t.Fatalf("after the upgrade, %d rows without their source (%v)", missing, err)
+	}
+	for i, wantRes := range []string{"replaced", "up to date"} {
+		res, err := e.Load(ctx, &native.Loader{}, first, engine.LoadOptions{})
+		got := map[bool]string{true: "replaced", false: "up to date"}[res.Replaced]
+		if err != nil || got != wantRes || res.SourceID != 1 || (i == 1 && !res.UpToDate) {
+			t.Errorf("load %d after the upgrade: %+v, %v; want source 1 %s", i+1, res, err, wantRes)
+		}
+		if got := counts(t, e); got != want {
+			t.Errorf("load %d after the upgrade: %s, want %s", i+1, got, want)
+		}
+	}
 }

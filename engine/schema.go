@@ -14,7 +14,7 @@ type Column struct {
 	// from op_categories).
 	Required bool
 	// Assigned says the engine assigns the value at load: no input or export carries the
-	// column (a pipeline's source_id).
+	// column (the source_id of a pipeline, execution or artifact).
 	Assigned bool
 }
 
@@ -50,7 +50,7 @@ func Names(cols []Column) []string {
 	return names
 }
 
-// Tables describes the canonical tables every loader fills (sql/schema/001_store.sql), in
+// Tables describes the canonical tables every loader fills (sql/schema), in
 // load order: pipelines, executions, artifacts, events. Staging, the native layout, Export
 // and the generator take their columns from it; a test checks it against the migrated store.
 var Tables = []Table{
@@ -72,6 +72,7 @@ var Tables = []Table{
 		{Name: "end_time", Type: "TIMESTAMP"},
 		{Name: "cost", Type: "DOUBLE"},
 		{Name: "attrs", Type: "JSON"},
+		{Name: "source_id", Type: "BIGINT", NotNull: true, Assigned: true},
 	}},
 	{Name: "artifacts", Key: []string{"artifact_id"}, Unique: true, Columns: []Column{
 		{Name: "artifact_id", Type: "BIGINT", NotNull: true, Required: true},
@@ -84,6 +85,7 @@ var Tables = []Table{
 		{Name: "create_time", Type: "TIMESTAMP"},
 		{Name: "size_bytes", Type: "BIGINT"},
 		{Name: "attrs", Type: "JSON"},
+		{Name: "source_id", Type: "BIGINT", NotNull: true, Assigned: true},
 	}},
 	{Name: "events", Key: []string{"execution_id", "artifact_id"}, Columns: []Column{
 		{Name: "execution_id", Type: "BIGINT", NotNull: true, Required: true},

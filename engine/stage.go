@@ -142,14 +142,14 @@ func (w *StageWriter) Pipeline(p Pipeline) error {
 func (w *StageWriter) Execution(x Execution) error {
 	return w.executions.AppendRow(x.ID, x.PipelineID, nullString(x.RunID), nullString(x.NodeID),
 		x.OpType, nullString(x.Category), x.State, nullTime(x.Start), nullTime(x.End),
-		nullFloat(x.Cost), nullJSON(x.Attrs), nullString(x.Src))
+		nullFloat(x.Cost), nullJSON(x.Attrs), nil, nullString(x.Src))
 }
 
 // Artifact stages one artifact.
 func (w *StageWriter) Artifact(a Artifact) error {
 	return w.artifacts.AppendRow(a.ID, a.PipelineID, a.Type, nullString(a.URI), nullInt(a.Span),
 		nullInt(a.Version), nullString(a.State), nullTime(a.Created), nullInt(a.SizeBytes),
-		nullJSON(a.Attrs), nullString(a.Src))
+		nullJSON(a.Attrs), nil, nullString(a.Src))
 }
 
 // Event stages one event.
@@ -158,18 +158,74 @@ func (w *StageWriter) Event(e Event) error {
 		nullTime(e.Time), nullString(e.Src))
 }
 
-// MaxID returns the largest pipeline, execution or artifact id in the store, so that a loader
-// whose source numbers its records from 1 can shift them past every id already loaded.
-func (st *Stage) MaxID(ctx context.Context) (int64, error) {
-	var id sql.NullInt64
-	err := st.Conn.QueryRowContext(ctx, `SELECT greatest(
-		(SELECT max(pipeline_id) FROM pipelines),
-		(SELECT max(execution_id) FROM executions),
-		(SELECT max(artifact_id) FROM artifacts))`).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("read max id: %w", err)
+// IDSpan is how many ids each source's range holds: a source numbers its records from
+// its Base, so that two sources never give the same id and a record keeps its id from one
+// sync of its source to the next.
+const IDSpan int64 = 1_000_000_000_000
+
+// ID returns the id of the record that key names in the source (such as "run " and an
+// OpenLineage runId), the same at every load of the source: a key seen for the first time
+// gets the next id of the source's range above KeyFloor. The keys are saved with the load.
+func (st *Stage) ID(ctx context.Context, key string) (int64, error) {
+	if st.keys == nil {
+		if err := st.readKeys(ctx); err != nil {
+			return 0, err
+		}
 	}
-	return id.Int64, nil
+	if id, ok := st.keys[key]; ok {
+		return id, nil
+	}
+	st.lastKey = max(st.lastKey, st.Base+st.KeyFloor) + 1
+	if st.lastKey >= st.Base+IDSpan {
+		return 0, fmt.Errorf("source %d has used every id of its range", st.SourceID)
+	}
+	st.keys[key] = st.lastKey
+	st.newKeys = append(st.newKeys, key)
+	return st.lastKey, nil
+}
+
+// readKeys reads the keys earlier loads of the source saved.
+func (st *Stage) readKeys(ctx context.Context) error {
+	st.keys = map[string]int64{}
+	rows, err := st.Conn.QueryContext(ctx, `SELECT key, id FROM source_keys WHERE source_id = ?`, st.SourceID)
+	if err != nil {
+		return fmt.Errorf("read source keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var id int64
+		if err := rows.Scan(&k, &id); err != nil {
+			return fmt.Errorf("read source keys: %w", err)
+		}
+		st.keys[k] = id
+		st.lastKey = max(st.lastKey, id)
+	}
+	return rows.Err()
+}
+
+// saveKeys records the keys this load gave ids to for the first time.
+func (st *Stage) saveKeys(ctx context.Context) error {
+	if len(st.newKeys) == 0 {
+		return nil
+	}
+	return st.Conn.Raw(func(dc any) error {
+		conn, ok := dc.(driver.Conn)
+		if !ok {
+			return fmt.Errorf("save source keys: unexpected driver connection %T", dc)
+		}
+		a, err := duckdb.NewAppender(conn, "", "main", "source_keys")
+		if err != nil {
+			return fmt.Errorf("save source keys: %w", err)
+		}
+		for _, k := range st.newKeys {
+			if err := a.AppendRow(st.SourceID, k, st.keys[k]); err != nil {
+				a.Close()
+				return fmt.Errorf("save source keys: %w", err)
+			}
+		}
+		return a.CloseWithCancel(ctx)
+	})
 }
 
 // Categories returns the store's op_categories mapping, so that a loader can tell which of

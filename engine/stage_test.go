@@ -53,8 +53,8 @@ func TestStageWriterColumns(t *testing.T) {
 	}
 	want := map[string]string{
 		"pipelines":  `pipeline_id=1 name=p source_id=1 attrs={"a":1}`,
-		"executions": `execution_id=2 pipeline_id=1 run_id=run node_id=node op_type=Op category=train state=failed start_time=2024-01-02 03:04:05 end_time=2024-01-02 03:05:05 cost=1.5 attrs={"x":2}`,
-		"artifacts":  `artifact_id=3 pipeline_id=1 type=Model uri=uri span=4 version=5 state=pending create_time=2024-01-02 04:04:05 size_bytes=6 attrs={"y":3}`,
+		"executions": `execution_id=2 pipeline_id=1 run_id=run node_id=node op_type=Op category=train state=failed start_time=2024-01-02 03:04:05 end_time=2024-01-02 03:05:05 cost=1.5 attrs={"x":2} source_id=1`,
+		"artifacts":  `artifact_id=3 pipeline_id=1 type=Model uri=uri span=4 version=5 state=pending create_time=2024-01-02 04:04:05 size_bytes=6 attrs={"y":3} source_id=1`,
 		"events":     `execution_id=2 artifact_id=3 direction=out role=model event_time=2024-01-02 05:04:05`,
 	}
 	for _, table := range engine.Tables {

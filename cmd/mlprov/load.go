@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -18,6 +19,7 @@ type loadOptions struct {
 	format     string
 	deployRule string
 	replace    bool
+	json       bool
 	quiet      bool
 }
 
@@ -28,16 +30,21 @@ type loadCmd struct {
 }
 
 func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
-	fs := c.flags("load", "mlprov load [--db FILE] [--format FORMAT] [--deploy-rule REGEXP] [--replace] [-q] PATH...\n\n"+
+	fs := c.flags("load", "mlprov load [--db FILE] [--format FORMAT] [--deploy-rule REGEXP] [--replace] [--json] [-q] PATH...\n\n"+
 		"Each PATH is a file or folder, taken literally: *, ? and [ in it are plain characters,\n"+
 		"never patterns (let the shell expand a pattern into PATHs). A pipe or /dev/stdin is\n"+
-		"refused: save the input to a file first. A source must hold every row it references\n"+
-		"(no event may name an execution or artifact of another source), so --replace removes\n"+
-		"exactly the rows of the source it reloads.")
+		"refused: save the input to a file first.\n\n"+
+		"Loading a source that is in the store already syncs it: an MLMD store or a native\n"+
+		"folder is the same source at the same path, and every OpenLineage file feeds the\n"+
+		"store's one OpenLineage source, whose runs merge by runId. New rows are added,\n"+
+		"changed ones updated, rows the input no longer holds removed; an input with nothing\n"+
+		"new is up to date and changes nothing. Only the derived rows the change can touch\n"+
+		"are derived again.")
 	c.dbFlag(fs, &c.opts.db)
 	fs.StringVar(&c.opts.format, "format", "auto", "input format: auto, "+strings.Join(loaders.Formats(), ", "))
 	fs.StringVar(&c.opts.deployRule, "deploy-rule", "", "regexp of the nodes that deploy a model, matched against node_id, op_type\nand PIPELINE.NODE (an OpenLineage job's full name); their complete runs count as pushes")
-	fs.BoolVar(&c.opts.replace, "replace", false, "reload a source that is already in the store (same content, or the same path since grown)")
+	fs.BoolVar(&c.opts.replace, "replace", false, "rebuild a source that is in the store from scratch instead of syncing it")
+	fs.BoolVar(&c.opts.json, "json", false, "print what each load did as JSON lines")
 	fs.BoolVarP(&c.opts.quiet, "quiet", "q", false, "print only errors")
 	if err := c.parse(fs, args); err != nil {
 		return err
@@ -90,20 +97,19 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 		}
 		res, err := e.Load(ctx, ls[i], p, lo)
 		bar.done()
-		if already := new(engine.AlreadyLoadedError); errors.As(err, &already) {
-			return &hintError{err, fmt.Sprintf("mlprov load --db %s --replace %s, to load it again in place of source %d", c.opts.db, p, already.SourceID)}
-		}
 		if err != nil {
 			return err
 		}
 		loaded++
-		if !c.opts.quiet {
-			verb := "loaded"
-			if res.Replaced {
-				verb = "replaced"
+		switch {
+		case c.opts.json:
+			if err := json.NewEncoder(c.stdout).Encode(loadReport(p, res)); err != nil {
+				return err
 			}
-			fmt.Fprintf(c.stdout, "%s %s as source %d (%s): %d pipelines, %d executions, %d artifacts, %d events\n",
-				verb, p, res.SourceID, res.Format, res.Pipelines, res.Executions, res.Artifacts, res.Events)
+		case !c.opts.quiet:
+			fmt.Fprintln(c.stdout, loadSummary(p, res))
+		}
+		if !c.opts.quiet && res.New {
 			ops, err := e.SourceOpTypes(ctx, res.SourceID)
 			if err != nil {
 				return err
@@ -117,6 +123,54 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 		}
 	}
 	return e.Close()
+}
+
+// loadSummary says in one line what a load did.
+func loadSummary(path string, r engine.LoadResult) string {
+	switch {
+	case r.UpToDate:
+		return fmt.Sprintf("%s: up to date (source %d, %s)", path, r.SourceID, r.Format)
+	case r.New || r.Replaced:
+		verb := "loaded"
+		if r.Replaced {
+			verb = "replaced"
+		}
+		return fmt.Sprintf("%s %s as source %d (%s): %d pipelines, %d executions, %d artifacts, %d events",
+			verb, path, r.SourceID, r.Format, r.Pipelines, r.Executions, r.Artifacts, r.Events)
+	}
+	return fmt.Sprintf("synced %s into source %d (%s): +%d executions, %d updated, %d removed; +%d artifacts, +%d events; derived tables refreshed for %d pipelines in %.2f s",
+		path, r.SourceID, r.Format, r.Executions, r.Updated.Executions, r.Removed.Executions,
+		r.Artifacts, r.Events, r.Refreshed.Pipelines, r.Refreshed.Seconds)
+}
+
+// loadJSON is what load --json prints for each PATH.
+type loadJSON struct {
+	Path     string           `json:"path"`
+	SourceID int64            `json:"source_id"`
+	Format   string           `json:"format"`
+	Status   string           `json:"status"` // loaded, synced, replaced or up to date
+	Added    engine.Counts    `json:"added"`
+	Updated  engine.Counts    `json:"updated"`
+	Removed  engine.Counts    `json:"removed"`
+	Refresh  engine.Refreshed `json:"refresh"`
+	Warnings []string         `json:"warnings"`
+}
+
+func loadReport(path string, r engine.LoadResult) loadJSON {
+	out := loadJSON{Path: path, SourceID: r.SourceID, Format: r.Format, Status: "synced",
+		Added: r.Counts, Updated: r.Updated, Removed: r.Removed, Refresh: r.Refreshed, Warnings: r.Warnings}
+	switch {
+	case r.UpToDate:
+		out.Status = "up to date"
+	case r.Replaced:
+		out.Status = "replaced"
+	case r.New:
+		out.Status = "loaded"
+	}
+	if out.Warnings == nil {
+		out.Warnings = []string{}
+	}
+	return out
 }
 
 // removeStore deletes a store file that a failed command created, with its write-ahead log.
@@ -155,7 +209,7 @@ func noTrainingHint(db, path string, ops []engine.OpTypeCount) string {
 	fmt.Fprintf(&b, "  operator types loaded (category, executions): %s\n", strings.Join(names, ", "))
 	fmt.Fprintf(&b, "  map your training components to category 'train' in op_categories, then load again:\n")
 	fmt.Fprintf(&b, "    mlprov query --db %s \"INSERT OR REPLACE INTO op_categories VALUES ('%s', 'train')\"\n", db, strings.ReplaceAll(example, "'", "''"))
-	fmt.Fprintf(&b, "    mlprov load --db %s --replace --deploy-rule REGEXP %s\n", db, path)
+	fmt.Fprintf(&b, "    mlprov load --db %s --deploy-rule REGEXP %s\n", db, path)
 	fmt.Fprintf(&b, "  where --deploy-rule REGEXP matches the nodes or jobs that deploy a model (their complete runs count as pushes)\n")
 	return b.String()
 }

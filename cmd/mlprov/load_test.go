@@ -174,7 +174,7 @@ func TestLoadNoTraining(t *testing.T) {
 		"  operator types loaded (category, executions): deploy-model (other, 1), preprocess (other, 1), train-model (other, 1)\n",
 		"  map your training components to category 'train' in op_categories, then load again:\n",
 		"    mlprov query --db " + db + " \"INSERT OR REPLACE INTO op_categories VALUES ('train-model', 'train')\"\n",
-		"    mlprov load --db " + db + " --replace --deploy-rule REGEXP " + store + "\n",
+		"    mlprov load --db " + db + " --deploy-rule REGEXP " + store + "\n",
 	} {
 		if code != 0 || !strings.Contains(stderr, want) {
 			t.Errorf("exit %d, stderr:\n%s\nwant it to hold %q", code, stderr, want)
@@ -182,7 +182,7 @@ func TestLoadNoTraining(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"query", "--db", db, "INSERT OR REPLACE INTO op_categories VALUES ('train-model', 'train')"},
-		{"load", "--db", db, "--replace", "--deploy-rule", "^deploy", store},
+		{"load", "--db", db, "--deploy-rule", "^deploy", store},
 	} {
 		code, stdout, stderr := runCLI(t, args...)
 		if code != 0 || strings.Contains(stderr, "no training runs") {

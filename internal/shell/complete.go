@@ -129,7 +129,7 @@ UNION SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1`)
 // start with the word under the cursor. It returns the part of before that stays.
 func (s *session) completeSQL(ctx context.Context, pending, before string) (string, []string) {
 	rows, err := s.conn.QueryContext(ctx,
-		`SELECT suggestion, suggestion_start, suggestion_type FROM sql_auto_complete($1) ORDER BY suggestion_score`,
+		`SELECT suggestion, suggestion_start, suggestion_type FROM sql_auto_complete($1) ORDER BY suggestion_score, suggestion`,
 		pending+before)
 	if err != nil {
 		return before, nil

@@ -126,7 +126,7 @@ func TestScriptErrors(t *testing.T) {
 		{"lineage of an unknown id", ".lineage 999\n", "", "", ".lineage: no artifact or execution 999 in the store"},
 		{"lineage of an unknown artifact", ".lineage a:999\n", "", "", ".lineage: no artifact 999 in the store"},
 		{"lineage of the wrong kind", ".lineage a:101\n", "", "", ".lineage: no artifact 101 in the store (an execution has that id: e:101)"},
-		{"lineage of an id both kinds use", "INSERT INTO artifacts (artifact_id, pipeline_id, type) VALUES (101, 1, 'Clash');\n.lineage 101\n",
+		{"lineage of an id both kinds use", "INSERT INTO artifacts (artifact_id, pipeline_id, type, source_id) VALUES (101, 1, 'Clash', 1);\n.lineage 101\n",
 			"", "", ".lineage: 101 is both an artifact id and an execution id: write a:101 or e:101"},
 		{"unclosed quote in a dot-command", ".output 'x\n", "", "", ".output: unclosed ' quote"},
 	}
@@ -253,7 +253,7 @@ func TestComplete(t *testing.T) {
 		want          []string // must be among the candidates, in this order
 		only          bool     // and be all of them
 	}{
-		{"", "SELECT count(*) FROM pip", -1, "SELECT count(*) FROM ", []string{"pipelines", "pipeline_activity", "pipeline_topology"}, true},
+		{"", "SELECT count(*) FROM pip", -1, "SELECT count(*) FROM ", []string{"pipeline_activity", "pipeline_topology", "pipelines"}, true},
 		{"", "SELECT count(*) FROM exec WHERE 1", 25, "SELECT count(*) FROM ", []string{"executions"}, false},
 		{"SELECT *\n", "FROM ev", -1, "FROM ", []string{"events"}, false},
 		{"", "SELECT op_ FROM executions", 10, "SELECT ", []string{"op_type"}, false},
@@ -264,7 +264,7 @@ func TestComplete(t *testing.T) {
 		{"", ".schema ev", -1, ".schema ", []string{"events"}, true},
 		{"", ".run t", -1, ".run ", []string{"two"}, true},
 		{"", ".lineage 1007 --h", -1, ".lineage 1007 ", []string{"--hops"}, true},
-		{"", ".explain analyze SELECT * FROM art", -1, ".explain analyze SELECT * FROM ", []string{"artifacts", "artifact_producers"}, true},
+		{"", ".explain analyze SELECT * FROM art", -1, ".explain analyze SELECT * FROM ", []string{"artifact_producers", "artifacts"}, true},
 		{"", ".timer o", -1, ".timer ", []string{"on", "off"}, true},
 	}
 	for _, tt := range tests {

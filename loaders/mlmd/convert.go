@@ -2,6 +2,7 @@ package mlmd
 
 import (
 	"cmp"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -178,10 +179,11 @@ type pipe struct {
 // ids make that cheaper than maps.
 type converter struct {
 	*reader
+	ctx    context.Context
 	offset int64
 	out    *staged
 
-	next      int64            // the last id invented (see newID)
+	err       error            // the first error of an id lookup (see pipeByName)
 	pipes     map[string]*pipe // by name
 	pipeOfCtx map[int64]*pipe  // pipeline contexts
 	fallback  string           // the pipeline of records no context or property places
@@ -198,10 +200,10 @@ type converter struct {
 	nSkipped        int
 }
 
-// convert turns what was read into canonical rows with ids shifted by offset.
-func (r *reader) convert(offset int64) (*staged, error) {
+// convert turns what was read into canonical rows with ids shifted by the source's base.
+func (r *reader) convert(ctx context.Context) (*staged, error) {
 	c := &converter{
-		reader: r, offset: offset,
+		reader: r, offset: r.stage.Base,
 		out:     &staged{executions: make([]engine.Execution, 0, len(r.execs)), artifacts: make([]engine.Artifact, 0, len(r.arts))},
 		pipes:   map[string]*pipe{},
 		execPos: newPositions(len(r.execs), func(i int) int64 { return r.execs[i].id }),
@@ -212,17 +214,26 @@ func (r *reader) convert(offset int64) (*staged, error) {
 	c.lastSeen = make([]int64, n)
 	c.artState = make([]string, len(r.arts))
 	c.producer, c.consumer = make([]int32, len(r.arts)), make([]int32, len(r.arts))
-	// Every id this loader invents (pipelines without a context)
-	// goes past the largest MLMD id of any table, so it can collide with none.
+	// MLMD's ids become the store's, shifted into the source's range; the pipelines this
+	// loader invents (records no pipeline context holds) take ids from the upper half of the
+	// range, by name, so that no MLMD id, now or after the store grows, meets them.
 	for id := range r.contexts {
-		c.next = max(c.next, id)
+		if err := checkID("Context", id); err != nil {
+			return nil, err
+		}
 	}
 	for _, x := range r.execs {
-		c.next = max(c.next, x.id)
+		if err := checkID("Execution", x.id); err != nil {
+			return nil, err
+		}
 	}
 	for _, a := range r.arts {
-		c.next = max(c.next, a.id)
+		if err := checkID("Artifact", a.id); err != nil {
+			return nil, err
+		}
 	}
+	r.stage.KeyFloor = idHalf
+	c.ctx = ctx
 	c.fallback = strings.TrimSuffix(r.file, ".sqlite")
 
 	c.toPipelines()
@@ -230,6 +241,9 @@ func (r *reader) convert(offset int64) (*staged, error) {
 		if err := step(); err != nil {
 			return nil, err
 		}
+	}
+	if c.err != nil {
+		return nil, c.err
 	}
 	c.warn()
 	return c.out, nil
@@ -239,9 +253,15 @@ func (c *converter) src(table string, id int64) string {
 	return string(strconv.AppendInt([]byte(c.file+": "+table+" "), id, 10))
 }
 
-func (c *converter) newID() int64 {
-	c.next++
-	return c.offset + c.next
+// idHalf splits a source's range of ids: MLMD's own below, invented ones above.
+const idHalf = engine.IDSpan / 2
+
+// checkID refuses an MLMD id too large for a source's range.
+func checkID(table string, id int64) error {
+	if id <= 0 || id >= idHalf {
+		return fmt.Errorf("%s %d: id out of the range mlprov maps (1 to %d)", table, id, idHalf-1)
+	}
+	return nil
 }
 
 // addPipe makes a pipeline; the first of a name is the one pipeByName finds.
@@ -260,7 +280,11 @@ func (c *converter) pipeByName(name string) *pipe {
 	if p, ok := c.pipes[name]; ok {
 		return p
 	}
-	return c.addPipe(c.newID(), name, c.file, map[string]any{"mlmd_schema": c.version})
+	id, err := c.stage.ID(c.ctx, "pipeline "+name)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return c.addPipe(id, name, c.file, map[string]any{"mlmd_schema": c.version})
 }
 
 // toPipelines makes one pipeline per pipeline context, in id order.

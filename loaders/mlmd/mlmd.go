@@ -328,17 +328,13 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 	if err != nil {
 		return err
 	}
-	offset, err := st.MaxID(ctx)
-	if err != nil {
-		return err
-	}
 	r := &reader{db: db, file: name, categories: cats, stage: st}
 	st.Step("reading %s", name)
 	if err := r.read(ctx); err != nil {
 		return err
 	}
 	st.Step("read schema %d: %d executions, %d artifacts, %d events", r.version, len(r.execs), len(r.arts), len(r.events))
-	rows, err := r.convert(offset)
+	rows, err := r.convert(ctx)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"errors"
 	"fmt"
 	mlgolden "mlprov/internal/golden"
 	"os"
@@ -209,7 +208,7 @@ func TestOddPath(t *testing.T) {
 }
 
 // TestSideBySide loads two stores into one: MLMD ids restart at 1 in each, so the second
-// load's ids must be shifted past the first's, and a store loaded twice is refused.
+// load's ids must be shifted past the first's, and a store loaded twice changes nothing.
 func TestSideBySide(t *testing.T) {
 	e := openStore(t)
 	ir, legacy := buildStore(t, 10, tfxIR), buildStore(t, 7, tfxLegacy)
@@ -229,8 +228,8 @@ func TestSideBySide(t *testing.T) {
 		t.Errorf("got %d pipelines, %d executions, penguin's first execution id %d (taxi's last artifact %d): want 2, 28 and ids past taxi's",
 			pipes, execs, minLegacy, maxIR)
 	}
-	if _, err := load(t, e, &Loader{}, ir); !errors.Is(err, engine.ErrAlreadyLoaded) {
-		t.Errorf("second load of the same store: got %v, want ErrAlreadyLoaded", err)
+	if _, res, err := loadWith(t, e, &Loader{}, ir, engine.LoadOptions{}); err != nil || !res.UpToDate || res.SourceID != 1 {
+		t.Errorf("second load of the same store: %+v, %v; want source 1 up to date", res, err)
 	}
 }
 
@@ -633,7 +632,8 @@ func notebook(late int) func(w *Writer) {
 }
 
 // TestAbandonedRuns checks the rule for unfinished executions (see the package doc), and that
-// loading the grown store again corrects what the first snapshot could not tell.
+// loading the grown store again syncs it: what the first snapshot could not tell is
+// corrected in place, nothing is counted twice, and a third load finds it up to date.
 func TestAbandonedRuns(t *testing.T) {
 	states := func(e *engine.Engine) string {
 		var s string
@@ -694,15 +694,18 @@ func TestAbandonedRuns(t *testing.T) {
 			}
 		}
 		db.Close()
-		res, err := e.Load(context.Background(), &Loader{}, path, engine.LoadOptions{Replace: true})
+		res, err := e.Load(context.Background(), &Loader{}, path, engine.LoadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := "ImportExampleGen complete 01 00:02; Trainer failed 01 00:10; Trainer failed 04 00:00; Trainer complete 04 00:25; " +
 			"Pusher running -; Transform complete 04 00:40; StatisticsGen complete 04 00:41 / " +
 			"Examples live; Model pending; Model unknown; Model live; PushedModel live; TransformGraph live / 1"
-		if got := states(e); !res.Replaced || got != want {
-			t.Errorf("replaced %v\ngot  %s\nwant %s", res.Replaced, got, want)
+		if got := states(e); res.New || res.Updated.Executions != 1 || res.Updated.Artifacts != 1 || res.Rows() != 0 || got != want {
+			t.Errorf("sync: %+v\ngot  %s\nwant %s", res, got, want)
+		}
+		if res, err := e.Load(context.Background(), &Loader{}, path, engine.LoadOptions{}); err != nil || !res.UpToDate {
+			t.Errorf("a third load: %+v, %v; want up to date", res, err)
 		}
 	})
 }

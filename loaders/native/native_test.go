@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"mlprov/engine"
 	"mlprov/loaders/native"
@@ -74,8 +74,8 @@ func snapshot(t testing.TB, e *engine.Engine) map[string]string {
 func TestLoadExample(t *testing.T) {
 	e := openStore(t)
 	res := load(t, e, example, engine.LoadOptions{})
-	want := engine.LoadResult{SourceID: 1, Format: "native", Pipelines: 2, Executions: 36, Artifacts: 41, Events: 103}
-	if diff := cmp.Diff(want, res); diff != "" {
+	want := engine.LoadResult{SourceID: 1, Format: "native", New: true, Counts: engine.Counts{Pipelines: 2, Executions: 36, Artifacts: 41, Events: 103}}
+	if diff := cmp.Diff(want, res, cmpopts.IgnoreFields(engine.LoadResult{}, "Refreshed")); diff != "" {
 		t.Errorf("load result (-want +got):\n%s", diff)
 	}
 	// Categories come from op_categories when the files leave them out.
@@ -96,29 +96,25 @@ func TestLoadExample(t *testing.T) {
 	}
 }
 
-func TestLoadTwiceIsRefusedUnlessReplaced(t *testing.T) {
+// TestLoadAgain checks that the same content, at its path or another, changes nothing, and
+// that --replace of a copy rebuilds the source it copies.
+func TestLoadAgain(t *testing.T) {
 	e := openStore(t)
 	load(t, e, example, engine.LoadOptions{})
 	before := snapshot(t, e)
-
-	// The same content under another path is the same source.
 	copyDir := copyExample(t, nil)
-	_, err := e.Load(context.Background(), &native.Loader{}, copyDir, engine.LoadOptions{})
-	// The error says which source holds it, and names no flag: the CLI adds its own hint.
-	var already *engine.AlreadyLoadedError
-	if !errors.As(err, &already) || !errors.Is(err, engine.ErrAlreadyLoaded) {
-		t.Fatalf("second load: err = %v, want an AlreadyLoadedError", err)
+	for _, dir := range []string{example, copyDir} {
+		res := load(t, e, dir, engine.LoadOptions{})
+		if !res.UpToDate || res.SourceID != 1 {
+			t.Errorf("load %s again: %+v, want up to date with source 1", dir, res)
+		}
+		if diff := cmp.Diff(before, snapshot(t, e)); diff != "" {
+			t.Errorf("loading %s again changed the store (-before +after):\n%s", dir, diff)
+		}
 	}
-	if already.SourceID != 1 || already.URI != example || already.LoadedAt.IsZero() || strings.Contains(err.Error(), "--") {
-		t.Errorf("second load: %+v (%q), want source 1 from %s, with its time and no flag", already, err, example)
-	}
-	if diff := cmp.Diff(before, snapshot(t, e)); diff != "" {
-		t.Errorf("a refused load changed the store (-before +after):\n%s", diff)
-	}
-
 	res := load(t, e, copyDir, engine.LoadOptions{Replace: true})
-	if !res.Replaced || res.SourceID != 2 {
-		t.Errorf("replace: result %+v, want Replaced with a new source id 2", res)
+	if !res.Replaced || res.SourceID != 1 {
+		t.Errorf("replace: result %+v, want source 1 replaced", res)
 	}
 	var sources int
 	if err := e.DB().QueryRow(`SELECT count(*) FROM sources`).Scan(&sources); err != nil {
@@ -132,6 +128,105 @@ func TestLoadTwiceIsRefusedUnlessReplaced(t *testing.T) {
 			t.Errorf("after replace, table %s differs from a single load", tb)
 		}
 	}
+}
+
+// TestSyncByID loads a folder, then the same folder grown by a day, with a run that was
+// running now complete, then shrunk by a run: each sync adds, updates and removes by id, and
+// the store then equals a single load of the folder as it is.
+func TestSyncByID(t *testing.T) {
+	lastDay := func(v any) bool { s, _ := v.(string); return strings.HasPrefix(s, "2024-03-03") }
+	var running float64
+	partial := func(table string, rows []map[string]any) []map[string]any {
+		var keep []map[string]any
+		for _, r := range rows {
+			if lastDay(r["start_time"]) || lastDay(r["create_time"]) || lastDay(r["event_time"]) {
+				continue
+			}
+			if table == "executions" && r["op_type"] == "Trainer" && running == 0 {
+				running = r["execution_id"].(float64)
+				r["state"], r["end_time"], r["cost"] = "running", nil, nil
+			}
+			keep = append(keep, r)
+		}
+		return keep
+	}
+	dir := copyExample(t, partial)
+	e := openStore(t)
+	first := load(t, e, dir, engine.LoadOptions{})
+
+	full := copyExample(t, func(_ string, rows []map[string]any) []map[string]any { return rows })
+	copyFiles(t, full, dir)
+	res := load(t, e, dir, engine.LoadOptions{})
+	if res.New || res.UpToDate || res.SourceID != first.SourceID || res.Executions == 0 || res.Updated.Executions != 1 || res.Removed.Rows() != 0 {
+		t.Errorf("sync of the grown folder: %+v, want source %d with executions added and 1 updated (%v)", res, first.SourceID, running)
+	}
+	checkSameAsSingleLoad(t, e, dir)
+
+	dropRows(t, dir, "executions", "execution_id", running)
+	dropRows(t, dir, "events", "execution_id", running)
+	res = load(t, e, dir, engine.LoadOptions{})
+	if res.Removed.Executions != 1 || res.Removed.Events == 0 || res.Executions != 0 {
+		t.Errorf("sync of the shrunk folder: %+v, want 1 execution and its events removed", res)
+	}
+	checkSameAsSingleLoad(t, e, dir)
+	if res := load(t, e, dir, engine.LoadOptions{}); !res.UpToDate {
+		t.Errorf("a third load of the same folder: %+v, want up to date", res)
+	}
+}
+
+// checkSameAsSingleLoad compares the canonical and derived tables of e with those of a store
+// that loaded dir once.
+func checkSameAsSingleLoad(t *testing.T, e *engine.Engine, dir string) {
+	t.Helper()
+	once := openStore(t)
+	load(t, once, dir, engine.LoadOptions{})
+	for _, tb := range tables {
+		if diff := cmp.Diff(dump(t, once, tb), dump(t, e, tb)); diff != "" {
+			t.Errorf("table %s differs from a single load (-once +synced):\n%s", tb, diff)
+		}
+	}
+	for _, q := range []string{
+		`SELECT * FROM graphlets ORDER BY graphlet_id`,
+		`SELECT * FROM graphlet_features ORDER BY graphlet_id`,
+		`SELECT * FROM graphlet_members ORDER BY ALL`,
+		`SELECT * FROM pipeline_topology ORDER BY ALL`,
+		`SELECT * FROM pipeline_activity ORDER BY ALL`,
+	} {
+		if diff := cmp.Diff(query(t, once, q), query(t, e, q)); diff != "" {
+			t.Errorf("%s differs from a single load (-once +synced):\n%s", q, diff)
+		}
+	}
+}
+
+// copyFiles copies every file of one folder into another.
+func copyFiles(t testing.TB, from, to string) {
+	t.Helper()
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range entries {
+		b, err := os.ReadFile(filepath.Join(from, en.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, en.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// dropRows removes the rows of a table's JSON lines whose column holds v.
+func dropRows(t testing.TB, dir, table, column string, v any) {
+	t.Helper()
+	path := filepath.Join(dir, table+".jsonl")
+	var keep []map[string]any
+	for _, r := range readJSONL(t, path) {
+		if r[column] != v {
+			keep = append(keep, r)
+		}
+	}
+	writeJSONL(t, path, keep)
 }
 
 func loadedExample(t testing.TB) *engine.Engine {

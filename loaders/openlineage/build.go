@@ -30,8 +30,9 @@ type run struct {
 
 // builder accumulates a log's events into canonical rows.
 type builder struct {
-	offset    int64
-	next      int64
+	// id gives the id of the record a key names, the same at every load of the source.
+	id        func(key string) (int64, error)
+	err       error // the first error id returned
 	runs      map[string]*run
 	runOrder  []*run
 	pipelines map[string]*engine.Pipeline
@@ -45,9 +46,13 @@ type builder struct {
 	skipped   map[string]int
 }
 
-func (b *builder) newID() int64 {
-	b.next++
-	return b.offset + b.next
+// newID returns the id of the record key names (see engine.Stage.ID).
+func (b *builder) newID(key string) int64 {
+	id, err := b.id(key)
+	if err != nil && b.err == nil {
+		b.err = err
+	}
+	return id
 }
 
 // parentFacet is the standard ParentRunFacet.
@@ -182,7 +187,7 @@ func (b *builder) dataset(d Dataset, t time.Time, src string) (*engine.Artifact,
 		return a, nil
 	}
 	attrs := map[string]any{"namespace": d.Namespace, "name": d.Name}
-	a := &engine.Artifact{ID: b.newID(), Type: "Dataset", URI: datasetURI(d.Namespace, d.Name), State: "live", Src: src}
+	a := &engine.Artifact{ID: b.newID("dataset " + key), Type: "Dataset", URI: datasetURI(d.Namespace, d.Name), State: "live", Src: src}
 	if version != "" {
 		attrs["dataset_version"] = version
 		if n, err := strconv.ParseInt(version, 10, 64); err == nil {
@@ -217,7 +222,7 @@ type rows struct {
 func (b *builder) pipeline(name string, src string) int64 {
 	p, ok := b.pipelines[name]
 	if !ok {
-		p = &engine.Pipeline{ID: b.newID(), Name: name, Attrs: `{"orchestrator": "openlineage"}`, Src: src}
+		p = &engine.Pipeline{ID: b.newID("pipeline " + name), Name: name, Attrs: `{"orchestrator": "openlineage"}`, Src: src}
 		b.pipelines[name] = p
 		b.pipeOrder = append(b.pipeOrder, name)
 	}
@@ -271,8 +276,8 @@ func (b *builder) versionWrites() {
 		for i, w := range ws {
 			at := w.run.outputs[base]
 			v := *b.artifacts[key]
-			v.ID, v.Created, v.Src = b.newID(), at, w.run.src
 			vkey := key + "\x00run\x00" + w.run.runID
+			v.ID, v.Created, v.Src = b.newID("dataset "+vkey), at, w.run.src
 			b.artifacts[vkey] = &v
 			b.artOrder = append(b.artOrder, vkey)
 			ws[i].id = v.ID
@@ -336,7 +341,7 @@ func (b *builder) finish() *rows {
 			key = cmp.Or(r.job.Namespace, "default")
 		}
 		r.pipeline = b.pipeline(key, r.src)
-		r.id = b.newID()
+		r.id = b.newID("run " + r.runID)
 		if r.node == "" {
 			r.node = r.job.Name
 		}

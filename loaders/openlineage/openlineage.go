@@ -55,11 +55,7 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 	if len(fs) == 0 {
 		return fmt.Errorf("%s: no .json, .jsonl or .ndjson files", filepath.Base(path))
 	}
-	offset, err := st.MaxID(ctx)
-	if err != nil {
-		return err
-	}
-	b := &builder{offset: offset, runs: map[string]*run{}, pipelines: map[string]*engine.Pipeline{},
+	b := &builder{id: func(key string) (int64, error) { return st.ID(ctx, key) }, runs: map[string]*run{}, pipelines: map[string]*engine.Pipeline{},
 		artifacts: map[string]*engine.Artifact{}, parents: map[string]bool{}, skipped: map[string]int{}, versioned: map[int64]bool{}}
 	for i, f := range fs {
 		name := filepath.Base(f)
@@ -83,6 +79,9 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 		st.Count(int64(i+1), int64(len(fs)))
 	}
 	rows := b.finish()
+	if b.err != nil {
+		return b.err
+	}
 	kinds := make([]string, 0, len(b.skipped))
 	for k := range b.skipped {
 		kinds = append(kinds, k)
