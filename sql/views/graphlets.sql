@@ -6,11 +6,21 @@
 -- A graphlet pushed when it holds a completed deploy execution that wrote a PushedModel with
 -- pushed = 1 (or true).
 WITH
+-- The graphlets to derive: every Trainer here; a refresh derives only those it re-derives.
+roots AS (SELECT graphlet_id FROM trainers),
+-- How many graphlets hold each execution of the graphlets derived.
+holders AS (
+    SELECT execution_id, count(*) AS holders
+    FROM graphlet_executions
+    WHERE execution_id IN (SELECT execution_id FROM graphlet_executions SEMI JOIN roots USING (graphlet_id))
+    GROUP BY execution_id
+),
 members AS (
-    SELECT m.graphlet_id, m.side, x.*,
-           count(*) OVER (PARTITION BY x.execution_id) AS holders
+    SELECT m.graphlet_id, m.side, x.*, h.holders
     FROM graphlet_members m
+    SEMI JOIN roots USING (graphlet_id)
     JOIN executions x USING (execution_id)
+    JOIN holders h USING (execution_id)
 ),
 costs AS (
     SELECT graphlet_id,
@@ -35,6 +45,7 @@ costs AS (
 arts AS (
     SELECT graphlet_id, count(*) AS n_artifacts
     FROM graphlet_members
+    SEMI JOIN roots USING (graphlet_id)
     WHERE artifact_id IS NOT NULL
     GROUP BY graphlet_id
 ),
@@ -49,12 +60,11 @@ spans AS (
     GROUP BY m.graphlet_id
 ),
 pushes AS (
-    SELECT m.graphlet_id, min(x.end_time) AS push_time
-    FROM graphlet_members m
-    JOIN executions x USING (execution_id)
-    JOIN artifact_producers p ON p.execution_id = x.execution_id
+    SELECT m.graphlet_id, min(m.end_time) AS push_time
+    FROM members m
+    JOIN artifact_producers p ON p.execution_id = m.execution_id
     JOIN artifacts a ON a.artifact_id = p.artifact_id
-    WHERE m.side = 'downstream' AND x.category = 'deploy' AND x.state = 'complete'
+    WHERE m.side = 'downstream' AND m.category = 'deploy' AND m.state = 'complete'
       AND a.type = 'PushedModel' AND lower(a.attrs ->> 'pushed') IN ('1', 'true')
     GROUP BY m.graphlet_id
 ),
@@ -116,6 +126,7 @@ SELECT t.graphlet_id,
        lpad(hex(coalesce(sg.upstream_signature, 0)), 16, '0') AS upstream_signature,
        coalesce(sh.topology, '') AS topology
 FROM trainers t
+SEMI JOIN roots USING (graphlet_id)
 JOIN executions x ON x.execution_id = t.graphlet_id
 JOIN costs c USING (graphlet_id)
 LEFT JOIN arts a USING (graphlet_id)
