@@ -1,6 +1,8 @@
 -- name: graphlets
 -- description: One row per model graphlet: its Trainer, extent in time, size, costs (total, exclusive, amortised, by category), input spans, outcome and topology signature.
 --
+-- Costs are summed as decimals, exactly, so that a sum does not depend on the order its rows
+-- arrive in (threads, an incremental refresh).
 -- cost_exclusive counts the executions no other graphlet holds (what skipping this graphlet
 -- saves); cost_amortised divides each execution's cost by the number of graphlets holding it.
 -- A graphlet pushed when it holds a completed deploy execution that wrote a PushedModel with
@@ -27,18 +29,18 @@ costs AS (
            count(*) AS n_executions,
            min(start_time) AS started,
            max(end_time) AS finished,
-           sum(coalesce(cost, 0)) AS cost_total,
-           sum(CASE WHEN holders = 1 THEN coalesce(cost, 0) ELSE 0 END) AS cost_exclusive,
-           sum(coalesce(cost, 0) / holders) AS cost_amortised,
-           coalesce(sum(cost) FILTER (WHERE category = 'ingest'), 0) AS cost_ingest,
-           coalesce(sum(cost) FILTER (WHERE category = 'analyze'), 0) AS cost_analyze,
-           coalesce(sum(cost) FILTER (WHERE category = 'transform'), 0) AS cost_transform,
-           coalesce(sum(cost) FILTER (WHERE category = 'train'), 0) AS cost_train,
-           coalesce(sum(cost) FILTER (WHERE category = 'validate'), 0) AS cost_validate,
-           coalesce(sum(cost) FILTER (WHERE category = 'deploy'), 0) AS cost_deploy,
-           coalesce(sum(cost) FILTER (WHERE category = 'other'), 0) AS cost_other,
-           coalesce(sum(cost) FILTER (WHERE side = 'upstream'), 0) AS cost_upstream,
-           coalesce(sum(cost) FILTER (WHERE side = 'downstream'), 0) AS cost_downstream
+           sum(coalesce(cost, 0)::DECIMAL(38, 10))::DOUBLE AS cost_total,
+           sum(CASE WHEN holders = 1 THEN coalesce(cost, 0) ELSE 0 END::DECIMAL(38, 10))::DOUBLE AS cost_exclusive,
+           sum((coalesce(cost, 0) / holders)::DECIMAL(38, 10))::DOUBLE AS cost_amortised,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE category = 'ingest'), 0)::DOUBLE AS cost_ingest,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE category = 'analyze'), 0)::DOUBLE AS cost_analyze,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE category = 'transform'), 0)::DOUBLE AS cost_transform,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE category = 'train'), 0)::DOUBLE AS cost_train,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE category = 'validate'), 0)::DOUBLE AS cost_validate,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE category = 'deploy'), 0)::DOUBLE AS cost_deploy,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE category = 'other'), 0)::DOUBLE AS cost_other,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE side = 'upstream'), 0)::DOUBLE AS cost_upstream,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE side = 'downstream'), 0)::DOUBLE AS cost_downstream
     FROM members
     GROUP BY graphlet_id
 ),
