@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -52,6 +53,39 @@ func refreshSQL(name string) string {
 		panic(err) // embedded at build time: cannot fail
 	}
 	return string(text)
+}
+
+// Refresh edits the canonical tables and brings the derived tables up to date incrementally,
+// in one transaction: change runs first on the transaction's connection, where it finds the
+// empty temporary tables changed_executions(execution_id), changed_artifacts(artifact_id) and
+// changed_pipelines(pipeline_id), edits the canonical tables and names what it changed in
+// them as refreshDerived requires; then the derived tables are refreshed (see refreshDerived).
+// Either all of it is committed or, on an error from change or the refresh (ErrCycle among
+// them), none of it.
+func (e *Engine) Refresh(ctx context.Context, change func(conn *sql.Conn) error, progress func(string)) (Refreshed, error) {
+	var res Refreshed
+	err := e.inTransaction(ctx, func(conn *sql.Conn) error {
+		for _, t := range []string{"changed_executions(execution_id BIGINT)", "changed_artifacts(artifact_id BIGINT)", "changed_pipelines(pipeline_id BIGINT)"} {
+			if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+t); err != nil {
+				return err
+			}
+		}
+		if err := change(conn); err != nil {
+			return err
+		}
+		var err error
+		res, err = refreshDerived(ctx, conn, progress)
+		if err != nil {
+			return err
+		}
+		for _, t := range []string{"changed_executions", "changed_artifacts", "changed_pipelines"} {
+			if _, err := conn.ExecContext(ctx, "DROP TABLE temp."+t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return res, err
 }
 
 // refreshDerived brings the derived tables up to date after the canonical rows named by the
