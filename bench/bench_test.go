@@ -106,3 +106,7 @@ func BenchmarkPrune(b *testing.B) { benchmark(b, "Prune") }
 // BenchmarkGraphlets compares the ways of deriving graphlet executions; each must find the
 // members graphlet_executions holds.
 func BenchmarkGraphlets(b *testing.B) { benchmark(b, "Graphlets") }
+
+// BenchmarkRefresh compares bringing the derived tables up to date after the last few percent
+// of history is added: a full materialize against the incremental refresh.
+func BenchmarkRefresh(b *testing.B) { benchmark(b, "Refresh") }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -22,7 +23,7 @@ var nativeLoader = &native.Loader{}
 
 // Benches are the benchmarks in the order they run at each scale: each reads what the one
 // before made (a corpus, then a loaded store).
-var Benches = []string{"gen", "load", "materialize", "analysis", "prune", "graphlets"}
+var Benches = []string{"gen", "load", "materialize", "analysis", "prune", "graphlets", "refresh"}
 
 // Cases returns every case, benchmark by benchmark in the order of Benches, each benchmark's
 // default first.
@@ -46,6 +47,7 @@ func Cases() ([]Case, error) {
 	for _, a := range Alternatives() {
 		cs = append(cs, graphletsCase(a))
 	}
+	cs = append(cs, refreshCase("full", true), refreshCase("incremental", false))
 	return cs, nil
 }
 
@@ -234,4 +236,96 @@ func graphletsCase(a Alternative) Case {
 		},
 		reference: membersRef,
 	}
+}
+
+// refreshTail is the share of history, latest last, that the refresh benchmark adds to a
+// store holding the rest.
+const refreshTail = 0.03
+
+// refreshCase measures bringing the derived tables up to date after the last refreshTail of
+// the history (executions started, artifacts made and their events) is added to a store that
+// holds the rest: in full (Engine.Materialize) or incrementally (Engine.Refresh). Each
+// iteration cuts the history and materializes the rest untimed, so the shared store is whole
+// again afterwards.
+func refreshCase(alt string, def bool) Case {
+	desc := "Engine.Materialize of every derived table"
+	if alt == "incremental" {
+		desc = "Engine.Refresh: the derived rows the added history reaches, re-derived incrementally"
+	}
+	return Case{
+		Bench: "Refresh", Name: "refresh", Alt: alt, Sub: "alt=" + alt, Default: def,
+		Description: fmt.Sprintf("adding the last %.0f%% of history to a store holding the rest: %s", refreshTail*100, desc),
+		run: func(ctx context.Context, env *Env, t Timer) (Outcome, error) {
+			e, err := store(ctx, env, t)
+			if err != nil {
+				return Outcome{}, err
+			}
+			t.StopTimer()
+			db := e.DB()
+			if err := execAll(ctx, db,
+				fmt.Sprintf(`CREATE OR REPLACE TABLE bench_cut AS SELECT quantile_disc(start_time, %g) AS cut FROM executions`, 1-refreshTail),
+				`CREATE OR REPLACE TABLE bench_executions AS FROM executions WHERE start_time > (SELECT cut FROM bench_cut)`,
+				`CREATE OR REPLACE TABLE bench_artifacts AS FROM artifacts WHERE create_time > (SELECT cut FROM bench_cut)`,
+				`CREATE OR REPLACE TABLE bench_events AS FROM events WHERE execution_id IN (SELECT execution_id FROM bench_executions)
+					OR artifact_id IN (SELECT artifact_id FROM bench_artifacts)`,
+				`DELETE FROM events WHERE execution_id IN (SELECT execution_id FROM bench_executions)
+					OR artifact_id IN (SELECT artifact_id FROM bench_artifacts)`,
+				`DELETE FROM executions WHERE execution_id IN (SELECT execution_id FROM bench_executions)`,
+				`DELETE FROM artifacts WHERE artifact_id IN (SELECT artifact_id FROM bench_artifacts)`,
+			); err != nil {
+				return Outcome{}, err
+			}
+			if err := e.Materialize(ctx, nil); err != nil {
+				return Outcome{}, err
+			}
+			var added int64
+			if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM bench_executions) + (SELECT count(*) FROM bench_artifacts)
+				+ (SELECT count(*) FROM bench_events)`).Scan(&added); err != nil {
+				return Outcome{}, err
+			}
+			restore := []string{
+				`INSERT INTO executions FROM bench_executions`,
+				`INSERT INTO artifacts FROM bench_artifacts`,
+				`INSERT INTO events FROM bench_events`,
+			}
+			out := Outcome{Rows: added}
+			if alt == "full" {
+				if err := execAll(ctx, db, restore...); err != nil {
+					return Outcome{}, err
+				}
+				t.StartTimer()
+				err = e.Materialize(ctx, nil)
+				out.Graphlets = env.Corpus.Stats.Trainers
+			} else {
+				t.StartTimer()
+				var res engine.Refreshed
+				res, err = e.Refresh(ctx, func(conn *sql.Conn) error {
+					return execAll(ctx, conn, append(restore,
+						`INSERT INTO changed_executions SELECT execution_id FROM bench_events UNION ALL SELECT execution_id FROM bench_executions`,
+						`INSERT INTO changed_artifacts SELECT artifact_id FROM bench_events UNION ALL SELECT artifact_id FROM bench_artifacts`,
+						`INSERT INTO changed_pipelines SELECT pipeline_id FROM executions WHERE execution_id IN (SELECT execution_id FROM changed_executions)
+							UNION ALL SELECT pipeline_id FROM artifacts WHERE artifact_id IN (SELECT artifact_id FROM changed_artifacts)`)...)
+				}, nil)
+				out.Graphlets = res.Graphlets
+			}
+			t.StopTimer()
+			defer t.StartTimer()
+			if err != nil {
+				return Outcome{}, err
+			}
+			return out, execAll(ctx, db, `DROP TABLE bench_cut`, `DROP TABLE bench_executions`, `DROP TABLE bench_artifacts`, `DROP TABLE bench_events`)
+		},
+	}
+}
+
+// execAll runs each statement in turn.
+func execAll(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, qs ...string) error {
+	for _, q := range qs {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -26,7 +26,8 @@ import (
 // typo fails here, with the file's name, rather than in a user's run. It walks the embedded
 // files, so a new folder (sql/views) is checked as soon as it is embedded: schema migrations
 // must have been applied by Open, analyses must parse, pass CheckAnalysis and run, queries
-// (which take parameters) must prepare against the store, and any other file must create its
+// (which take parameters) must prepare against the store, refresh steps must have a header,
+// and any other file must create its
 // object in a scratch schema, which must then be queryable.
 func TestEmbeddedSQL(t *testing.T) {
 	ctx := context.Background()
@@ -92,6 +93,18 @@ func TestEmbeddedSQL(t *testing.T) {
 					t.Fatalf("%s: %v", file, err)
 				}
 				stmt.Close()
+			})
+		case "refresh":
+			// They read the temporary tables a refresh fills as it goes: the refresh tests
+			// run every one of them.
+			t.Run(file, func(t *testing.T) {
+				text, err := fs.ReadFile(mlsql.FS, file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := catalog.ParseHeader(file, text, "name", "description"); err != nil {
+					t.Fatal(err)
+				}
 			})
 		default:
 			objects = append(objects, file)

@@ -108,9 +108,12 @@ type execer interface {
 }
 
 // derivedStale reports whether the store's derived tables were built from other definitions.
-func (e *Engine) derivedStale(ctx context.Context) (bool, error) {
+func (e *Engine) derivedStale(ctx context.Context) (bool, error) { return derivedStale(ctx, e.db) }
+
+// derivedStale does Engine.derivedStale's work on db, which may be inside a transaction.
+func derivedStale(ctx context.Context, db execer) (bool, error) {
 	var fp string
-	err := e.db.QueryRowContext(ctx, `SELECT value FROM mlprov_meta WHERE key = 'views_fingerprint'`).Scan(&fp)
+	err := db.QueryRowContext(ctx, `SELECT value FROM mlprov_meta WHERE key = 'views_fingerprint'`).Scan(&fp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return true, nil
 	}
@@ -139,7 +142,7 @@ func materialize(ctx context.Context, db execer, progress func(string)) error {
 	for _, v := range Views() {
 		if v.Name == "graphlet_executions" {
 			// The recursion ends on cyclic input too; refuse it with the cycle named instead.
-			if err := checkAcyclic(ctx, db); err != nil {
+			if err := checkAcyclic(ctx, db, `SELECT DISTINCT producer_id, consumer_id FROM main.lineage_edges`); err != nil {
 				return fmt.Errorf("materialize: %w", err)
 			}
 		}
@@ -159,37 +162,51 @@ func materialize(ctx context.Context, db execer, progress func(string)) error {
 	return nil
 }
 
-// checkAcyclic looks for a cycle among executions linked producer -> consumer through the
-// materialized lineage_edges (Kahn's algorithm), and names one when it finds it.
-func checkAcyclic(ctx context.Context, db execer) error {
-	var n int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM executions`).Scan(&n); err != nil {
-		return err
-	}
+// checkAcyclic looks for a cycle among executions linked producer -> consumer by the pairs
+// that edges selects (producer_id, consumer_id; Kahn's algorithm), and names one when it
+// finds it.
+func checkAcyclic(ctx context.Context, db execer, edges string) error {
 	rows, err := db.QueryContext(ctx, `
-		WITH ids AS (SELECT execution_id, (row_number() OVER (ORDER BY execution_id) - 1)::INTEGER AS idx FROM executions)
-		SELECT p.idx, c.idx
-		FROM (SELECT DISTINCT producer_id, consumer_id FROM main.lineage_edges) l
-		JOIN ids p ON p.execution_id = l.producer_id
-		JOIN ids c ON c.execution_id = l.consumer_id`)
+		WITH e AS (`+edges+`),
+		ids AS (
+			SELECT id, (row_number() OVER (ORDER BY id) - 1)::INTEGER AS idx
+			FROM (SELECT producer_id AS id FROM e UNION SELECT consumer_id FROM e))
+		SELECT p.idx, c.idx, p.id, c.id
+		FROM e
+		JOIN ids p ON p.id = e.producer_id
+		JOIN ids c ON c.id = e.consumer_id`)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	var from, to []int32
-	indeg := make([]int32, n)
+	var ids []int64 // execution id by index
 	for rows.Next() {
 		var p, c int32
-		if err := rows.Scan(&p, &c); err != nil {
+		var pid, cid int64
+		if err := rows.Scan(&p, &c, &pid, &cid); err != nil {
 			return err
 		}
 		from = append(from, p)
 		to = append(to, c)
-		indeg[c]++
+		for _, n := range [2]struct {
+			idx int32
+			id  int64
+		}{{p, pid}, {c, cid}} {
+			for int(n.idx) >= len(ids) {
+				ids = append(ids, 0)
+			}
+			ids[n.idx] = n.id
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	n := len(ids)
+	indeg := make([]int32, n)
+	for _, c := range to {
+		indeg[c]++
 	}
 	// Adjacency in compressed rows: the out-edges of node i are next[start[i]:start[i+1]].
 	start := make([]int32, n+1)
@@ -239,33 +256,30 @@ func checkAcyclic(ctx context.Context, db execer) error {
 		}
 	}
 	seen := map[int32]int{}
-	var path []int32
+	var path []int64
 	for {
 		if at, ok := seen[node]; ok {
 			path = path[at:]
 			break
 		}
 		seen[node] = len(path)
-		path = append(path, node)
+		path = append(path, ids[node])
 		node = pred[node]
 	}
 	return describeCycle(ctx, db, path)
 }
 
-// describeCycle names the executions of a cycle found by index, in the order they run.
-func describeCycle(ctx context.Context, db execer, path []int32) error {
+// describeCycle names the executions of a cycle found by walking predecessors from path[0].
+func describeCycle(ctx context.Context, db execer, path []int64) error {
 	var parts []string
 	var ids []int64
 	for i := len(path) - 1; i >= 0; i-- {
-		var id int64
 		var op string
-		err := db.QueryRowContext(ctx, `SELECT execution_id, op_type FROM (
-			SELECT execution_id, op_type, row_number() OVER (ORDER BY execution_id) - 1 AS idx FROM executions) WHERE idx = ?`, path[i]).Scan(&id, &op)
-		if err != nil {
+		if err := db.QueryRowContext(ctx, `SELECT op_type FROM executions WHERE execution_id = ?`, path[i]).Scan(&op); err != nil {
 			return err
 		}
-		parts = append(parts, fmt.Sprintf("execution %d (%s)", id, op))
-		ids = append(ids, id)
+		parts = append(parts, fmt.Sprintf("execution %d (%s)", path[i], op))
+		ids = append(ids, path[i])
 	}
 	// Start at the smallest id, so the same cycle is always told the same way.
 	first := 0

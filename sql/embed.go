@@ -9,7 +9,8 @@ import "embed"
 // views/NAME.sql define the derived relations (graphlets, topologies); analyses/NAME.sql are
 // the canned analyses, each one read-only SELECT under a header that names it (see
 // catalog.Analysis); queries/NAME.sql are statements the engine runs with parameters, each
-// documented in its header. catalog.ParseHeader reads every header but the migrations'.
+// documented in its header; refresh/NAME.sql are the sets of rows an incremental refresh of
+// the derived tables re-derives, each read from the temporary tables the refresh fills. catalog.ParseHeader reads every header but the migrations'.
 //
-//go:embed schema/*.sql views/*.sql analyses/*.sql queries/*.sql
+//go:embed schema/*.sql views/*.sql analyses/*.sql queries/*.sql refresh/*.sql
 var FS embed.FS

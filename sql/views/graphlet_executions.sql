@@ -9,6 +9,8 @@
 -- or a baseline. UNION (not UNION ALL) keeps each (graphlet, execution) pair once, so the
 -- recursion ends on any input, cyclic or not (cycles are refused before it runs).
 WITH RECURSIVE
+-- The graphlets to walk: every Trainer here; a refresh walks only those it re-derives.
+roots AS (SELECT graphlet_id FROM trainers),
 up_edges AS (
     SELECT l.producer_id, l.consumer_id
     FROM lineage_edges l
@@ -21,13 +23,13 @@ down_edges AS (
     WHERE l.role IS NULL OR l.role NOT IN ('base_model', 'baseline_model')
 ),
 up(graphlet_id, execution_id) AS (
-    SELECT graphlet_id, graphlet_id FROM trainers
+    SELECT graphlet_id, graphlet_id FROM roots
     UNION
     SELECT u.graphlet_id, e.producer_id
     FROM up u JOIN up_edges e ON e.consumer_id = u.execution_id
 ),
 down(graphlet_id, execution_id) AS (
-    SELECT graphlet_id, graphlet_id FROM trainers
+    SELECT graphlet_id, graphlet_id FROM roots
     UNION
     SELECT d.graphlet_id, e.consumer_id
     FROM down d JOIN down_edges e ON e.producer_id = d.execution_id

@@ -8,6 +8,14 @@
 -- The previous graphlet is the one of the same pipeline and Trainer node that started last
 -- before this one.
 WITH
+-- The graphlets to derive: every Trainer here; a refresh derives only those it re-derives.
+roots AS (SELECT graphlet_id FROM trainers),
+-- The windows run over whole pipelines: a graphlet's features read the pipeline's earlier ones.
+scope AS (
+    SELECT *
+    FROM graphlets
+    WHERE pipeline_id IN (SELECT pipeline_id FROM graphlets SEMI JOIN roots USING (graphlet_id))
+),
 lagged AS (
     SELECT gr.graphlet_id, gr.pipeline_id, gr.trainer_node_id, gr.trainer_start, gr.input_spans,
            gr.upstream_signature,
@@ -19,7 +27,7 @@ lagged AS (
            lag(gr.upstream_signature) OVER w AS prev_signature,
            lag(x.attrs ->> 'code_version') OVER w AS prev_code_version,
            lag(x.attrs ->> 'config_hash') OVER w AS prev_config_hash
-    FROM graphlets gr
+    FROM scope gr
     JOIN executions x ON x.execution_id = gr.graphlet_id
     WINDOW w AS (PARTITION BY gr.pipeline_id, gr.trainer_node_id ORDER BY gr.trainer_start, gr.graphlet_id)
 ),
@@ -46,6 +54,7 @@ spans AS (
     SELECT graphlet_id, pipeline_id, trainer_start, unnest(input_spans) AS span,
            prev_graphlet_id IS NULL OR NOT list_contains(prev_spans, unnest(input_spans)) AS is_new
     FROM g
+    SEMI JOIN roots USING (graphlet_id)
 ),
 signals AS (
     SELECT s.graphlet_id,
@@ -63,6 +72,9 @@ schemas AS (
     FROM events ev
     JOIN artifacts a USING (artifact_id)
     WHERE ev.direction = 'in' AND a.type = 'Schema'
+      AND ev.execution_id IN (SELECT graphlet_id FROM g SEMI JOIN roots USING (graphlet_id)
+                              UNION ALL
+                              SELECT prev_graphlet_id FROM g SEMI JOIN roots USING (graphlet_id))
     GROUP BY ev.execution_id
 ),
 -- The pipeline's outcome history as of each Trainer's start: one timeline per pipeline of
@@ -71,11 +83,11 @@ schemas AS (
 timeline AS (
     SELECT pipeline_id, finished AS moment, 1 AS finish, graphlet_id, pushed, push_time,
            CASE WHEN pushed THEN input_spans END AS pushed_spans
-    FROM graphlets
+    FROM scope
     WHERE finished IS NOT NULL
     UNION ALL
     SELECT pipeline_id, trainer_start, 0, graphlet_id, NULL, NULL, NULL
-    FROM graphlets
+    FROM scope
 ),
 running AS (
     SELECT pipeline_id, finish, graphlet_id,
@@ -99,6 +111,7 @@ warm AS (
     SELECT DISTINCT execution_id AS graphlet_id
     FROM events
     WHERE direction = 'in' AND role = 'base_model'
+      AND execution_id IN (SELECT graphlet_id FROM roots)
 )
 SELECT g.graphlet_id,
        g.pipeline_id,
@@ -129,6 +142,7 @@ SELECT g.graphlet_id,
        CASE WHEN h.last_push_time IS NOT NULL
             THEN len(list_filter(g.input_spans, s -> NOT list_contains(h.last_pushed_spans, s))) END AS new_spans_since_push
 FROM g
+SEMI JOIN roots USING (graphlet_id)
 LEFT JOIN signals s USING (graphlet_id)
 LEFT JOIN schemas sc ON sc.graphlet_id = g.graphlet_id
 LEFT JOIN schemas psc ON psc.graphlet_id = g.prev_graphlet_id

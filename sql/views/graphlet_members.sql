@@ -5,12 +5,15 @@
 -- originally wrote: a Model made by another Trainer is a boundary node (included, not
 -- traversed), as is any other input of a downstream execution that is not otherwise a member.
 WITH
+-- The graphlets to derive: every Trainer here; a refresh derives only those it re-derives.
+roots AS (SELECT graphlet_id FROM trainers),
 -- What each member execution read, and what it originally wrote.
 touched AS (
     SELECT m.graphlet_id, io.artifact_id,
            bool_or(m.side = 'upstream' OR (m.side = 'trainer' AND io.direction = 'in')) AS on_up,
            bool_or(m.side <> 'upstream' AND io.direction = 'out') AS on_down
     FROM graphlet_executions m
+    SEMI JOIN roots USING (graphlet_id)
     JOIN (
         SELECT execution_id, artifact_id, 'in' AS direction FROM events WHERE direction = 'in'
         UNION ALL
@@ -26,6 +29,7 @@ trained AS (
 )
 SELECT graphlet_id, execution_id, NULL::BIGINT AS artifact_id, side
 FROM graphlet_executions
+SEMI JOIN roots USING (graphlet_id)
 UNION ALL
 SELECT t.graphlet_id, NULL, t.artifact_id,
        CASE

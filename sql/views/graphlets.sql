@@ -1,40 +1,53 @@
 -- name: graphlets
 -- description: One row per model graphlet: its Trainer, extent in time, size, costs (total, exclusive, amortised, by category), input spans, outcome and topology signature.
 --
+-- Costs are summed as decimals, exactly, so that a sum does not depend on the order its rows
+-- arrive in (threads, an incremental refresh).
 -- cost_exclusive counts the executions no other graphlet holds (what skipping this graphlet
 -- saves); cost_amortised divides each execution's cost by the number of graphlets holding it.
 -- A graphlet pushed when it holds a completed deploy execution that wrote a PushedModel with
 -- pushed = 1 (or true).
 WITH
+-- The graphlets to derive: every Trainer here; a refresh derives only those it re-derives.
+roots AS (SELECT graphlet_id FROM trainers),
+-- How many graphlets hold each execution of the graphlets derived.
+holders AS (
+    SELECT execution_id, count(*) AS holders
+    FROM graphlet_executions
+    WHERE execution_id IN (SELECT execution_id FROM graphlet_executions SEMI JOIN roots USING (graphlet_id))
+    GROUP BY execution_id
+),
 members AS (
-    SELECT m.graphlet_id, m.side, x.*,
-           count(*) OVER (PARTITION BY x.execution_id) AS holders
+    SELECT m.graphlet_id, m.side, x.*, h.holders
     FROM graphlet_members m
+    SEMI JOIN roots USING (graphlet_id)
     JOIN executions x USING (execution_id)
+    JOIN holders h USING (execution_id)
 ),
 costs AS (
     SELECT graphlet_id,
            count(*) AS n_executions,
            min(start_time) AS started,
            max(end_time) AS finished,
-           sum(coalesce(cost, 0)) AS cost_total,
-           sum(CASE WHEN holders = 1 THEN coalesce(cost, 0) ELSE 0 END) AS cost_exclusive,
-           sum(coalesce(cost, 0) / holders) AS cost_amortised,
-           coalesce(sum(cost) FILTER (WHERE category = 'ingest'), 0) AS cost_ingest,
-           coalesce(sum(cost) FILTER (WHERE category = 'analyze'), 0) AS cost_analyze,
-           coalesce(sum(cost) FILTER (WHERE category = 'transform'), 0) AS cost_transform,
-           coalesce(sum(cost) FILTER (WHERE category = 'train'), 0) AS cost_train,
-           coalesce(sum(cost) FILTER (WHERE category = 'validate'), 0) AS cost_validate,
-           coalesce(sum(cost) FILTER (WHERE category = 'deploy'), 0) AS cost_deploy,
-           coalesce(sum(cost) FILTER (WHERE category = 'other'), 0) AS cost_other,
-           coalesce(sum(cost) FILTER (WHERE side = 'upstream'), 0) AS cost_upstream,
-           coalesce(sum(cost) FILTER (WHERE side = 'downstream'), 0) AS cost_downstream
+           sum(coalesce(cost, 0)::DECIMAL(38, 10))::DOUBLE AS cost_total,
+           sum(CASE WHEN holders = 1 THEN coalesce(cost, 0) ELSE 0 END::DECIMAL(38, 10))::DOUBLE AS cost_exclusive,
+           sum((coalesce(cost, 0) / holders)::DECIMAL(38, 10))::DOUBLE AS cost_amortised,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE category = 'ingest'), 0)::DOUBLE AS cost_ingest,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE category = 'analyze'), 0)::DOUBLE AS cost_analyze,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE category = 'transform'), 0)::DOUBLE AS cost_transform,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE category = 'train'), 0)::DOUBLE AS cost_train,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE category = 'validate'), 0)::DOUBLE AS cost_validate,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE category = 'deploy'), 0)::DOUBLE AS cost_deploy,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE category = 'other'), 0)::DOUBLE AS cost_other,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE side = 'upstream'), 0)::DOUBLE AS cost_upstream,
+           coalesce(sum(cost::DECIMAL(38, 10)) FILTER (WHERE side = 'downstream'), 0)::DOUBLE AS cost_downstream
     FROM members
     GROUP BY graphlet_id
 ),
 arts AS (
     SELECT graphlet_id, count(*) AS n_artifacts
     FROM graphlet_members
+    SEMI JOIN roots USING (graphlet_id)
     WHERE artifact_id IS NOT NULL
     GROUP BY graphlet_id
 ),
@@ -49,12 +62,11 @@ spans AS (
     GROUP BY m.graphlet_id
 ),
 pushes AS (
-    SELECT m.graphlet_id, min(x.end_time) AS push_time
-    FROM graphlet_members m
-    JOIN executions x USING (execution_id)
-    JOIN artifact_producers p ON p.execution_id = x.execution_id
+    SELECT m.graphlet_id, min(m.end_time) AS push_time
+    FROM members m
+    JOIN artifact_producers p ON p.execution_id = m.execution_id
     JOIN artifacts a ON a.artifact_id = p.artifact_id
-    WHERE m.side = 'downstream' AND x.category = 'deploy' AND x.state = 'complete'
+    WHERE m.side = 'downstream' AND m.category = 'deploy' AND m.state = 'complete'
       AND a.type = 'PushedModel' AND lower(a.attrs ->> 'pushed') IN ('1', 'true')
     GROUP BY m.graphlet_id
 ),
@@ -116,6 +128,7 @@ SELECT t.graphlet_id,
        lpad(hex(coalesce(sg.upstream_signature, 0)), 16, '0') AS upstream_signature,
        coalesce(sh.topology, '') AS topology
 FROM trainers t
+SEMI JOIN roots USING (graphlet_id)
 JOIN executions x ON x.execution_id = t.graphlet_id
 JOIN costs c USING (graphlet_id)
 LEFT JOIN arts a USING (graphlet_id)

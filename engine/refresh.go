@@ -1,0 +1,272 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	mlsql "mlprov/sql"
+)
+
+// Refreshed says what refreshDerived derived again.
+type Refreshed struct {
+	// Pipelines is how many pipelines had their topology, activity or features derived again.
+	Pipelines int64
+	// Graphlets is how many graphlets had their graphlets row derived again.
+	Graphlets int64
+	// Seconds is how long the refresh took.
+	Seconds float64
+	// Full is set when the derived tables were missing or built from other definitions, so
+	// that every one was rebuilt by materialize instead.
+	Full bool
+}
+
+// rootsAll is the roots relation of the graphlet views in a full derivation: every Trainer.
+// A refresh swaps it for the graphlets it derives again.
+const rootsAll = "roots AS (SELECT graphlet_id FROM trainers)"
+
+// viewSQL returns the defining SELECT of the view name; with roots set, the graphlet view
+// derives only the graphlets whose ids the table roots holds.
+func viewSQL(name, roots string) string {
+	for _, v := range Views() {
+		if v.Name != name {
+			continue
+		}
+		if roots == "" {
+			return v.SQL
+		}
+		if strings.Count(v.SQL, rootsAll) != 1 {
+			panic(fmt.Sprintf("view %s does not define %q once", name, rootsAll)) // checked by the tests
+		}
+		return strings.Replace(v.SQL, rootsAll, "roots AS (SELECT graphlet_id FROM "+roots+")", 1)
+	}
+	panic("no view " + name)
+}
+
+// refreshSQL returns the SELECT of sql/refresh/NAME.sql.
+func refreshSQL(name string) string {
+	text, err := fs.ReadFile(mlsql.FS, "refresh/"+name+".sql")
+	if err != nil {
+		panic(err) // embedded at build time: cannot fail
+	}
+	return string(text)
+}
+
+// Refresh edits the canonical tables and brings the derived tables up to date incrementally,
+// in one transaction: change runs first on the transaction's connection, where it finds the
+// empty temporary tables changed_executions(execution_id), changed_artifacts(artifact_id) and
+// changed_pipelines(pipeline_id), edits the canonical tables and names what it changed in
+// them as refreshDerived requires; then the derived tables are refreshed (see refreshDerived).
+// Either all of it is committed or, on an error from change or the refresh (ErrCycle among
+// them), none of it.
+func (e *Engine) Refresh(ctx context.Context, change func(conn *sql.Conn) error, progress func(string)) (Refreshed, error) {
+	var res Refreshed
+	err := e.inTransaction(ctx, func(conn *sql.Conn) error {
+		for _, t := range []string{"changed_executions(execution_id BIGINT)", "changed_artifacts(artifact_id BIGINT)", "changed_pipelines(pipeline_id BIGINT)"} {
+			if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+t); err != nil {
+				return err
+			}
+		}
+		if err := change(conn); err != nil {
+			return err
+		}
+		var err error
+		res, err = refreshDerived(ctx, conn, progress)
+		if err != nil {
+			return err
+		}
+		for _, t := range []string{"changed_executions", "changed_artifacts", "changed_pipelines"} {
+			if _, err := conn.ExecContext(ctx, "DROP TABLE temp."+t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+// refreshDerived brings the derived tables up to date after the canonical rows named by the
+// temporary tables changed_executions(execution_id BIGINT), changed_artifacts(artifact_id
+// BIGINT) and changed_pipelines(pipeline_id BIGINT) were inserted, updated or deleted, inside
+// the caller's transaction on db. The caller fills them (ids may repeat) with:
+//
+//   - changed_executions: every execution whose row was inserted, updated (any column) or
+//     deleted, and every execution that gained or lost an event;
+//   - changed_artifacts: every artifact whose row was inserted, updated or deleted, or that
+//     gained or lost an event;
+//   - changed_pipelines: the pipelines, old and new, of every changed execution and artifact.
+//
+// Afterwards every derived table holds exactly the rows materialize would give. An artifact's
+// pipeline, type, span and creation time are taken as fixed once it is made (MLMD sets them
+// at creation): an update may change its other columns, or delete it. When the derived tables
+// are missing or were built from other view definitions, it runs materialize instead and
+// says so in Refreshed.Full. A change that closes a provenance cycle is refused with an error
+// wrapping ErrCycle that names the cycle; the caller must then roll back. Progress, when set,
+// hears how long each step took. The temporary tables it makes while it works (refresh_*)
+// are dropped before it returns nil.
+func refreshDerived(ctx context.Context, db execer, progress func(string)) (Refreshed, error) {
+	began := time.Now()
+	var res Refreshed
+	ok, err := derivedPresent(ctx, db)
+	if err != nil {
+		return res, fmt.Errorf("refresh: %w", err)
+	}
+	if ok {
+		stale, err := derivedStale(ctx, db)
+		if err != nil {
+			return res, fmt.Errorf("refresh: %w", err)
+		}
+		ok = !stale
+	}
+	if !ok {
+		if err := materialize(ctx, db, progress); err != nil {
+			return res, err
+		}
+		res.Full = true
+		res.Seconds = time.Since(began).Seconds()
+		return res, nil
+	}
+	const (
+		ce = `(SELECT execution_id FROM changed_executions)`
+		ca = `(SELECT artifact_id FROM changed_artifacts)`
+		cp = `(SELECT pipeline_id FROM changed_pipelines)`
+	)
+	// Each step is one statement; keep names the temporary tables it makes, for the count.
+	type step struct{ table, query string }
+	temp := func(name, q string) step {
+		return step{"", "CREATE OR REPLACE TEMP TABLE " + name + " AS " + q}
+	}
+	refreshed := func(table, where, scope, roots string) []step {
+		return []step{
+			{"", fmt.Sprintf("DELETE FROM main.%s WHERE %s", table, where)},
+			{table, fmt.Sprintf("INSERT INTO main.%s SELECT * FROM (%s) WHERE %s", table, viewSQL(table, roots), scope)},
+		}
+	}
+	edgesWhere := `consumer_id IN ` + ce + ` OR artifact_id IN ` + ca + ` OR artifact_id IN (SELECT artifact_id FROM refresh_produced)`
+	run := func(steps ...step) error {
+		for _, s := range steps {
+			start := time.Now()
+			if _, err := db.ExecContext(ctx, s.query); err != nil {
+				return fmt.Errorf("refresh %s: %w", s.table, err)
+			}
+			if progress != nil && s.table != "" {
+				progress(fmt.Sprintf("refreshed %s in %.2fs", s.table, time.Since(start).Seconds()))
+			}
+		}
+		return nil
+	}
+	// Per event: the producers of changed executions, then the edges through a changed
+	// execution or artifact, or an artifact whose producers changed.
+	err = run(
+		temp("refresh_produced", `SELECT artifact_id FROM main.artifact_producers WHERE execution_id IN `+ce),
+		temp("refresh_trainers_old", `SELECT * FROM main.trainers WHERE graphlet_id IN `+ce),
+	)
+	if err == nil {
+		err = run(refreshed("artifact_producers", "execution_id IN "+ce, "execution_id IN "+ce, "")...)
+	}
+	if err == nil {
+		err = run(
+			step{"", `INSERT INTO refresh_produced SELECT artifact_id FROM main.artifact_producers WHERE execution_id IN ` + ce},
+			temp("refresh_edges_old", `SELECT * FROM main.lineage_edges WHERE `+edgesWhere),
+			step{"", `DELETE FROM main.lineage_edges WHERE ` + edgesWhere},
+			temp("refresh_edges_new", `SELECT * FROM (`+viewSQL("lineage_edges", "")+`) WHERE `+edgesWhere),
+			step{"lineage_edges", `INSERT INTO main.lineage_edges SELECT * FROM refresh_edges_new`},
+			temp("refresh_edge_changes", `(FROM refresh_edges_old EXCEPT ALL FROM refresh_edges_new)
+				UNION ALL (FROM refresh_edges_new EXCEPT ALL FROM refresh_edges_old)`),
+		)
+	}
+	if err != nil {
+		return res, err
+	}
+	// The recursion ends on cyclic input too; refuse it with the cycle named instead.
+	if err := checkAcyclic(ctx, db, refreshSQL("refresh_reach")); err != nil {
+		return res, fmt.Errorf("refresh: %w", err)
+	}
+	err = run(refreshed("trainers", "graphlet_id IN "+ce, "graphlet_id IN "+ce, "")...)
+	if err == nil {
+		// The graphlets: walks, then members, then rows, each over the graphlets it may change.
+		err = run(
+			temp("refresh_walk", refreshSQL("refresh_walk")),
+			temp("refresh_roots", `SELECT graphlet_id FROM refresh_walk SEMI JOIN main.trainers USING (graphlet_id)`),
+			temp("refresh_executions_old", `SELECT * FROM main.graphlet_executions WHERE graphlet_id IN (SELECT graphlet_id FROM refresh_walk)`),
+		)
+	}
+	if err == nil {
+		err = run(refreshed("graphlet_executions", "graphlet_id IN (SELECT graphlet_id FROM refresh_walk)", "true", "refresh_roots")...)
+	}
+	if err == nil {
+		err = run(
+			temp("refresh_members", refreshSQL("refresh_members")),
+			temp("refresh_roots", `SELECT graphlet_id FROM refresh_members SEMI JOIN main.trainers USING (graphlet_id)`),
+		)
+	}
+	if err == nil {
+		err = run(refreshed("graphlet_members", "graphlet_id IN (SELECT graphlet_id FROM refresh_members)", "true", "refresh_roots")...)
+	}
+	if err == nil {
+		err = run(
+			temp("refresh_graphlets", refreshSQL("refresh_graphlets")),
+			temp("refresh_graphlets_old", `SELECT * FROM main.graphlets WHERE graphlet_id IN (SELECT graphlet_id FROM refresh_graphlets)`),
+			temp("refresh_roots", `SELECT graphlet_id FROM refresh_graphlets SEMI JOIN main.trainers USING (graphlet_id)`),
+		)
+	}
+	if err == nil {
+		err = run(refreshed("graphlets", "graphlet_id IN (SELECT graphlet_id FROM refresh_graphlets)", "true", "refresh_roots")...)
+	}
+	if err == nil {
+		err = run(temp("refresh_features", refreshSQL("refresh_features")))
+	}
+	if err == nil {
+		err = run(refreshed("graphlet_features",
+			"graphlet_id IN (SELECT graphlet_id FROM refresh_features) OR graphlet_id IN (SELECT graphlet_id FROM refresh_graphlets_old)",
+			"true", "refresh_features")...)
+	}
+	if err == nil {
+		// Per pipeline: a pipeline's topology holds the edges its executions produce through.
+		err = run(temp("refresh_topology", `SELECT pipeline_id FROM changed_pipelines
+			UNION SELECT x.pipeline_id FROM main.executions x
+			WHERE x.execution_id IN (SELECT producer_id FROM refresh_edges_old UNION ALL SELECT producer_id FROM refresh_edges_new)`))
+	}
+	if err == nil {
+		err = run(refreshed("pipeline_topology", "pipeline_id IN (SELECT pipeline_id FROM refresh_topology)", "pipeline_id IN (SELECT pipeline_id FROM refresh_topology)", "")...)
+	}
+	if err == nil {
+		err = run(refreshed("pipeline_activity", "pipeline_id IN "+cp, "pipeline_id IN "+cp, "")...)
+	}
+	if err == nil {
+		err = run(step{"topology_catalog", "CREATE OR REPLACE TABLE main.topology_catalog AS " + viewSQL("topology_catalog", "")})
+	}
+	if err != nil {
+		return res, err
+	}
+	err = db.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM refresh_graphlets),
+		(SELECT count(*) FROM (SELECT pipeline_id FROM refresh_topology UNION SELECT pipeline_id FROM refresh_features
+			UNION SELECT pipeline_id FROM changed_pipelines))`).Scan(&res.Graphlets, &res.Pipelines)
+	if err != nil {
+		return res, fmt.Errorf("refresh: %w", err)
+	}
+	for _, t := range []string{"produced", "trainers_old", "edges_old", "edges_new", "edge_changes", "walk", "roots",
+		"executions_old", "members", "graphlets", "graphlets_old", "features", "topology"} {
+		if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS temp.refresh_"+t); err != nil {
+			return res, fmt.Errorf("refresh: %w", err)
+		}
+	}
+	res.Seconds = time.Since(began).Seconds()
+	return res, nil
+}
+
+// derivedPresent reports whether every derived table exists.
+func derivedPresent(ctx context.Context, db execer) (bool, error) {
+	var names []string
+	for _, v := range Views() {
+		names = append(names, "'"+v.Name+"'")
+	}
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND database_name = current_database()
+		AND table_name IN (`+strings.Join(names, ", ")+`)`).Scan(&n)
+	return n == len(names), err
+}
