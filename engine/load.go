@@ -267,10 +267,33 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		if !res.New && !res.Replaced && res.Rows() == 0 && res.Updated.Rows() == 0 && res.Removed.Rows() == 0 {
 			res.UpToDate = true
 		}
+		refresh := refreshDerived
 		if !res.UpToDate {
+			// The refresh takes an artifact's pipeline, type, span and creation time as fixed:
+			// a sync that changes one derives everything again.
+			var moved bool
+			if err := conn.QueryRowContext(ctx, `SELECT count(*) > 0 FROM diff_artifacts d
+				JOIN stage_artifacts s ON s.artifact_id = d.id JOIN artifacts o ON o.artifact_id = d.id
+				WHERE d.change = 'updated'
+				  AND row(s.pipeline_id, s.type, s.span, s.create_time) IS DISTINCT FROM row(o.pipeline_id, o.type, o.span, o.create_time)`).Scan(&moved); err != nil {
+				return err
+			}
+			if moved {
+				refresh = rebuildDerived
+			}
 			st.Step("applying")
 			if err := applyStage(ctx, conn, src.id); err != nil {
 				return err
+			}
+			// A change to a quarter of the store or more (a first load, say) is cheaper to
+			// derive from scratch than to follow.
+			var large bool
+			if err := conn.QueryRowContext(ctx, `SELECT (SELECT count(DISTINCT execution_id) FROM changed_executions) * 4
+				>= (SELECT count(*) FROM executions)`).Scan(&large); err != nil {
+				return err
+			}
+			if large {
+				refresh = rebuildDerived
 			}
 		}
 		if err := st.saveKeys(ctx); err != nil {
@@ -281,12 +304,11 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 			return err
 		}
 		if !res.UpToDate {
-			if res.Refreshed, err = refreshDerived(ctx, conn, st.Progress); err != nil {
+			if res.Refreshed, err = refresh(ctx, conn, st.Progress); err != nil {
 				return err
 			}
 		}
-		if err := dropTemp(ctx, conn, "diff_pipelines", "diff_executions", "diff_artifacts", "diff_events",
-			"changed_executions", "changed_artifacts", "changed_pipelines"); err != nil {
+		if err := dropTemp(ctx, conn, append(changeTables, "diff_pipelines", "diff_executions", "diff_artifacts", "diff_events")...); err != nil {
 			return err
 		}
 		if err := recordLoad(ctx, conn, src, l.Format(), identity, path, abs, fp, rules, res, began); err != nil {
@@ -651,6 +673,9 @@ func (c check) run(ctx context.Context, conn *sql.Conn, src int64) (*ValidationE
 	}
 	return v, rows.Err()
 }
+
+// changeTables are the temporary tables createChanges makes.
+var changeTables = []string{"changed_executions", "changed_artifacts", "changed_pipelines"}
 
 // createChanges makes the load's empty record of what changed, which the derived tables'
 // refresh reads (see refreshDerived).

@@ -65,10 +65,8 @@ func refreshSQL(name string) string {
 func (e *Engine) Refresh(ctx context.Context, change func(conn *sql.Conn) error, progress func(string)) (Refreshed, error) {
 	var res Refreshed
 	err := e.inTransaction(ctx, func(conn *sql.Conn) error {
-		for _, t := range []string{"changed_executions(execution_id BIGINT)", "changed_artifacts(artifact_id BIGINT)", "changed_pipelines(pipeline_id BIGINT)"} {
-			if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+t); err != nil {
-				return err
-			}
+		if err := createChanges(ctx, conn); err != nil {
+			return err
 		}
 		if err := change(conn); err != nil {
 			return err
@@ -78,12 +76,7 @@ func (e *Engine) Refresh(ctx context.Context, change func(conn *sql.Conn) error,
 		if err != nil {
 			return err
 		}
-		for _, t := range []string{"changed_executions", "changed_artifacts", "changed_pipelines"} {
-			if _, err := conn.ExecContext(ctx, "DROP TABLE temp."+t); err != nil {
-				return err
-			}
-		}
-		return nil
+		return dropTemp(ctx, conn, changeTables...)
 	})
 	return res, err
 }
@@ -122,12 +115,7 @@ func refreshDerived(ctx context.Context, db execer, progress func(string)) (Refr
 		ok = !stale
 	}
 	if !ok {
-		if err := materialize(ctx, db, progress); err != nil {
-			return res, err
-		}
-		res.Full = true
-		res.Seconds = time.Since(began).Seconds()
-		return res, nil
+		return rebuildDerived(ctx, db, progress)
 	}
 	const (
 		ce = `(SELECT execution_id FROM changed_executions)`
@@ -269,4 +257,14 @@ func derivedPresent(ctx context.Context, db execer) (bool, error) {
 	err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND database_name = current_database()
 		AND table_name IN (`+strings.Join(names, ", ")+`)`).Scan(&n)
 	return n == len(names), err
+}
+
+// rebuildDerived derives every derived table again (materialize), for a change the
+// incremental refresh cannot follow.
+func rebuildDerived(ctx context.Context, db execer, progress func(string)) (Refreshed, error) {
+	began := time.Now()
+	if err := materialize(ctx, db, progress); err != nil {
+		return Refreshed{}, err
+	}
+	return Refreshed{Full: true, Seconds: time.Since(began).Seconds()}, nil
 }
