@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"mlprov/bench"
 	"mlprov/catalog"
 	"mlprov/internal/plot"
@@ -20,22 +22,17 @@ import (
 )
 
 type benchOptions struct {
+	common
 	scales  []float64
 	only    []string
-	json    bool
-	out     string
 	minTime time.Duration
 	seed    uint64
 	cache   string
-	quiet   bool
 }
 
 // benchCmd is `mlprov bench`: the benchmarks of bench/ on generated corpora, with the
 // alternatives of each compared in the same run.
-type benchCmd struct {
-	*cli
-	opts benchOptions
-}
+type benchCmd command[benchOptions]
 
 // benchOutput is what --json prints and --out writes as results.json.
 type benchOutput struct {
@@ -56,17 +53,21 @@ type benchEnv struct {
 }
 
 func (c *benchCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("bench", "mlprov bench [--scale F ...] [--only NAME ...] [--min-time D] [--seed S] [--cache DIR] [--json] [--out DIR] [-q]")
-	fs.Float64SliceVar(&c.opts.scales, "scale", []float64{0.01, 0.1}, "corpus sizes as fractions of the paper's (repeat or separate by commas; 1 = 3000 pipelines)")
-	fs.Lookup("scale").DefValue = "0.01,0.1"
-	fs.StringSliceVar(&c.opts.only, "only", nil, "run only these benchmarks ("+strings.Join(bench.Benches, ", ")+") or BENCHMARK/ALTERNATIVE (repeat or separate by commas)")
-	fs.BoolVar(&c.opts.json, "json", false, "print the results as JSON instead of a table")
-	fs.StringVar(&c.opts.out, "out", "", "also write results.json, bench.txt (benchstat lines), time-against-scale plots and EXPLAIN ANALYZE outputs to DIR")
-	fs.DurationVar(&c.opts.minTime, "min-time", 500*time.Millisecond, "repeat each case until it has run this long (one run at least)")
-	fs.Uint64Var(&c.opts.seed, "seed", synth.DefaultSeed, "the generator's seed")
-	fs.StringVar(&c.opts.cache, "cache", bench.DefaultCacheDir(), "where generated corpora are kept between runs")
-	fs.BoolVarP(&c.opts.quiet, "quiet", "q", false, "print no progress")
-	if err := c.parse(fs, args); err != nil {
+	fs, err := c.parse(args, "bench", "mlprov bench [--scale F ...] [--only NAME ...] [--min-time D] [--seed S] [--cache DIR] [--json] [--out DIR] [-q]",
+		own(func(fs *pflag.FlagSet) {
+			fs.Float64SliceVar(&c.opts.scales, "scale", []float64{0.01, 0.1}, "corpus sizes as fractions of the paper's (repeat or separate by commas; 1 = 3000 pipelines)")
+			fs.Lookup("scale").DefValue = "0.01,0.1"
+			fs.StringSliceVar(&c.opts.only, "only", nil, "run only these benchmarks ("+strings.Join(bench.Benches, ", ")+") or BENCHMARK/ALTERNATIVE (repeat or separate by commas)")
+		}),
+		jsonFlag(&c.opts.json, "print the results as JSON instead of a table"),
+		outFlag(&c.opts.out, "", "also write results.json, bench.txt (benchstat lines), time-against-scale plots and EXPLAIN ANALYZE outputs to DIR"),
+		own(func(fs *pflag.FlagSet) {
+			fs.DurationVar(&c.opts.minTime, "min-time", 500*time.Millisecond, "repeat each case until it has run this long (one run at least)")
+			fs.Uint64Var(&c.opts.seed, "seed", synth.DefaultSeed, "the generator's seed")
+			fs.StringVar(&c.opts.cache, "cache", bench.DefaultCacheDir(), "where generated corpora are kept between runs")
+		}),
+		quietFlag(&c.opts.quiet, "print no progress"))
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -9,37 +9,36 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"mlprov/engine"
 	"mlprov/loaders"
 )
 
 type loadOptions struct {
-	db         string
-	format     string
+	common
 	deployRule string
 	replace    bool
-	quiet      bool
 }
 
 // loadCmd is `mlprov load`: each PATH is one source, loaded in its own transaction.
-type loadCmd struct {
-	*cli
-	opts loadOptions
-}
+type loadCmd command[loadOptions]
 
 func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
-	fs := c.flags("load", "mlprov load [--db FILE] [--format FORMAT] [--deploy-rule REGEXP] [--replace] [-q] PATH...\n\n"+
+	fs, err := c.parse(args, "load", "mlprov load [--db FILE] [--format FORMAT] [--deploy-rule REGEXP] [--replace] [-q] PATH...\n\n"+
 		"Each PATH is a file or folder, taken literally: *, ? and [ in it are plain characters,\n"+
 		"never patterns (let the shell expand a pattern into PATHs). A pipe or /dev/stdin is\n"+
 		"refused: save the input to a file first. A source must hold every row it references\n"+
 		"(no event may name an execution or artifact of another source), so --replace removes\n"+
-		"exactly the rows of the source it reloads.")
-	c.dbFlag(fs, &c.opts.db)
-	fs.StringVar(&c.opts.format, "format", "auto", "input format: auto, "+strings.Join(loaders.Formats(), ", "))
-	fs.StringVar(&c.opts.deployRule, "deploy-rule", "", "regexp of the nodes that deploy a model, matched against node_id, op_type\nand PIPELINE.NODE (an OpenLineage job's full name); their complete runs count as pushes")
-	fs.BoolVar(&c.opts.replace, "replace", false, "reload a source that is already in the store (same content, or the same path since grown)")
-	fs.BoolVarP(&c.opts.quiet, "quiet", "q", false, "print only errors")
-	if err := c.parse(fs, args); err != nil {
+		"exactly the rows of the source it reloads.",
+		c.dbFlag(&c.opts.db),
+		formatFlag(&c.opts.format, "auto", "input format: auto, "+strings.Join(loaders.Formats(), ", ")),
+		own(func(fs *pflag.FlagSet) {
+			fs.StringVar(&c.opts.deployRule, "deploy-rule", "", "regexp of the nodes that deploy a model, matched against node_id, op_type\nand PIPELINE.NODE (an OpenLineage job's full name); their complete runs count as pushes")
+			fs.BoolVar(&c.opts.replace, "replace", false, "reload a source that is already in the store (same content, or the same path since grown)")
+		}),
+		quietFlag(&c.opts.quiet, "print only errors"))
+	if err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
