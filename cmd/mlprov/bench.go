@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -116,9 +115,7 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 		return runErr
 	}
 	if c.opts.json {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSON(c.stdout, out); err != nil {
 			return err
 		}
 	} else if err := printBench(c.stdout, out); err != nil {
@@ -221,11 +218,7 @@ func writeBenchFiles(dir string, out benchOutput) error {
 	if err := os.MkdirAll(filepath.Join(dir, "explain"), 0o755); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(b, '\n'), 0o644); err != nil {
+	if err := writeJSONFile(filepath.Join(dir, "results.json"), out); err != nil {
 		return err
 	}
 	f, err := os.Create(filepath.Join(dir, "bench.txt"))

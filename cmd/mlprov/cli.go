@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -293,4 +294,20 @@ func (c *cli) openExisting(ctx context.Context, path string, readOnly bool) (*en
 		}
 	}
 	return engine.Open(ctx, path, engine.Options{ReadOnly: readOnly && path != ":memory:"})
+}
+
+// writeJSON prints v to w as indented JSON, as --json and --format json print results.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// writeJSONFile writes v to the file at path as writeJSON prints it.
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

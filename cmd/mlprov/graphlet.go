@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -42,9 +41,7 @@ func (c *graphletCmd) Run(ctx context.Context, args []string) error {
 	case "dot":
 		return g.WriteDOT(c.stdout)
 	case "json":
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(g)
+		return writeJSON(c.stdout, g)
 	}
 	summary, tables := graphletTables(g)
 	fmt.Fprintln(c.stdout, summary)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/pflag"
@@ -67,9 +66,7 @@ and Resolvers, which only re-link an artifact made earlier, are left out unless
 	case "dot":
 		return l.WriteDOT(c.stdout)
 	case "json":
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(l.Nodes)
+		return writeJSON(c.stdout, l.Nodes)
 	}
 	fmt.Fprintf(c.stdout, "lineage of %s %d (%s), %s:\n", l.Start.Kind, l.Start.ID, l.Start.Type, l.Options.Describe())
 	return render.Write(c.stdout, "table", shell.LineageTable(l))

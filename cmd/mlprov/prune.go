@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -65,9 +64,7 @@ func (c *pruneCmd) Run(ctx context.Context, args []string) error {
 		}
 	}
 	if c.opts.json {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return writeJSON(c.stdout, res)
 	}
 	return printPrune(c.stdout, res)
 }
@@ -78,11 +75,7 @@ func writePruneFiles(dir string, res *prune.Result) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "prune.json"), append(b, '\n'), 0o644); err != nil {
+	if err := writeJSONFile(filepath.Join(dir, "prune.json"), res); err != nil {
 		return err
 	}
 	for _, a := range runner.PruneSections(res) {
