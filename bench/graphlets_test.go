@@ -7,25 +7,11 @@ import (
 	"time"
 
 	"mlprov/engine"
+	"mlprov/internal/storetest"
 	"mlprov/loaders/mlmd"
 	"mlprov/loaders/native"
 	"mlprov/synth"
 )
-
-// openStore loads path with l into a new in-memory store.
-func openStore(t testing.TB, l engine.Loader, path string) *engine.Engine {
-	t.Helper()
-	ctx := context.Background()
-	e, err := engine.Open(ctx, ":memory:", engine.Options{Threads: 1, TempDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	if _, err := e.Load(ctx, l, path, engine.LoadOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
 
 func materialized(t testing.TB, e *engine.Engine) Members {
 	t.Helper()
@@ -56,7 +42,7 @@ func checkAlternatives(t *testing.T, s Store, want Members) {
 // the other alternatives run on the store that file loads into.
 func TestAlternativesAgree(t *testing.T) {
 	ctx := context.Background()
-	e := openStore(t, &native.Loader{}, "../testdata/example")
+	e := storetest.Loaded(t, &native.Loader{}, "../testdata/example")
 	want := materialized(t, e)
 	if want.Pairs != 37 || want.Graphlets != 5 {
 		t.Fatalf("the example has %d members in %d graphlets, want 37 in 5", want.Pairs, want.Graphlets)
@@ -69,7 +55,7 @@ func TestAlternativesAgree(t *testing.T) {
 	if err := mlmd.WriteCorpus(ctx, path, c); err != nil {
 		t.Fatal(err)
 	}
-	fromMLMD := openStore(t, &mlmd.Loader{}, path)
+	fromMLMD := storetest.Loaded(t, &mlmd.Loader{}, path)
 	want = materialized(t, fromMLMD)
 	if want.Pairs != 37 || want.Graphlets != 5 {
 		t.Fatalf("the example as MLMD has %d members in %d graphlets, want 37 in 5", want.Pairs, want.Graphlets)
@@ -77,7 +63,7 @@ func TestAlternativesAgree(t *testing.T) {
 	checkAlternatives(t, Store{DB: fromMLMD.DB(), MLMD: path}, want)
 
 	// Loaded beside another store's rows, MLMD's ids are shifted; the walk counts in store ids.
-	both := openStore(t, &native.Loader{}, "../testdata/example")
+	both := storetest.Loaded(t, &native.Loader{}, "../testdata/example")
 	if _, err := both.Load(ctx, &mlmd.Loader{}, path, engine.LoadOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +95,7 @@ func TestAlternativesAgreeGenerated(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e := openStore(t, &native.Loader{}, filepath.Join(dir, "csv"))
+	e := storetest.Loaded(t, &native.Loader{}, filepath.Join(dir, "csv"))
 	want := materialized(t, e)
 	var cached, resolvers int
 	if err := e.DB().QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE state = 'cached'), count(*) FILTER (WHERE op_type = 'Resolver') FROM executions`).Scan(&cached, &resolvers); err != nil {
@@ -171,7 +157,7 @@ func TestAlternativesBoundaries(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	e := openStore(t, &mlmd.Loader{}, path)
+	e := storetest.Loaded(t, &mlmd.Loader{}, path)
 	want := materialized(t, e)
 	if want.Graphlets != 3 {
 		t.Fatalf("%d graphlets, want 3 (two Trainers and the distiller; the cached Trainer trained nothing and roots none)", want.Graphlets)

@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -40,14 +39,8 @@ func TestParseAnalysis(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			text := tc.header + body
 			got, err := ParseAnalysis("analyses/a.sql", []byte(text))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want one containing %q", err, tc.err)
-				}
+			if wantErr(t, err, tc.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			tc.want.File, tc.want.SQL = "analyses/a.sql", text
 			if diff := cmp.Diff(tc.want, got); diff != "" {

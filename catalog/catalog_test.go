@@ -7,6 +7,22 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// wantErr fails t unless err is an error containing want or, with want empty, no error. It
+// reports whether the case wanted an error, which ends it.
+func wantErr(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return false
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want one containing %q", err, want)
+	}
+	return true
+}
+
 // TestParseHeader checks the rules every .sql header follows, views and queries included.
 func TestParseHeader(t *testing.T) {
 	for _, tc := range []struct {
@@ -23,14 +39,8 @@ func TestParseHeader(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseHeader("views/v.sql", []byte(tc.text), "name", "description")
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want one containing %q", err, tc.err)
-				}
+			if wantErr(t, err, tc.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"mlprov/engine"
+	"mlprov/internal/storetest"
 	"mlprov/loaders/native"
 	"mlprov/synth"
 )
@@ -27,22 +28,6 @@ func generate(t testing.TB, cfg synth.Config, format string, workers int) (strin
 	}
 	return dir, st
 }
-
-// load opens an in-memory store and loads dir into it.
-func load(t testing.TB, dir string) *engine.Engine {
-	t.Helper()
-	ctx := context.Background()
-	e, err := engine.Open(ctx, ":memory:", engine.Options{Threads: 1, TempDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	if _, err := e.Load(ctx, &native.Loader{}, dir, engine.LoadOptions{}); err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	return e
-}
-
 func queryFloat(t testing.TB, e *engine.Engine, q string) float64 {
 	t.Helper()
 	var v float64
@@ -428,7 +413,7 @@ func TestFormatsLoadAlike(t *testing.T) {
 	var want float64
 	for i, format := range engine.FileFormats {
 		dir, _ := generate(t, cfg, format, 0)
-		got := queryFloat(t, load(t, dir), `SELECT (`+digest+`)::DOUBLE`)
+		got := queryFloat(t, storetest.Loaded(t, &native.Loader{}, dir), `SELECT (`+digest+`)::DOUBLE`)
 		if i == 0 {
 			want = got
 		} else if got != want {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"mlprov/catalog"
 	"mlprov/engine"
@@ -12,28 +11,16 @@ import (
 	"mlprov/report/runner"
 )
 
-type analyzeOptions struct {
-	db     string
-	format string
-}
-
 // analyzeCmd is `mlprov analyze`: without names it lists the canned analyses from their
 // headers; with names it runs them. csv and json print one analysis, so that the output
 // stays one document.
-type analyzeCmd struct {
-	*cli
-	opts analyzeOptions
-}
+type analyzeCmd command[common]
 
 func (c *analyzeCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("analyze", "mlprov analyze [--db FILE] [--format table|csv|json|markdown|line] [NAME...]")
-	c.dbFlag(fs, &c.opts.db)
-	fs.StringVar(&c.opts.format, "format", "table", "output format: "+strings.Join(render.Formats, ", "))
-	if err := c.parse(fs, args); err != nil {
+	fs, err := c.parse(args, "analyze", "mlprov analyze [--db FILE] [--format table|csv|json|markdown|line] [NAME...]",
+		c.dbFlag(&c.opts.db), renderFormatFlag(&c.opts.format))
+	if err != nil {
 		return err
-	}
-	if !slices.Contains(render.Formats, c.opts.format) {
-		return usagef("analyze", "unknown --format %q (want %s)", c.opts.format, strings.Join(render.Formats, ", "))
 	}
 	as, err := engine.Analyses()
 	if err != nil {

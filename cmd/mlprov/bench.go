@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"mlprov/bench"
 	"mlprov/catalog"
 	"mlprov/internal/plot"
@@ -20,22 +21,17 @@ import (
 )
 
 type benchOptions struct {
+	common
 	scales  []float64
 	only    []string
-	json    bool
-	out     string
 	minTime time.Duration
 	seed    uint64
 	cache   string
-	quiet   bool
 }
 
 // benchCmd is `mlprov bench`: the benchmarks of bench/ on generated corpora, with the
 // alternatives of each compared in the same run.
-type benchCmd struct {
-	*cli
-	opts benchOptions
-}
+type benchCmd command[benchOptions]
 
 // benchOutput is what --json prints and --out writes as results.json.
 type benchOutput struct {
@@ -56,17 +52,21 @@ type benchEnv struct {
 }
 
 func (c *benchCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("bench", "mlprov bench [--scale F ...] [--only NAME ...] [--min-time D] [--seed S] [--cache DIR] [--json] [--out DIR] [-q]")
-	fs.Float64SliceVar(&c.opts.scales, "scale", []float64{0.01, 0.1}, "corpus sizes as fractions of the paper's (repeat or separate by commas; 1 = 3000 pipelines)")
-	fs.Lookup("scale").DefValue = "0.01,0.1"
-	fs.StringSliceVar(&c.opts.only, "only", nil, "run only these benchmarks ("+strings.Join(bench.Benches, ", ")+") or BENCHMARK/ALTERNATIVE (repeat or separate by commas)")
-	fs.BoolVar(&c.opts.json, "json", false, "print the results as JSON instead of a table")
-	fs.StringVar(&c.opts.out, "out", "", "also write results.json, bench.txt (benchstat lines), time-against-scale plots and EXPLAIN ANALYZE outputs to DIR")
-	fs.DurationVar(&c.opts.minTime, "min-time", 500*time.Millisecond, "repeat each case until it has run this long (one run at least)")
-	fs.Uint64Var(&c.opts.seed, "seed", synth.DefaultSeed, "the generator's seed")
-	fs.StringVar(&c.opts.cache, "cache", bench.DefaultCacheDir(), "where generated corpora are kept between runs")
-	fs.BoolVarP(&c.opts.quiet, "quiet", "q", false, "print no progress")
-	if err := c.parse(fs, args); err != nil {
+	fs, err := c.parse(args, "bench", "mlprov bench [--scale F ...] [--only NAME ...] [--min-time D] [--seed S] [--cache DIR] [--json] [--out DIR] [-q]",
+		own(func(fs *pflag.FlagSet) {
+			fs.Float64SliceVar(&c.opts.scales, "scale", []float64{0.01, 0.1}, "corpus sizes as fractions of the paper's (repeat or separate by commas; 1 = 3000 pipelines)")
+			fs.Lookup("scale").DefValue = "0.01,0.1"
+			fs.StringSliceVar(&c.opts.only, "only", nil, "run only these benchmarks ("+strings.Join(bench.Benches, ", ")+") or BENCHMARK/ALTERNATIVE (repeat or separate by commas)")
+		}),
+		jsonFlag(&c.opts.json, "print the results as JSON instead of a table"),
+		outFlag(&c.opts.out, "", "also write results.json, bench.txt (benchstat lines), time-against-scale plots and EXPLAIN ANALYZE outputs to DIR"),
+		own(func(fs *pflag.FlagSet) {
+			fs.DurationVar(&c.opts.minTime, "min-time", 500*time.Millisecond, "repeat each case until it has run this long (one run at least)")
+			fs.Uint64Var(&c.opts.seed, "seed", synth.DefaultSeed, "the generator's seed")
+			fs.StringVar(&c.opts.cache, "cache", bench.DefaultCacheDir(), "where generated corpora are kept between runs")
+		}),
+		quietFlag(&c.opts.quiet, "print no progress"))
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -115,9 +115,7 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 		return runErr
 	}
 	if c.opts.json {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSON(c.stdout, out); err != nil {
 			return err
 		}
 	} else if err := printBench(c.stdout, out); err != nil {
@@ -220,11 +218,7 @@ func writeBenchFiles(dir string, out benchOutput) error {
 	if err := os.MkdirAll(filepath.Join(dir, "explain"), 0o755); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(b, '\n'), 0o644); err != nil {
+	if err := writeJSONFile(filepath.Join(dir, "results.json"), out); err != nil {
 		return err
 	}
 	f, err := os.Create(filepath.Join(dir, "bench.txt"))

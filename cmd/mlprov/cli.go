@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"mlprov/engine"
+	"mlprov/internal/render"
 )
 
 // cli is what every subcommand shares: its streams and environment, injected so tests can
@@ -20,6 +23,24 @@ type cli struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+}
+
+// command is what a subcommand's type is made of: the CLI, and the options O that its flags
+// are parsed into.
+type command[O any] struct {
+	*cli
+	opts O
+}
+
+// common holds the values of the flags that several commands take (see dbFlag and the flags
+// after it); a command's options embed it, or are it when the command has no flags of its own.
+type common struct {
+	db       string
+	format   string
+	out      string
+	json     bool
+	quiet    bool
+	readOnly bool
 }
 
 // subcommand is one `mlprov NAME`.
@@ -140,8 +161,17 @@ Run 'mlprov COMMAND --help' for a command's flags.
 `)
 }
 
-// flags makes a command's flag set; --help prints usage (synopsis, then flags) to stdout.
-func (c *cli) flags(name, synopsis string) *pflag.FlagSet {
+// flag is one of a command's flags: declare adds it to the command's flag set, and check,
+// where there is one, vets its value once parsed and returns a usage error.
+type flag struct {
+	declare func(fs *pflag.FlagSet)
+	check   func(cmd string) error
+}
+
+// parse makes a command's flag set, declares flags on it in the order given (the order --help
+// lists them in) and parses args. --help prints the usage (synopsis, then flags) to stdout and
+// returns pflag.ErrHelp; a flag mistake or a value a check refuses is a usage error.
+func (c *cli) parse(args []string, name, synopsis string, flags ...flag) (*pflag.FlagSet, error) {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
@@ -151,27 +181,109 @@ func (c *cli) flags(name, synopsis string) *pflag.FlagSet {
 			fmt.Fprintf(c.stdout, "\nFlags:\n%s", flags)
 		}
 	}
-	return fs
-}
-
-// parse parses args, printing help on --help and turning flag mistakes into usage errors.
-func (c *cli) parse(fs *pflag.FlagSet, args []string) error {
+	for _, f := range flags {
+		f.declare(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			return err // pflag has printed the usage
+			return nil, err // pflag has printed the usage
 		}
-		return &usageError{cmd: fs.Name(), err: err}
+		return nil, &usageError{cmd: name, err: err}
 	}
-	return nil
+	for _, f := range flags {
+		if f.check != nil {
+			if err := f.check(name); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return fs, nil
 }
 
-// dbFlag adds --db, defaulting to MLPROV_DB or ./mlprov.duckdb.
-func (c *cli) dbFlag(fs *pflag.FlagSet, path *string) {
+// own declares the flags that are a command's own, those no other command takes.
+func own(declare func(fs *pflag.FlagSet)) flag {
+	return flag{declare: declare}
+}
+
+// The flags that several commands take are each declared once, below; the help text of
+// --format, --out, --json and --quiet is the command's, as what they mean depends on it.
+
+// dbFlag is --db, defaulting to MLPROV_DB or ./mlprov.duckdb.
+func (c *cli) dbFlag(path *string) flag {
 	def := c.getenv("MLPROV_DB")
 	if def == "" {
 		def = engine.DefaultPath
 	}
-	fs.StringVar(path, "db", def, "the store file (env MLPROV_DB; \":memory:\" for none)")
+	return flag{declare: func(fs *pflag.FlagSet) {
+		fs.StringVar(path, "db", def, "the store file (env MLPROV_DB; \":memory:\" for none)")
+	}}
+}
+
+// readOnlyFlag is --read-only, for the commands that can share the store with other readers.
+func readOnlyFlag(readOnly *bool) flag {
+	return flag{declare: func(fs *pflag.FlagSet) {
+		fs.BoolVar(readOnly, "read-only", false, "open the store read-only, so other readers can share it")
+	}}
+}
+
+// renderFormatFlag is --format for a result printed by package render, one of render.Formats.
+func renderFormatFlag(format *string) flag {
+	want := strings.Join(render.Formats, ", ")
+	return flag{
+		declare: func(fs *pflag.FlagSet) {
+			fs.StringVar(format, "format", "table", "output format: "+want)
+		},
+		check: func(cmd string) error {
+			if !slices.Contains(render.Formats, *format) {
+				return usagef(cmd, "unknown --format %q (want %s)", *format, want)
+			}
+			return nil
+		},
+	}
+}
+
+// graphFormatFlag is --format for a graph: a table, JSON, or Graphviz DOT, which the help
+// shows piped from example (a command line) into file.
+func graphFormatFlag(format *string, example, file string) flag {
+	return formatFlag(format, "table", "output format: table, json or dot (Graphviz: mlprov "+example+" --format dot | dot -Tsvg > "+file+")")
+}
+
+// checkGraphFormat refuses a --format graphFormatFlag does not offer.
+func checkGraphFormat(cmd, format string) error {
+	switch format {
+	case "table", "json", "dot":
+		return nil
+	}
+	return usagef(cmd, "unknown --format %q (want table, json or dot)", format)
+}
+
+// checkFileFormat refuses a --format that is neither a file format of the native layout nor
+// an MLMD store.
+func checkFileFormat(cmd, format string) error {
+	if !slices.Contains(engine.FileFormats, format) && format != engine.FormatMLMD {
+		return usagef(cmd, "unknown --format %q (want %s or %s)", format, strings.Join(engine.FileFormats, ", "), engine.FormatMLMD)
+	}
+	return nil
+}
+
+// formatFlag is --format, what a command reads or writes.
+func formatFlag(format *string, def, usage string) flag {
+	return flag{declare: func(fs *pflag.FlagSet) { fs.StringVar(format, "format", def, usage) }}
+}
+
+// outFlag is --out, where a command writes.
+func outFlag(out *string, def, usage string) flag {
+	return flag{declare: func(fs *pflag.FlagSet) { fs.StringVar(out, "out", def, usage) }}
+}
+
+// jsonFlag is --json, for a result as JSON.
+func jsonFlag(json *bool, usage string) flag {
+	return flag{declare: func(fs *pflag.FlagSet) { fs.BoolVar(json, "json", false, usage) }}
+}
+
+// quietFlag is -q, --quiet, for less progress.
+func quietFlag(quiet *bool, usage string) flag {
+	return flag{declare: func(fs *pflag.FlagSet) { fs.BoolVarP(quiet, "quiet", "q", false, usage) }}
 }
 
 // openExisting opens a store that must already exist.
@@ -182,4 +294,20 @@ func (c *cli) openExisting(ctx context.Context, path string, readOnly bool) (*en
 		}
 	}
 	return engine.Open(ctx, path, engine.Options{ReadOnly: readOnly && path != ":memory:"})
+}
+
+// writeJSON prints v to w as indented JSON, as --json and --format json print results.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// writeJSONFile writes v to the file at path as writeJSON prints it.
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

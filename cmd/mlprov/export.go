@@ -3,40 +3,38 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
+
+	"github.com/spf13/pflag"
 
 	"mlprov/engine"
 	"mlprov/loaders/mlmd"
 )
 
 type exportOptions struct {
-	db        string
-	format    string
-	out       string
+	common
 	partition bool
 }
 
 // exportCmd is `mlprov export`: the store's tables in the native layout, or as an MLMD
 // store (schema 10, TFX IR dialect); load reads either back.
-type exportCmd struct {
-	*cli
-	opts exportOptions
-}
+type exportCmd command[exportOptions]
 
 func (c *exportCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("export", "mlprov export [--db FILE] [--format parquet|csv|jsonl|mlmd] --out DIR|FILE [--partition]")
-	c.dbFlag(fs, &c.opts.db)
-	fs.StringVar(&c.opts.format, "format", "parquet", "file format: parquet, csv or jsonl (a folder), or mlmd (one new SQLite file)")
-	fs.StringVar(&c.opts.out, "out", "", "the folder to write (new or empty), or the file for mlmd")
-	fs.BoolVar(&c.opts.partition, "partition", false, "write one Hive-partitioned folder per table, by pipeline_id")
-	if err := c.parse(fs, args); err != nil {
+	fs, err := c.parse(args, "export", "mlprov export [--db FILE] [--format parquet|csv|jsonl|mlmd] --out DIR|FILE [--partition]",
+		c.dbFlag(&c.opts.db),
+		formatFlag(&c.opts.format, "parquet", "file format: parquet, csv or jsonl (a folder), or mlmd (one new SQLite file)"),
+		outFlag(&c.opts.out, "", "the folder to write (new or empty), or the file for mlmd"),
+		own(func(fs *pflag.FlagSet) {
+			fs.BoolVar(&c.opts.partition, "partition", false, "write one Hive-partitioned folder per table, by pipeline_id")
+		}))
+	if err != nil {
 		return err
 	}
 	if c.opts.out == "" {
 		return usagef("export", "export needs --out DIR")
 	}
-	if _, ok := engine.ExportFormats[c.opts.format]; !ok && c.opts.format != engine.FormatMLMD {
-		return usagef("export", "unknown --format %q (want %s or %s)", c.opts.format, strings.Join(engine.FileFormats, ", "), engine.FormatMLMD)
+	if err := checkFileFormat("export", c.opts.format); err != nil {
+		return err
 	}
 	if c.opts.format == engine.FormatMLMD && c.opts.partition {
 		return usagef("export", "--partition does not apply to --format mlmd")

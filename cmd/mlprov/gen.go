@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"mlprov/engine"
 	"mlprov/loaders/mlmd"
@@ -15,36 +16,34 @@ import (
 )
 
 type genOptions struct {
+	common
 	scale     float64
 	pipelines int
 	days      int
 	seed      uint64
-	out       string
-	format    string
 	load      bool
-	db        string
-	quiet     bool
 }
 
 // genCmd is `mlprov gen`: a synthetic corpus calibrated to the paper, in the native layout or
 // as an MLMD store.
-type genCmd struct {
-	*cli
-	opts genOptions
-}
+type genCmd command[genOptions]
 
 func (c *genCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("gen", "mlprov gen (--scale F | --pipelines N) [--days D] [--seed S] --out DIR [--format parquet|csv|jsonl|mlmd] [--load [--db FILE]] [-q]")
-	fs.Float64Var(&c.opts.scale, "scale", 0, "size as a fraction of the paper's corpus (1 = 3000 pipelines, about 450K trained models)")
-	fs.IntVar(&c.opts.pipelines, "pipelines", 0, "number of pipelines (instead of --scale)")
-	fs.IntVar(&c.opts.days, "days", 130, "length of the window in days")
-	fs.Uint64Var(&c.opts.seed, "seed", synth.DefaultSeed, "random seed: the same seed gives the same files")
-	fs.StringVar(&c.opts.out, "out", "", "the folder to write (new or empty)")
-	fs.StringVar(&c.opts.format, "format", "parquet", "file format: "+strings.Join(engine.FileFormats, ", ")+" (the native layout), or "+engine.FormatMLMD+" (an MLMD SQLite store, "+synth.MLMDFile+")")
-	fs.BoolVar(&c.opts.load, "load", false, "load the corpus into the store once written")
-	c.dbFlag(fs, &c.opts.db)
-	fs.BoolVarP(&c.opts.quiet, "quiet", "q", false, "print only errors")
-	if err := c.parse(fs, args); err != nil {
+	fs, err := c.parse(args, "gen", "mlprov gen (--scale F | --pipelines N) [--days D] [--seed S] --out DIR [--format parquet|csv|jsonl|mlmd] [--load [--db FILE]] [-q]",
+		own(func(fs *pflag.FlagSet) {
+			fs.Float64Var(&c.opts.scale, "scale", 0, "size as a fraction of the paper's corpus (1 = 3000 pipelines, about 450K trained models)")
+			fs.IntVar(&c.opts.pipelines, "pipelines", 0, "number of pipelines (instead of --scale)")
+			fs.IntVar(&c.opts.days, "days", 130, "length of the window in days")
+			fs.Uint64Var(&c.opts.seed, "seed", synth.DefaultSeed, "random seed: the same seed gives the same files")
+		}),
+		outFlag(&c.opts.out, "", "the folder to write (new or empty)"),
+		formatFlag(&c.opts.format, "parquet", "file format: "+strings.Join(engine.FileFormats, ", ")+" (the native layout), or "+engine.FormatMLMD+" (an MLMD SQLite store, "+synth.MLMDFile+")"),
+		own(func(fs *pflag.FlagSet) {
+			fs.BoolVar(&c.opts.load, "load", false, "load the corpus into the store once written")
+		}),
+		c.dbFlag(&c.opts.db),
+		quietFlag(&c.opts.quiet, "print only errors"))
+	if err != nil {
 		return err
 	}
 	o := &c.opts
@@ -71,8 +70,8 @@ func (c *genCmd) Run(ctx context.Context, args []string) error {
 	if o.days < 1 {
 		return usagef("gen", "--days must be at least 1 (got %d)", o.days)
 	}
-	if !slices.Contains(engine.FileFormats, o.format) && o.format != engine.FormatMLMD {
-		return usagef("gen", "unknown --format %q (want %s or %s)", o.format, strings.Join(engine.FileFormats, ", "), engine.FormatMLMD)
+	if err := checkFileFormat("gen", o.format); err != nil {
+		return err
 	}
 
 	cfg := synth.DefaultConfig(n)

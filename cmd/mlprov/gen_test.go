@@ -1,40 +1,43 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-func TestGenLoad(t *testing.T) {
+// genLoad runs mlprov gen with args, writing the corpus to a new folder and loading it into a
+// new store, and returns the store, the corpus and what gen printed to stdout and stderr.
+func genLoad(t *testing.T, args ...string) (db, out, stdout, stderr string) {
+	t.Helper()
 	dir := t.TempDir()
-	out := filepath.Join(dir, "corpus")
-	db := filepath.Join(dir, "store.duckdb")
-	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"gen", "--pipelines", "2", "--days", "20", "--seed", "7", "--format", "csv", "--out", out, "--load", "--db", db}, nil, &stdout, &stderr)
+	db, out = filepath.Join(dir, "store.duckdb"), filepath.Join(dir, "corpus")
+	code, stdout, stderr := mlprov(t, append([]string{"gen", "--out", out, "--load", "--db", db}, args...)...)
 	if code != 0 {
-		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
+		t.Fatalf("gen: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
+	return db, out, stdout, stderr
+}
+
+func TestGenLoad(t *testing.T) {
+	db, out, stdout, stderr := genLoad(t, "--pipelines", "2", "--days", "20", "--seed", "7", "--format", "csv")
 	for _, want := range []string{"generated " + out + " (csv, seed 7)", "2 pipelines", "loaded " + out + " into " + db} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
 	}
 	// stderr is not a terminal here: plain step lines, no progress bar.
-	if !strings.Contains(stderr.String(), "gen: simulating 2 pipelines over 20 days") || strings.Contains(stderr.String(), "\r") {
-		t.Errorf("stderr:\n%q", stderr.String())
+	if !strings.Contains(stderr, "gen: simulating 2 pipelines over 20 days") || strings.Contains(stderr, "\r") {
+		t.Errorf("stderr:\n%q", stderr)
 	}
 	for _, f := range []string{"pipelines.csv", "executions.csv", "artifacts.csv", "events.csv", "ground_truth.jsonl"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}
 	}
-	stdout.Reset()
-	if code := run(context.Background(), []string{"query", "--db", db, "--format", "csv", "SELECT count(DISTINCT pipeline_id) FROM executions"}, nil, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "2") {
-		t.Errorf("query: exit %d: %s %s", code, stdout.String(), stderr.String())
+	if code, stdout, stderr := mlprov(t, "query", "--db", db, "--format", "csv", "SELECT count(DISTINCT pipeline_id) FROM executions"); code != 0 || !strings.Contains(stdout, "2") {
+		t.Errorf("query: exit %d: %s %s", code, stdout, stderr)
 	}
 }
 
@@ -49,9 +52,8 @@ func TestGenUsage(t *testing.T) {
 		{"gen", "--pipelines", "3", "--out", out, "--db", "x.duckdb"},
 		{"gen", "--pipelines", "3", "--out", out, "extra"},
 	} {
-		var stdout, stderr bytes.Buffer
-		if code := run(context.Background(), args, nil, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "try: mlprov gen --help") {
-			t.Errorf("%v: exit %d, stderr %q; want a usage error", args, code, stderr.String())
+		if code, _, stderr := mlprov(t, args...); code != 2 || !strings.Contains(stderr, "try: mlprov gen --help") {
+			t.Errorf("%v: exit %d, stderr %q; want a usage error", args, code, stderr)
 		}
 	}
 	if _, err := os.Stat(out); err == nil {
@@ -62,19 +64,14 @@ func TestGenUsage(t *testing.T) {
 // TestGenMLMD writes a corpus as an MLMD store, loads it, and checks that the pruning study
 // finds the ground truth beside the store (the ids agree with it).
 func TestGenMLMD(t *testing.T) {
-	dir := t.TempDir()
-	out, db := filepath.Join(dir, "corpus"), filepath.Join(dir, "store.duckdb")
-	code, stdout, errOut := mlprov(t, "gen", "--pipelines", "12", "--seed", "3", "--format", "mlmd", "--out", out, "--load", "--db", db)
-	if code != 0 {
-		t.Fatalf("gen: exit %d: %s", code, errOut)
-	}
+	db, out, stdout, _ := genLoad(t, "--pipelines", "12", "--seed", "3", "--format", "mlmd")
 	if want := "loaded " + filepath.Join(out, "metadata.sqlite") + " into " + db; !strings.Contains(stdout, want) {
 		t.Errorf("stdout lacks %q:\n%s", want, stdout)
 	}
-	if code, stdout, errOut = mlprov(t, "query", "--db", db, "--format", "csv", "SELECT kind FROM sources"); code != 0 || strings.TrimSpace(stdout) != "kind\nmlmd" {
+	if code, stdout, errOut := mlprov(t, "query", "--db", db, "--format", "csv", "SELECT kind FROM sources"); code != 0 || strings.TrimSpace(stdout) != "kind\nmlmd" {
 		t.Errorf("sources: exit %d: %q %s", code, stdout, errOut)
 	}
-	code, stdout, errOut = mlprov(t, "prune", "--db", db, "--json")
+	code, stdout, errOut := mlprov(t, "prune", "--db", db, "--json")
 	if code != 0 {
 		t.Fatalf("prune: exit %d: %s", code, errOut)
 	}
@@ -86,12 +83,7 @@ func TestGenMLMD(t *testing.T) {
 // TestGenCountsTrainedModels checks gen's summary against the loaded store: trained models
 // are the Trainer runs that completed, as the report's headline counts them.
 func TestGenCountsTrainedModels(t *testing.T) {
-	dir := t.TempDir()
-	out, db := filepath.Join(dir, "corpus"), filepath.Join(dir, "store.duckdb")
-	code, stdout, errOut := mlprov(t, "gen", "--pipelines", "6", "--seed", "5", "--out", out, "--load", "--db", db)
-	if code != 0 {
-		t.Fatalf("gen: exit %d: %s", code, errOut)
-	}
+	db, _, stdout, _ := genLoad(t, "--pipelines", "6", "--seed", "5")
 	_, counts, _ := mlprov(t, "query", "--db", db, "--format", "csv",
 		`SELECT count(*) FILTER (WHERE state = 'complete') || ' trained models (' || count(*) || ' Trainer runs' FROM executions WHERE op_type = 'Trainer'`)
 	want := strings.TrimSpace(strings.SplitN(counts, "\n", 2)[1])

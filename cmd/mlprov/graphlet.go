@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -10,22 +9,13 @@ import (
 	"mlprov/internal/render"
 )
 
-type graphletOptions struct {
-	db     string
-	format string
-}
-
 // graphletCmd is `mlprov graphlet ID`: one graphlet's members and the events between them.
-type graphletCmd struct {
-	*cli
-	opts graphletOptions
-}
+type graphletCmd command[common]
 
 func (c *graphletCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("graphlet", "mlprov graphlet [--db FILE] [--format table|json|dot] ID")
-	c.dbFlag(fs, &c.opts.db)
-	fs.StringVar(&c.opts.format, "format", "table", "output format: table, json or dot (Graphviz: mlprov graphlet ID --format dot | dot -Tsvg > g.svg)")
-	if err := c.parse(fs, args); err != nil {
+	fs, err := c.parse(args, "graphlet", "mlprov graphlet [--db FILE] [--format table|json|dot] ID",
+		c.dbFlag(&c.opts.db), graphFormatFlag(&c.opts.format, "graphlet ID", "g.svg"))
+	if err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -35,10 +25,8 @@ func (c *graphletCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return usagef("graphlet", "graphlet ID %q is not a number", fs.Arg(0))
 	}
-	switch c.opts.format {
-	case "table", "json", "dot":
-	default:
-		return usagef("graphlet", "unknown --format %q (want table, json or dot)", c.opts.format)
+	if err := checkGraphFormat("graphlet", c.opts.format); err != nil {
+		return err
 	}
 	e, err := c.openExisting(ctx, c.opts.db, true)
 	if err != nil {
@@ -53,9 +41,7 @@ func (c *graphletCmd) Run(ctx context.Context, args []string) error {
 	case "dot":
 		return g.WriteDOT(c.stdout)
 	case "json":
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(g)
+		return writeJSON(c.stdout, g)
 	}
 	summary, tables := graphletTables(g)
 	fmt.Fprintln(c.stdout, summary)

@@ -2,8 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+
+	"github.com/spf13/pflag"
 
 	"mlprov/engine"
 	"mlprov/internal/render"
@@ -11,34 +12,32 @@ import (
 )
 
 type lineageOptions struct {
-	db     string
-	format string
-	walk   engine.LineageOptions
+	common
+	walk engine.LineageOptions
 }
 
 // lineageCmd is `mlprov lineage NODE`: the provenance of one artifact or execution, as the
 // shell's .lineage shows it.
-type lineageCmd struct {
-	*cli
-	opts lineageOptions
-}
+type lineageCmd command[lineageOptions]
 
 func (c *lineageCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("lineage", `mlprov lineage [--db FILE] [--up|--down] [--depth N] [--relinks] [--format table|json|dot] (a:ID|e:ID)
+	fs, err := c.parse(args, "lineage", `mlprov lineage [--db FILE] [--up|--down] [--depth N] [--relinks] [--format table|json|dot] (a:ID|e:ID)
 
 Walks the provenance of one artifact (a:ID) or execution (e:ID): upstream to what it was
 made from, downstream to what was made from it, each node at its fewest hops. Without
 --up or --down it walks both ways, and without --depth as far as the events go.
 Upstream an artifact leads to the execution that made it, as in graphlets: cache hits
 and Resolvers, which only re-link an artifact made earlier, are left out unless
---relinks asks for them. A bare ID works too when only one kind of node has it.`)
-	c.dbFlag(fs, &c.opts.db)
-	fs.BoolVar(&c.opts.walk.Up, "up", false, "walk upstream only (default: both ways)")
-	fs.BoolVar(&c.opts.walk.Down, "down", false, "walk downstream only (default: both ways)")
-	fs.IntVar(&c.opts.walk.Depth, "depth", 0, "walk at most N hops (an event is a hop; 0 for no limit)")
-	fs.BoolVar(&c.opts.walk.Relinks, "relinks", false, "also follow re-links: cache hits and Resolvers pointing at older artifacts")
-	fs.StringVar(&c.opts.format, "format", "table", "output format: table, json or dot (Graphviz: mlprov lineage a:ID --format dot | dot -Tsvg > l.svg)")
-	if err := c.parse(fs, args); err != nil {
+--relinks asks for them. A bare ID works too when only one kind of node has it.`,
+		c.dbFlag(&c.opts.db),
+		own(func(fs *pflag.FlagSet) {
+			fs.BoolVar(&c.opts.walk.Up, "up", false, "walk upstream only (default: both ways)")
+			fs.BoolVar(&c.opts.walk.Down, "down", false, "walk downstream only (default: both ways)")
+			fs.IntVar(&c.opts.walk.Depth, "depth", 0, "walk at most N hops (an event is a hop; 0 for no limit)")
+			fs.BoolVar(&c.opts.walk.Relinks, "relinks", false, "also follow re-links: cache hits and Resolvers pointing at older artifacts")
+		}),
+		graphFormatFlag(&c.opts.format, "lineage a:ID", "l.svg"))
+	if err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -51,10 +50,8 @@ and Resolvers, which only re-link an artifact made earlier, are left out unless
 	if c.opts.walk.Depth < 0 {
 		return usagef("lineage", "--depth wants a number of hops, 0 or more, not %d", c.opts.walk.Depth)
 	}
-	switch c.opts.format {
-	case "table", "json", "dot":
-	default:
-		return usagef("lineage", "unknown --format %q (want table, json or dot)", c.opts.format)
+	if err := checkGraphFormat("lineage", c.opts.format); err != nil {
+		return err
 	}
 	e, err := c.openExisting(ctx, c.opts.db, true)
 	if err != nil {
@@ -69,9 +66,7 @@ and Resolvers, which only re-link an artifact made earlier, are left out unless
 	case "dot":
 		return l.WriteDOT(c.stdout)
 	case "json":
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(l.Nodes)
+		return writeJSON(c.stdout, l.Nodes)
 	}
 	fmt.Fprintf(c.stdout, "lineage of %s %d (%s), %s:\n", l.Start.Kind, l.Start.ID, l.Start.Type, l.Options.Describe())
 	return render.Write(c.stdout, "table", shell.LineageTable(l))

@@ -10,27 +10,23 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"mlprov/engine"
 	"mlprov/loaders"
 )
 
 type loadOptions struct {
-	db         string
-	format     string
+	common
 	deployRule string
 	replace    bool
-	json       bool
-	quiet      bool
 }
 
 // loadCmd is `mlprov load`: each PATH is one source, loaded in its own transaction.
-type loadCmd struct {
-	*cli
-	opts loadOptions
-}
+type loadCmd command[loadOptions]
 
 func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
-	fs := c.flags("load", "mlprov load [--db FILE] [--format FORMAT] [--deploy-rule REGEXP] [--replace] [--json] [-q] PATH...\n\n"+
+	fs, err := c.parse(args, "load", "mlprov load [--db FILE] [--format FORMAT] [--deploy-rule REGEXP] [--replace] [--json] [-q] PATH...\n\n"+
 		"Each PATH is a file or folder, taken literally: *, ? and [ in it are plain characters,\n"+
 		"never patterns (let the shell expand a pattern into PATHs). A pipe or /dev/stdin is\n"+
 		"refused: save the input to a file first.\n\n"+
@@ -39,14 +35,16 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 		"store's one OpenLineage source, whose runs merge by runId. New rows are added,\n"+
 		"changed ones updated, rows the input no longer holds removed; an input with nothing\n"+
 		"new is up to date and changes nothing. Only the derived rows the change can touch\n"+
-		"are derived again.")
-	c.dbFlag(fs, &c.opts.db)
-	fs.StringVar(&c.opts.format, "format", "auto", "input format: auto, "+strings.Join(loaders.Formats(), ", "))
-	fs.StringVar(&c.opts.deployRule, "deploy-rule", "", "regexp of the nodes that deploy a model, matched against node_id, op_type\nand PIPELINE.NODE (an OpenLineage job's full name); their complete runs count as pushes")
-	fs.BoolVar(&c.opts.replace, "replace", false, "rebuild a source that is in the store from scratch instead of syncing it")
-	fs.BoolVar(&c.opts.json, "json", false, "print what each load did as JSON lines")
-	fs.BoolVarP(&c.opts.quiet, "quiet", "q", false, "print only errors")
-	if err := c.parse(fs, args); err != nil {
+		"are derived again.",
+		c.dbFlag(&c.opts.db),
+		formatFlag(&c.opts.format, "auto", "input format: auto, "+strings.Join(loaders.Formats(), ", ")),
+		own(func(fs *pflag.FlagSet) {
+			fs.StringVar(&c.opts.deployRule, "deploy-rule", "", "regexp of the nodes that deploy a model, matched against node_id, op_type\nand PIPELINE.NODE (an OpenLineage job's full name); their complete runs count as pushes")
+			fs.BoolVar(&c.opts.replace, "replace", false, "rebuild a source that is in the store from scratch instead of syncing it")
+		}),
+		jsonFlag(&c.opts.json, "print what each load did as JSON lines"),
+		quietFlag(&c.opts.quiet, "print only errors"))
+	if err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"mlprov/internal/plot"
 	"mlprov/internal/render"
 	"mlprov/prune"
@@ -18,31 +19,28 @@ import (
 )
 
 type pruneOptions struct {
-	db             string
+	common
 	maxCadenceLoss float64
 	trainFraction  float64
 	groundTruth    string
 	seed           uint64
-	json           bool
-	out            string
 }
 
 // pruneCmd is `mlprov prune`: the pruning study over the store's graphlets.
-type pruneCmd struct {
-	*cli
-	opts pruneOptions
-}
+type pruneCmd command[pruneOptions]
 
 func (c *pruneCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("prune", "mlprov prune [--db FILE] [--max-cadence-loss 0.01] [--train-fraction 0.6] [--ground-truth FILE] [--seed N] [--json] [--out DIR]")
-	c.dbFlag(fs, &c.opts.db)
-	fs.Float64Var(&c.opts.maxCadenceLoss, "max-cadence-loss", runner.DefaultMaxCadenceLoss, "the largest share of pushes the chosen operating point may lose")
-	fs.Float64Var(&c.opts.trainFraction, "train-fraction", runner.DefaultTrainFraction, "the share of the window (by time) to learn from; the rest is replayed")
-	fs.StringVar(&c.opts.groundTruth, "ground-truth", "", "a generated corpus's ground_truth.jsonl, for the best possible predictor (found beside a generated source by default)")
-	fs.Uint64Var(&c.opts.seed, "seed", runner.DefaultSeed, "seed of the random baseline and the importances")
-	fs.BoolVar(&c.opts.json, "json", false, "print the result as one JSON object")
-	fs.StringVar(&c.opts.out, "out", "", "also write prune.json and the plots to DIR")
-	if err := c.parse(fs, args); err != nil {
+	fs, err := c.parse(args, "prune", "mlprov prune [--db FILE] [--max-cadence-loss 0.01] [--train-fraction 0.6] [--ground-truth FILE] [--seed N] [--json] [--out DIR]",
+		c.dbFlag(&c.opts.db),
+		own(func(fs *pflag.FlagSet) {
+			fs.Float64Var(&c.opts.maxCadenceLoss, "max-cadence-loss", runner.DefaultMaxCadenceLoss, "the largest share of pushes the chosen operating point may lose")
+			fs.Float64Var(&c.opts.trainFraction, "train-fraction", runner.DefaultTrainFraction, "the share of the window (by time) to learn from; the rest is replayed")
+			fs.StringVar(&c.opts.groundTruth, "ground-truth", "", "a generated corpus's ground_truth.jsonl, for the best possible predictor (found beside a generated source by default)")
+			fs.Uint64Var(&c.opts.seed, "seed", runner.DefaultSeed, "seed of the random baseline and the importances")
+		}),
+		jsonFlag(&c.opts.json, "print the result as one JSON object"),
+		outFlag(&c.opts.out, "", "also write prune.json and the plots to DIR"))
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -66,9 +64,7 @@ func (c *pruneCmd) Run(ctx context.Context, args []string) error {
 		}
 	}
 	if c.opts.json {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return writeJSON(c.stdout, res)
 	}
 	return printPrune(c.stdout, res)
 }
@@ -79,11 +75,7 @@ func writePruneFiles(dir string, res *prune.Result) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "prune.json"), append(b, '\n'), 0o644); err != nil {
+	if err := writeJSONFile(filepath.Join(dir, "prune.json"), res); err != nil {
 		return err
 	}
 	for _, a := range runner.PruneSections(res) {

@@ -11,12 +11,8 @@ import (
 // TestPruneJSON runs the study on a small generated corpus and checks the JSON users script
 // against: its keys, shares that are fractions, and the ground truth found beside the corpus.
 func TestPruneJSON(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "store.duckdb")
-	if code, _, errOut := mlprov(t, "gen", "-q", "--pipelines", "12", "--seed", "3", "--out", filepath.Join(dir, "corpus"), "--load", "--db", db); code != 0 {
-		t.Fatalf("gen: %s", errOut)
-	}
-	out := filepath.Join(dir, "prune")
+	db, _, _, _ := genLoad(t, "-q", "--pipelines", "12", "--seed", "3")
+	out := filepath.Join(t.TempDir(), "prune")
 	code, stdout, errOut := mlprov(t, "prune", "--db", db, "--json", "--out", out)
 	if code != 0 {
 		t.Fatalf("prune: exit %d: %s", code, errOut)

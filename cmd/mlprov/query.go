@@ -5,39 +5,32 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
-	"strings"
+
+	"github.com/spf13/pflag"
 
 	"mlprov/internal/render"
 	"mlprov/internal/shell"
 )
 
 type queryOptions struct {
-	db       string
-	format   string
-	file     string
-	readOnly bool
+	common
+	file string
 }
 
 // queryCmd is `mlprov query`: SQL from the argument or a file, one statement after another.
 // In table, markdown and line formats every statement's result is printed; csv and json
 // print the last one, so that the output stays one document.
-type queryCmd struct {
-	*cli
-	opts queryOptions
-}
+type queryCmd command[queryOptions]
 
 func (c *queryCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("query", "mlprov query [--db FILE] [--read-only] [--format table|csv|json|markdown|line] (SQL | -f FILE)")
-	c.dbFlag(fs, &c.opts.db)
-	fs.StringVar(&c.opts.format, "format", "table", "output format: "+strings.Join(render.Formats, ", "))
-	fs.StringVarP(&c.opts.file, "file", "f", "", "read the SQL from FILE (- for standard input)")
-	fs.BoolVar(&c.opts.readOnly, "read-only", false, "open the store read-only, so other readers can share it")
-	if err := c.parse(fs, args); err != nil {
+	fs, err := c.parse(args, "query", "mlprov query [--db FILE] [--read-only] [--format table|csv|json|markdown|line] (SQL | -f FILE)",
+		c.dbFlag(&c.opts.db), renderFormatFlag(&c.opts.format),
+		own(func(fs *pflag.FlagSet) {
+			fs.StringVarP(&c.opts.file, "file", "f", "", "read the SQL from FILE (- for standard input)")
+		}),
+		readOnlyFlag(&c.opts.readOnly))
+	if err != nil {
 		return err
-	}
-	if !slices.Contains(render.Formats, c.opts.format) {
-		return usagef("query", "unknown --format %q (want %s)", c.opts.format, strings.Join(render.Formats, ", "))
 	}
 	var text string
 	switch {

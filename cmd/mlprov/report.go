@@ -14,25 +14,16 @@ import (
 	"mlprov/report/runner"
 )
 
-type reportOptions struct {
-	db    string
-	out   string
-	quiet bool
-}
-
 // reportCmd is `mlprov report`: every canned analysis, run on the store and written up as a
 // report folder (see package report).
-type reportCmd struct {
-	*cli
-	opts reportOptions
-}
+type reportCmd command[common]
 
 func (c *reportCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("report", "mlprov report [--db FILE] [--out DIR] [-q]")
-	c.dbFlag(fs, &c.opts.db)
-	fs.StringVar(&c.opts.out, "out", "mlprov-report", "the folder to write: new, empty, or an earlier report, which is replaced")
-	fs.BoolVarP(&c.opts.quiet, "quiet", "q", false, "print no progress, only the headline and where the report is")
-	if err := c.parse(fs, args); err != nil {
+	fs, err := c.parse(args, "report", "mlprov report [--db FILE] [--out DIR] [-q]",
+		c.dbFlag(&c.opts.db),
+		outFlag(&c.opts.out, "mlprov-report", "the folder to write: new, empty, or an earlier report, which is replaced"),
+		quietFlag(&c.opts.quiet, "print no progress, only the headline and where the report is"))
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -15,23 +15,14 @@ import (
 	"mlprov/internal/shell"
 )
 
-type shellOptions struct {
-	db       string
-	readOnly bool
-}
-
 // shellCmd is `mlprov shell`: interactive SQL over the store when standard input and output
 // are a terminal, otherwise a script read from standard input that stops at its first error.
-type shellCmd struct {
-	*cli
-	opts shellOptions
-}
+type shellCmd command[common]
 
 func (c *shellCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("shell", "mlprov shell [--db FILE] [--read-only] [< SCRIPT]")
-	c.dbFlag(fs, &c.opts.db)
-	fs.BoolVar(&c.opts.readOnly, "read-only", false, "open the store read-only, so other readers can share it")
-	if err := c.parse(fs, args); err != nil {
+	fs, err := c.parse(args, "shell", "mlprov shell [--db FILE] [--read-only] [< SCRIPT]",
+		c.dbFlag(&c.opts.db), readOnlyFlag(&c.opts.readOnly))
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

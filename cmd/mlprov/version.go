@@ -44,8 +44,7 @@ func mlprovVersion() string {
 type versionCmd struct{ *cli }
 
 func (c *versionCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("version", "mlprov version")
-	if err := c.parse(fs, args); err != nil {
+	if _, err := c.parse(args, "version", "mlprov version"); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "mlprov %s (store schema %d)\n", mlprovVersion(), engine.LatestSchemaVersion())
@@ -55,8 +54,8 @@ func (c *versionCmd) Run(ctx context.Context, args []string) error {
 type helpCmd struct{ *cli }
 
 func (c *helpCmd) Run(ctx context.Context, args []string) error {
-	fs := c.flags("help", "mlprov help [COMMAND]")
-	if err := c.parse(fs, args); err != nil {
+	fs, err := c.parse(args, "help", "mlprov help [COMMAND]")
+	if err != nil {
 		return err
 	}
 	switch fs.NArg() {

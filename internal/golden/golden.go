@@ -46,3 +46,10 @@ func Check(t testing.TB, path, got string) {
 		t.Errorf("%s differs (-want +got); if the change is right, rewrite it with go test -update:\n%s", path, diff)
 	}
 }
+
+// CheckCase compares got with the golden file of the case name, testdata/NAME/want.txt, as
+// Check does.
+func CheckCase(t testing.TB, name, got string) {
+	t.Helper()
+	Check(t, filepath.Join("testdata", name, "want.txt"), got)
+}

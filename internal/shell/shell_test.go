@@ -17,27 +17,19 @@ import (
 	"mlprov/catalog"
 	"mlprov/engine"
 	"mlprov/internal/golden"
+	"mlprov/internal/storetest"
 	"mlprov/loaders"
 )
 
 // exampleStore is an in-memory store holding the hand-written corpus testdata/example.
 func exampleStore(t testing.TB) *sql.DB {
 	t.Helper()
-	ctx := context.Background()
-	e, err := engine.Open(ctx, ":memory:", engine.Options{Threads: 1, MemoryLimit: "512MB", TempDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
 	dir := filepath.Join("..", "..", "testdata", "example")
 	l, err := loaders.Lookup("auto", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Load(ctx, l, dir, engine.LoadOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	return e.DB()
+	return storetest.Loaded(t, l, dir).DB()
 }
 
 // testAnalyses stand in for the canned analyses that main wires in.

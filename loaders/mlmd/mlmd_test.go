@@ -18,33 +18,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"mlprov/engine"
+	"mlprov/internal/storetest"
 	"mlprov/loaders/native"
 )
-
-func openStore(tb testing.TB) *engine.Engine {
-	tb.Helper()
-	e, err := engine.Open(context.Background(), ":memory:", engine.Options{Threads: 1, MemoryLimit: "512MB"})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { e.Close() })
-	return e
-}
 
 // load loads path and returns the progress lines it printed.
 func load(tb testing.TB, e *engine.Engine, l *Loader, path string) ([]string, error) {
 	tb.Helper()
-	steps, _, err := loadWith(tb, e, l, path, engine.LoadOptions{})
+	steps, _, err := storetest.Load(tb, e, l, path, engine.LoadOptions{})
 	return steps, err
-}
-
-// loadWith loads path with opts and returns the progress lines it printed and its result.
-func loadWith(tb testing.TB, e *engine.Engine, l *Loader, path string, opts engine.LoadOptions) ([]string, engine.LoadResult, error) {
-	tb.Helper()
-	var steps []string
-	opts.Progress = func(s string) { steps = append(steps, s) }
-	res, err := e.Load(context.Background(), l, path, opts)
-	return steps, res, err
 }
 
 // dump renders what a load put in the store, as the golden files hold it: warnings are the
@@ -89,11 +71,6 @@ func dump(tb testing.TB, e *engine.Engine, warnings, steps []string) string {
 	return b.String()
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	mlgolden.Check(t, filepath.Join("testdata", name, "want.txt"), got)
-}
-
 func TestGolden(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -109,12 +86,12 @@ func TestGolden(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			path := buildStore(t, c.version, c.fixture)
-			e := openStore(t)
-			steps, res, err := loadWith(t, e, &Loader{}, path, engine.LoadOptions{DeployRule: c.rule})
+			e := storetest.Open(t)
+			steps, res, err := storetest.Load(t, e, &Loader{}, path, engine.LoadOptions{DeployRule: c.rule})
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, c.name, dump(t, e, res.Warnings, steps))
+			mlgolden.CheckCase(t, c.name, dump(t, e, res.Warnings, steps))
 		})
 	}
 }
@@ -124,7 +101,7 @@ func TestGolden(t *testing.T) {
 func TestSchemaVersions(t *testing.T) {
 	var want string
 	for v := MinSchemaVersion; v <= MaxSchemaVersion; v++ {
-		e := openStore(t)
+		e := storetest.Open(t)
 		if _, err := load(t, e, &Loader{}, buildStore(t, v, tfxIR)); err != nil {
 			t.Fatalf("schema %d: %v", v, err)
 		}
@@ -165,7 +142,7 @@ func TestReadOnly(t *testing.T) {
 	if !l.Detect(path) {
 		t.Fatal("Detect: the store is not recognised")
 	}
-	e := openStore(t)
+	e := storetest.Open(t)
 	if _, err := load(t, e, l, path); err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +179,7 @@ func TestOddPath(t *testing.T) {
 	if !(&Loader{}).Detect(path) {
 		t.Fatal("Detect: not recognised")
 	}
-	if _, err := load(t, openStore(t), &Loader{}, path); err != nil {
+	if _, err := load(t, storetest.Open(t), &Loader{}, path); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -210,7 +187,7 @@ func TestOddPath(t *testing.T) {
 // TestSideBySide loads two stores into one: MLMD ids restart at 1 in each, so the second
 // load's ids must be shifted past the first's, and a store loaded twice changes nothing.
 func TestSideBySide(t *testing.T) {
-	e := openStore(t)
+	e := storetest.Open(t)
 	ir, legacy := buildStore(t, 10, tfxIR), buildStore(t, 7, tfxLegacy)
 	for _, p := range []string{ir, legacy} {
 		if _, err := load(t, e, &Loader{}, p); err != nil {
@@ -323,7 +300,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := openStore(t)
+			e := storetest.Open(t)
 			// A store that already holds a source: a failed load must leave it as it was.
 			if _, err := load(t, e, &Loader{}, buildStore(t, 7, tfxLegacy)); err != nil {
 				t.Fatal(err)
@@ -363,7 +340,7 @@ func snapshot(tb testing.TB, e *engine.Engine) string {
 // TestWriteCorpus writes canonical rows as an MLMD store and loads them back: every column
 // survives the round trip, cost and size included.
 func TestWriteCorpus(t *testing.T) {
-	src := openStore(t)
+	src := storetest.Open(t)
 	example := filepath.Join("..", "..", "testdata", "example")
 	if _, err := src.Load(context.Background(), &native.Loader{}, example, engine.LoadOptions{}); err != nil {
 		t.Fatal(err)
@@ -376,7 +353,7 @@ func TestWriteCorpus(t *testing.T) {
 	if err := WriteCorpus(context.Background(), path, c); err != nil {
 		t.Fatal(err)
 	}
-	dst := openStore(t)
+	dst := storetest.Open(t)
 	if _, err := load(t, dst, &Loader{}, path); err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +401,7 @@ func TestWriteCorpus(t *testing.T) {
 // roles must come out the same as through the index.
 func TestEventPathWithoutIndex(t *testing.T) {
 	events := func(path string) string {
-		e := openStore(t)
+		e := storetest.Open(t)
 		if _, err := load(t, e, &Loader{}, path); err != nil {
 			t.Fatal(err)
 		}
@@ -532,7 +509,7 @@ func TestWAL(t *testing.T) {
 	path, closeWriter := walStore(t)
 	defer closeWriter()
 	before := folderState(t, filepath.Dir(path))
-	e := openStore(t)
+	e := storetest.Open(t)
 	l := &Loader{}
 	if !l.Detect(path) {
 		t.Fatal("Detect: the store is not recognised")
@@ -577,7 +554,7 @@ func TestReadOnlyFolder(t *testing.T) {
 			}
 			t.Cleanup(func() { _ = os.Chmod(dir, 0o755) }) // so that TempDir can remove it
 			before := folderState(t, dir)
-			if _, err := load(t, openStore(t), &Loader{}, path); err != nil {
+			if _, err := load(t, storetest.Open(t), &Loader{}, path); err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(before, folderState(t, dir)); diff != "" {
@@ -663,7 +640,7 @@ func TestAbandonedRuns(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := openStore(t)
+			e := storetest.Open(t)
 			if _, err := load(t, e, &Loader{}, buildStore(t, 7, notebook(c.late))); err != nil {
 				t.Fatal(err)
 			}
@@ -675,7 +652,7 @@ func TestAbandonedRuns(t *testing.T) {
 
 	t.Run("grown store reloaded", func(t *testing.T) {
 		path := buildStore(t, 7, notebook(0))
-		e := openStore(t)
+		e := storetest.Open(t)
 		if _, err := load(t, e, &Loader{}, path); err != nil {
 			t.Fatal(err)
 		}
@@ -731,7 +708,7 @@ func TestWriteCorpusRepeatedNames(t *testing.T) {
 		if err := WriteCorpus(context.Background(), path, c); err != nil {
 			t.Fatal(err)
 		}
-		e := openStore(t)
+		e := storetest.Open(t)
 		if _, err := load(t, e, &Loader{}, path); err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"mlprov/engine"
 	"mlprov/internal/render"
+	"mlprov/internal/storetest"
 	"mlprov/loaders/native"
 )
 
@@ -40,7 +41,7 @@ func TestDeployRule(t *testing.T) {
 {"execution_id": 24, "artifact_id": 32, "direction": "out", "role": "pushed_model"}
 {"execution_id": 25, "artifact_id": 31, "direction": "in", "role": "model"}
 `)
-	e := openStore(t)
+	e := storetest.Open(t)
 	load(t, e, example, engine.LoadOptions{}) // ids up to 2000s: the push must go past them
 	var maxID int64
 	if err := e.DB().QueryRow(`SELECT max(artifact_id) FROM artifacts`).Scan(&maxID); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"mlprov/engine"
+	"mlprov/internal/storetest"
 	"mlprov/loaders/native"
 )
 
@@ -50,13 +51,13 @@ func TestCSVRoundTripKeepsValues(t *testing.T) {
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "pipelines.jsonl"), `{"pipeline_id": 1, "name": "p, \"quoted\""}`+"\n")
 	write(t, filepath.Join(dir, "executions.jsonl"), b.String())
-	src := openStore(t)
+	src := storetest.Open(t)
 	load(t, src, dir, engine.LoadOptions{})
 	out := filepath.Join(t.TempDir(), "out")
 	if err := src.Export(context.Background(), out, "csv", false); err != nil {
 		t.Fatal(err)
 	}
-	dst := openStore(t)
+	dst := storetest.Open(t)
 	load(t, dst, out, engine.LoadOptions{})
 	for _, tb := range []string{"pipelines", "executions"} {
 		if diff := cmp.Diff(dump(t, src, tb), dump(t, dst, tb)); diff != "" {
@@ -87,7 +88,7 @@ func TestGlobCharactersInPathAreLiteral(t *testing.T) {
 			layout(filepath.Join(parent, name), 100)
 			// Siblings the name matches as a pattern: run1, aXb, x.
 			layout(filepath.Join(parent, strings.NewReplacer("*", "1", "?", "X", "[x]", "x").Replace(name)), 200)
-			e := openStore(t)
+			e := storetest.Open(t)
 			res := load(t, e, filepath.Join(parent, name), engine.LoadOptions{})
 			if res.Pipelines != 1 || res.Executions != 1 {
 				t.Errorf("loaded %d pipelines and %d executions, want 1 and 1 (a sibling folder was read)", res.Pipelines, res.Executions)
@@ -129,7 +130,7 @@ func TestPipeInLayoutIsRefused(t *testing.T) {
 			if err := syscall.Mkfifo(p, 0o644); err != nil {
 				t.Skip("no named pipes here:", err)
 			}
-			e := openStore(t)
+			e := storetest.Open(t)
 			_, err := loadWithin(t, e, dir)
 			if err == nil || !strings.Contains(err.Error(), file+": is a pipe, not a regular file") {
 				t.Fatalf("err = %v, want one naming the pipe %s", err, file)
@@ -171,7 +172,7 @@ func TestEmptyTables(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := copyExample(t, nil)
 			tt.edit(dir)
-			e := openStore(t)
+			e := storetest.Open(t)
 			before := snapshot(t, e)
 			res, err := e.Load(context.Background(), &native.Loader{}, dir, engine.LoadOptions{})
 			if tt.err != "" {
@@ -199,7 +200,7 @@ func TestEmptyTables(t *testing.T) {
 	// A CSV file with only its header holds no executions either.
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "executions.csv"), "execution_id,pipeline_id,op_type,state\n")
-	_, err := openStore(t).Load(context.Background(), &native.Loader{}, dir, engine.LoadOptions{})
+	_, err := storetest.Open(t).Load(context.Background(), &native.Loader{}, dir, engine.LoadOptions{})
 	if err == nil || !strings.Contains(err.Error(), "executions.csv: no executions in it") {
 		t.Errorf("header-only executions.csv: err = %v", err)
 	}

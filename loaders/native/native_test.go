@@ -14,20 +14,11 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"mlprov/engine"
+	"mlprov/internal/storetest"
 	"mlprov/loaders/native"
 )
 
 const example = "../../testdata/example"
-
-func openStore(t testing.TB) *engine.Engine {
-	t.Helper()
-	e, err := engine.Open(context.Background(), ":memory:", engine.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
-}
 
 func load(t testing.TB, e *engine.Engine, dir string, opts engine.LoadOptions) engine.LoadResult {
 	t.Helper()
@@ -72,7 +63,7 @@ func snapshot(t testing.TB, e *engine.Engine) map[string]string {
 }
 
 func TestLoadExample(t *testing.T) {
-	e := openStore(t)
+	e := storetest.Open(t)
 	res := load(t, e, example, engine.LoadOptions{})
 	want := engine.LoadResult{SourceID: 1, Format: "native", New: true, Counts: engine.Counts{Pipelines: 2, Executions: 36, Artifacts: 41, Events: 103}}
 	if diff := cmp.Diff(want, res, cmpopts.IgnoreFields(engine.LoadResult{}, "Refreshed")); diff != "" {
@@ -99,7 +90,7 @@ func TestLoadExample(t *testing.T) {
 // TestLoadAgain checks that the same content, at its path or another, changes nothing, and
 // that --replace of a copy rebuilds the source it copies.
 func TestLoadAgain(t *testing.T) {
-	e := openStore(t)
+	e := storetest.Open(t)
 	load(t, e, example, engine.LoadOptions{})
 	before := snapshot(t, e)
 	copyDir := copyExample(t, nil)
@@ -151,7 +142,7 @@ func TestSyncByID(t *testing.T) {
 		return keep
 	}
 	dir := copyExample(t, partial)
-	e := openStore(t)
+	e := storetest.Open(t)
 	first := load(t, e, dir, engine.LoadOptions{})
 
 	full := copyExample(t, func(_ string, rows []map[string]any) []map[string]any { return rows })
@@ -178,7 +169,7 @@ func TestSyncByID(t *testing.T) {
 // that loaded dir once.
 func checkSameAsSingleLoad(t *testing.T, e *engine.Engine, dir string) {
 	t.Helper()
-	once := openStore(t)
+	once := storetest.Open(t)
 	load(t, once, dir, engine.LoadOptions{})
 	for _, tb := range tables {
 		if diff := cmp.Diff(dump(t, once, tb), dump(t, e, tb)); diff != "" {
@@ -230,7 +221,7 @@ func dropRows(t testing.TB, dir, table, column string, v any) {
 }
 
 func loadedExample(t testing.TB) *engine.Engine {
-	e := openStore(t)
+	e := storetest.Open(t)
 	load(t, e, example, engine.LoadOptions{})
 	return e
 }
@@ -244,7 +235,7 @@ func TestExportLoadRoundTrip(t *testing.T) {
 				if err := src.Export(context.Background(), dir, format, partition); err != nil {
 					t.Fatal(err)
 				}
-				dst := openStore(t)
+				dst := storetest.Open(t)
 				load(t, dst, dir, engine.LoadOptions{})
 				for _, tb := range tables {
 					if diff := cmp.Diff(dump(t, src, tb), dump(t, dst, tb)); diff != "" {
@@ -339,7 +330,7 @@ func writeJSONL(t testing.TB, path string, rows []map[string]any) {
 // need Parquet or CSV files.
 func exportAs(t testing.TB, format string) string {
 	t.Helper()
-	e := openStore(t)
+	e := storetest.Open(t)
 	load(t, e, copyExample(t, func(_ string, rows []map[string]any) []map[string]any { return rows }), engine.LoadOptions{})
 	dir := filepath.Join(t.TempDir(), format)
 	if err := e.Export(context.Background(), dir, format, false); err != nil {

@@ -1,7 +1,6 @@
 package openlineage
 
 import (
-	"context"
 	"fmt"
 	mlgolden "mlprov/internal/golden"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"mlprov/engine"
+	"mlprov/internal/storetest"
 )
 
 // sharedData finds shared/data by walking up from the test's folder: it sits beside the
@@ -36,28 +36,9 @@ func sharedData(tb testing.TB) string {
 	}
 }
 
-func openStore(tb testing.TB) *engine.Engine {
-	tb.Helper()
-	e, err := engine.Open(context.Background(), ":memory:", engine.Options{Threads: 1, MemoryLimit: "512MB"})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { e.Close() })
-	return e
-}
-
 func load(tb testing.TB, e *engine.Engine, l *Loader, path string) ([]string, engine.LoadResult, error) {
 	tb.Helper()
-	return loadWith(tb, e, l, path, engine.LoadOptions{})
-}
-
-// loadWith loads path with opts and returns the progress lines it printed and its result.
-func loadWith(tb testing.TB, e *engine.Engine, l *Loader, path string, opts engine.LoadOptions) ([]string, engine.LoadResult, error) {
-	tb.Helper()
-	var steps []string
-	opts.Progress = func(s string) { steps = append(steps, s) }
-	res, err := e.Load(context.Background(), l, path, opts)
-	return steps, res, err
+	return storetest.Load(tb, e, l, path, engine.LoadOptions{})
 }
 
 func query(tb testing.TB, e *engine.Engine, q string) string {
@@ -93,11 +74,6 @@ func dump(tb testing.TB, e *engine.Engine, steps []string, res engine.LoadResult
 	return b.String()
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	mlgolden.Check(t, filepath.Join("testdata", name, "want.txt"), got)
-}
-
 // TestMarquez loads Marquez's demo seed: 13 jobs, each run once (START, COMPLETE), over 13
 // tables, with 14 reads and 13 writes.
 func TestMarquez(t *testing.T) {
@@ -106,7 +82,7 @@ func TestMarquez(t *testing.T) {
 	if !l.Detect(path) {
 		t.Fatal("Detect: the Marquez sample is not recognised")
 	}
-	e := openStore(t)
+	e := storetest.Open(t)
 	steps, res, err := load(t, e, l, path)
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +90,7 @@ func TestMarquez(t *testing.T) {
 	if got, want := [4]int64{res.Pipelines, res.Executions, res.Artifacts, res.Events}, [4]int64{1, 13, 13, 27}; got != want {
 		t.Errorf("loaded %v (pipelines, executions, artifacts, events), want %v", got, want)
 	}
-	golden(t, "marquez", dump(t, e, steps, res))
+	mlgolden.CheckCase(t, "marquez", dump(t, e, steps, res))
 }
 
 // TestSamples loads the folder of Marquez's OpenLineage test events, plus the demo seed: the
@@ -125,12 +101,12 @@ func TestSamples(t *testing.T) {
 	if !l.Detect(dir) {
 		t.Fatal("Detect: the samples folder is not recognised")
 	}
-	e := openStore(t)
+	e := storetest.Open(t)
 	steps, res, err := load(t, e, l, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "samples", dump(t, e, steps, res))
+	mlgolden.CheckCase(t, "samples", dump(t, e, steps, res))
 }
 
 func writeFile(tb testing.TB, name, text string) string {
@@ -166,8 +142,8 @@ const mlLog = `{"eventType":"START","eventTime":"2024-05-01T10:00:00.123456789Z"
 // aborted one pushes nothing.
 func TestDeployRule(t *testing.T) {
 	path := writeFile(t, "ml.jsonl", mlLog)
-	e := openStore(t)
-	steps, res, err := loadWith(t, e, &Loader{}, path, engine.LoadOptions{DeployRule: regexp.MustCompile(`deploy`)})
+	e := storetest.Open(t)
+	steps, res, err := storetest.Load(t, e, &Loader{}, path, engine.LoadOptions{DeployRule: regexp.MustCompile(`deploy`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +158,7 @@ func TestDeployRule(t *testing.T) {
 		JOIN events po ON po.execution_id = p.execution_id AND po.direction = 'out'
 		JOIN artifacts pm ON pm.artifact_id = po.artifact_id AND (pm.attrs->>'pushed')::INT = 1
 		ORDER BY ALL`)
-	golden(t, "deploy_rule", got)
+	mlgolden.CheckCase(t, "deploy_rule", got)
 }
 
 // TestBadInput checks that a bad record fails the load with an error naming the file and
@@ -209,7 +185,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := openStore(t)
+			e := storetest.Open(t)
 			if _, _, err := load(t, e, &Loader{}, writeFile(t, "first.jsonl", mlLog)); err != nil {
 				t.Fatal(err)
 			}
@@ -308,7 +284,7 @@ func TestWritesAreVersions(t *testing.T) {
 	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e := openStore(t)
+	e := storetest.Open(t)
 	if _, _, err := load(t, e, &Loader{}, path); err != nil {
 		t.Fatalf("a feedback loop between jobs must load as a chain: %v", err)
 	}
@@ -335,7 +311,7 @@ func TestPipesAreRefused(t *testing.T) {
 		t.Skip("no named pipes here:", err)
 	}
 	for _, path := range []string{fifo, dir} {
-		e := openStore(t)
+		e := storetest.Open(t)
 		done := make(chan error, 1)
 		go func() {
 			_, _, err := load(t, e, &Loader{}, path)

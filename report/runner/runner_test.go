@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"mlprov/engine"
+	"mlprov/internal/storetest"
 	"mlprov/loaders/native"
 	"mlprov/report"
 	"mlprov/report/runner"
@@ -13,16 +14,7 @@ import (
 
 func exampleStore(t testing.TB) *engine.Engine {
 	t.Helper()
-	ctx := context.Background()
-	e, err := engine.Open(ctx, ":memory:", engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	if _, err := e.Load(ctx, &native.Loader{}, "../../testdata/example", engine.LoadOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return storetest.Loaded(t, &native.Loader{}, "../../testdata/example")
 }
 
 // TestHeadlinePruningFigure checks that the headline's pruning row comes from headline.sql

@@ -1,0 +1,45 @@
+// Package storetest gives tests a store: in memory, small, and closed when the test ends.
+//
+// It cannot live in package golden, which every test binary imports: engine depends on
+// packages whose tests import golden, so golden must not import engine.
+package storetest
+
+import (
+	"context"
+	"testing"
+
+	"mlprov/engine"
+)
+
+// Open opens an in-memory store for tb's test and closes it when the test ends. The store runs
+// on one thread within 512MB and spills to the test's temporary folder, so that the tests of
+// several packages can run side by side.
+func Open(tb testing.TB) *engine.Engine {
+	tb.Helper()
+	e, err := engine.Open(context.Background(), ":memory:", engine.Options{Threads: 1, MemoryLimit: "512MB", TempDir: tb.TempDir()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { e.Close() })
+	return e
+}
+
+// Loaded opens a store as Open does and loads path into it with l, failing tb if it cannot.
+func Loaded(tb testing.TB, l engine.Loader, path string) *engine.Engine {
+	tb.Helper()
+	e := Open(tb)
+	if _, err := e.Load(context.Background(), l, path, engine.LoadOptions{}); err != nil {
+		tb.Fatalf("load %s: %v", path, err)
+	}
+	return e
+}
+
+// Load loads path into e with l and opts, and returns the progress lines the load printed
+// besides its result and error.
+func Load(tb testing.TB, e *engine.Engine, l engine.Loader, path string, opts engine.LoadOptions) ([]string, engine.LoadResult, error) {
+	tb.Helper()
+	var steps []string
+	opts.Progress = func(s string) { steps = append(steps, s) }
+	res, err := e.Load(context.Background(), l, path, opts)
+	return steps, res, err
+}
