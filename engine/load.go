@@ -252,8 +252,10 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		if w != "" {
 			res.Warnings = append(res.Warnings, w)
 		}
-		if _, err := conn.ExecContext(ctx, `UPDATE stage_executions s SET category = coalesce(s.category,
-			(SELECT c.category FROM op_categories c WHERE c.op_type = s.op_type), 'other')`); err != nil {
+		// op_categories decides the category of every operator type it lists (an edit of it
+		// is applied to the store by Refresh); the input's own counts for the others.
+		if _, err := conn.ExecContext(ctx, `UPDATE stage_executions s SET category = coalesce(
+			(SELECT c.category FROM op_categories c WHERE c.op_type = s.op_type), s.category, 'other')`); err != nil {
 			return err
 		}
 		st.Step("validating")

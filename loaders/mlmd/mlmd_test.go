@@ -205,7 +205,7 @@ func TestSideBySide(t *testing.T) {
 		t.Errorf("got %d pipelines, %d executions, penguin's first execution id %d (taxi's last artifact %d): want 2, 28 and ids past taxi's",
 			pipes, execs, minLegacy, maxIR)
 	}
-	if _, res, err := loadWith(t, e, &Loader{}, ir, engine.LoadOptions{}); err != nil || !res.UpToDate || res.SourceID != 1 {
+	if _, res, err := storetest.Load(t, e, &Loader{}, ir, engine.LoadOptions{}); err != nil || !res.UpToDate || res.SourceID != 1 {
 		t.Errorf("second load of the same store: %+v, %v; want source 1 up to date", res, err)
 	}
 }
