@@ -299,7 +299,7 @@ func refreshCase(alt string, def bool) Case {
 			} else {
 				t.StartTimer()
 				var res engine.Refreshed
-				res, err = e.Refresh(ctx, func(conn *sql.Conn) error {
+				res, err = e.Change(ctx, func(conn *sql.Conn) error {
 					return execAll(ctx, conn, append(restore,
 						`INSERT INTO changed_executions SELECT execution_id FROM bench_events UNION ALL SELECT execution_id FROM bench_executions`,
 						`INSERT INTO changed_artifacts SELECT artifact_id FROM bench_events UNION ALL SELECT artifact_id FROM bench_artifacts`,

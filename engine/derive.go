@@ -159,6 +159,9 @@ func materialize(ctx context.Context, db execer, progress func(string)) error {
 	if _, err := db.ExecContext(ctx, `INSERT OR REPLACE INTO mlprov_meta VALUES ('views_fingerprint', ?)`, viewsFingerprint()); err != nil {
 		return fmt.Errorf("materialize: %w", err)
 	}
+	if err := recordDerivation(ctx, db); err != nil {
+		return fmt.Errorf("materialize: %w", err)
+	}
 	return nil
 }
 

@@ -14,14 +14,15 @@ import (
 // Refreshed says what refreshDerived derived again.
 type Refreshed struct {
 	// Pipelines is how many pipelines had their topology, activity or features derived again.
-	Pipelines int64
+	Pipelines int64 `json:"pipelines"`
 	// Graphlets is how many graphlets had their graphlets row derived again.
-	Graphlets int64
+	Graphlets int64 `json:"graphlets"`
 	// Seconds is how long the refresh took.
-	Seconds float64
-	// Full is set when the derived tables were missing or built from other definitions, so
-	// that every one was rebuilt by materialize instead.
-	Full bool
+	Seconds float64 `json:"seconds"`
+	// Full is set when every derived table was derived again from scratch (materialize):
+	// they were missing or built from other definitions, or the change was one the
+	// incremental refresh does not follow.
+	Full bool `json:"full"`
 }
 
 // rootsAll is the roots relation of the graphlet views in a full derivation: every Trainer.
@@ -55,14 +56,14 @@ func refreshSQL(name string) string {
 	return string(text)
 }
 
-// Refresh edits the canonical tables and brings the derived tables up to date incrementally,
+// Change edits the canonical tables and brings the derived tables up to date incrementally,
 // in one transaction: change runs first on the transaction's connection, where it finds the
 // empty temporary tables changed_executions(execution_id), changed_artifacts(artifact_id) and
 // changed_pipelines(pipeline_id), edits the canonical tables and names what it changed in
 // them as refreshDerived requires; then the derived tables are refreshed (see refreshDerived).
 // Either all of it is committed or, on an error from change or the refresh (ErrCycle among
 // them), none of it.
-func (e *Engine) Refresh(ctx context.Context, change func(conn *sql.Conn) error, progress func(string)) (Refreshed, error) {
+func (e *Engine) Change(ctx context.Context, change func(conn *sql.Conn) error, progress func(string)) (Refreshed, error) {
 	var res Refreshed
 	err := e.inTransaction(ctx, func(conn *sql.Conn) error {
 		if err := createChanges(ctx, conn); err != nil {
@@ -242,6 +243,9 @@ func refreshDerived(ctx context.Context, db execer, progress func(string)) (Refr
 		if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS temp.refresh_"+t); err != nil {
 			return res, fmt.Errorf("refresh: %w", err)
 		}
+	}
+	if err := recordDerivation(ctx, db); err != nil {
+		return res, err
 	}
 	res.Seconds = time.Since(began).Seconds()
 	return res, nil

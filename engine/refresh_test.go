@@ -107,7 +107,7 @@ func TestRefreshTimeSlices(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, cut := range cuts[1:] {
-				res, err := e.Refresh(ctx, func(conn *sql.Conn) error {
+				res, err := e.Change(ctx, func(conn *sql.Conn) error {
 					for _, q := range []string{
 						fmt.Sprintf(`INSERT INTO changed_executions SELECT execution_id FROM all_executions
 							WHERE start_time > (SELECT max(start_time) FROM executions) AND start_time <= '%s'`, cut),
@@ -241,7 +241,7 @@ func TestRefreshUpdates(t *testing.T) {
 			if err := e.Materialize(ctx, nil); err != nil {
 				t.Fatal(err)
 			}
-			res, err := e.Refresh(ctx, tt.change, nil)
+			res, err := e.Change(ctx, tt.change, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -262,7 +262,7 @@ func TestRefreshRefusesCycle(t *testing.T) {
 	if err := e.DB().QueryRow(`SELECT count(*) FROM lineage_edges`).Scan(&before); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.Refresh(ctx, change(`VALUES (105)`, `VALUES (1007)`,
+	_, err := e.Change(ctx, change(`VALUES (105)`, `VALUES (1007)`,
 		`INSERT INTO events VALUES (105, 1007, 'in', 'model', NULL)`), nil)
 	want := "execution 105 (Transform) -> execution 106 (Trainer) -> execution 105 (Transform)"
 	if !errors.Is(err, engine.ErrCycle) || !strings.Contains(err.Error(), want) {
@@ -288,7 +288,7 @@ func TestRefreshFallsBack(t *testing.T) {
 		t.Run(spoil, func(t *testing.T) {
 			e := loadExample(t)
 			exec(t, e.DB(), spoil, `DELETE FROM graphlets WHERE graphlet_id = 106`)
-			res, err := e.Refresh(ctx, change(`VALUES (108)`, none, `UPDATE executions SET cost = 11 WHERE execution_id = 108`), nil)
+			res, err := e.Change(ctx, change(`VALUES (108)`, none, `UPDATE executions SET cost = 11 WHERE execution_id = 108`), nil)
 			if err != nil {
 				t.Fatal(err)
 			}

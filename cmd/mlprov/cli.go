@@ -60,6 +60,7 @@ var commands = []struct {
 	{"analyze", "list the canned analyses, or run some by name", func(c *cli) subcommand { return &analyzeCmd{cli: c} }},
 	{"report", "run every analysis and write a report with plots", func(c *cli) subcommand { return &reportCmd{cli: c} }},
 	{"graphlet", "show one model graphlet's members and edges (table, JSON or Graphviz DOT)", func(c *cli) subcommand { return &graphletCmd{cli: c} }},
+	{"refresh", "derive the derived tables again after edits made through SQL", func(c *cli) subcommand { return &refreshCmd{cli: c} }},
 	{"lineage", "walk an artifact's or execution's provenance up and down (table, JSON or Graphviz DOT)", func(c *cli) subcommand { return &lineageCmd{cli: c} }},
 	{"prune", "study pruning: predict which graphlets will not push, replay history skipping them", func(c *cli) subcommand { return &pruneCmd{cli: c} }},
 	{"export", "write the store's tables as Parquet, CSV or JSON lines, or as an MLMD store", func(c *cli) subcommand { return &exportCmd{cli: c} }},

@@ -136,9 +136,9 @@ func loadSummary(path string, r engine.LoadResult) string {
 		return fmt.Sprintf("%s %s as source %d (%s): %d pipelines, %d executions, %d artifacts, %d events",
 			verb, path, r.SourceID, r.Format, r.Pipelines, r.Executions, r.Artifacts, r.Events)
 	}
-	return fmt.Sprintf("synced %s into source %d (%s): +%d executions, %d updated, %d removed; +%d artifacts, +%d events; derived tables refreshed for %d pipelines in %.2f s",
+	return fmt.Sprintf("synced %s into source %d (%s): +%d executions, %d updated, %d removed; +%d artifacts, +%d events; %s",
 		path, r.SourceID, r.Format, r.Executions, r.Updated.Executions, r.Removed.Executions,
-		r.Artifacts, r.Events, r.Refreshed.Pipelines, r.Refreshed.Seconds)
+		r.Artifacts, r.Events, derivedAgain(r.Refreshed))
 }
 
 // loadJSON is what load --json prints for each PATH.

@@ -22,8 +22,14 @@ const example = "../../testdata/example"
 // mlprov runs the CLI in process and returns its exit status, stdout and stderr.
 func mlprov(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
+	return mlprovStdin(t, "", args...)
+}
+
+// mlprovStdin runs the CLI in process as mlprov does, with stdin as its standard input.
+func mlprovStdin(t testing.TB, stdin string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+	c := &cli{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
 	code := c.run(context.Background(), args)
 	return code, out.String(), errOut.String()
 }

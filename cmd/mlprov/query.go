@@ -22,7 +22,7 @@ type queryOptions struct {
 // print the last one, so that the output stays one document.
 type queryCmd command[queryOptions]
 
-func (c *queryCmd) Run(ctx context.Context, args []string) error {
+func (c *queryCmd) Run(ctx context.Context, args []string) (err error) {
 	fs, err := c.parse(args, "query", "mlprov query [--db FILE] [--read-only] [--format table|csv|json|markdown|line] (SQL | -f FILE)",
 		c.dbFlag(&c.opts.db), renderFormatFlag(&c.opts.format),
 		own(func(fs *pflag.FlagSet) {
@@ -74,7 +74,21 @@ func (c *queryCmd) Run(ctx context.Context, args []string) error {
 	}
 	defer conn.Close()
 	document := c.opts.format == "csv" || c.opts.format == "json"
+	wrote := false
+	defer func() {
+		// An edit leaves the derived tables behind: follow it, or say so (see afterEdit).
+		if wrote && err == nil && !c.opts.readOnly {
+			var msg string
+			if msg, err = afterEdit(ctx, e, false, "mlprov refresh --db "+c.opts.db); msg != "" {
+				fmt.Fprintln(c.stderr, msg)
+			}
+		}
+	}()
 	for i, stmt := range stmts {
+		w, err := shell.Writes(ctx, conn, stmt)
+		if err == nil {
+			wrote = wrote || w
+		}
 		res, err := render.Query(ctx, conn, stmt)
 		if err != nil {
 			if len(stmts) > 1 {

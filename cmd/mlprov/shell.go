@@ -49,6 +49,9 @@ func (c *shellCmd) Run(ctx context.Context, args []string) error {
 			return summary, tables, nil
 		},
 	}
+	if !c.opts.readOnly {
+		opts.Refresh = func(ctx context.Context, all bool) (string, error) { return afterEdit(ctx, e, all, ".refresh") }
+	}
 	if isTerminal(c.stdin) && isTerminal(c.stdout) {
 		opts.Interactive = true
 		opts.HistoryFile = c.historyPath()

@@ -98,6 +98,7 @@ func init() {
 		{".run", "ANALYSIS", "run a canned analysis", 1, 1, false, (*session).runAnalysis},
 		{".lineage", "ID [--up|--down] [--hops N] [--relinks]", "walk the provenance of an artifact or execution (a:ID or e:ID says which); --relinks also follows cache hits' and Resolvers' re-links", 1, -1, true, (*session).lineage},
 		{".graphlet", "ID", "show a model graphlet (ID is its Trainer's execution_id): members and edges", 1, 1, true, (*session).graphlet},
+		{".refresh", "", "derive the derived tables again after edits of the tables they come from", 0, 0, true, (*session).refresh},
 		{".explain", "[analyze] SQL", "show the plan of SQL; with analyze, run it and show what each step took", 1, -1, true, (*session).explain},
 		{".mode", "[MODE]", "print results as " + strings.Join(render.Formats, ", "), 0, 1, false, (*session).setMode},
 		{".headers", "on|off", "print the header row of tables and CSV", 1, 1, false, (*session).setHeaders},
@@ -420,6 +421,18 @@ func (s *session) graphlet(ctx context.Context, c command) error {
 			return err
 		}
 	}
+	return nil
+}
+
+func (s *session) refresh(ctx context.Context, c command) error {
+	if s.opts.Refresh == nil {
+		return errors.New(".refresh: not available in this session (the store is read-only)")
+	}
+	msg, err := s.opts.Refresh(ctx, true)
+	if err != nil {
+		return err
+	}
+	s.note("%s", msg)
 	return nil
 }
 

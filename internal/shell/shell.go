@@ -60,6 +60,12 @@ type Options struct {
 	// Graphlet describes one model graphlet by its id: a line of summary and the tables to
 	// show (its members, the events between them). Nil means .graphlet is not available.
 	Graphlet func(ctx context.Context, id int64) (summary string, tables []*render.Result, err error)
+	// Refresh brings the derived tables in line with edits of the tables they are derived
+	// from. .refresh calls it with all set; after each statement that may have written, the
+	// session calls it with all unset, when it may follow an edit it can follow cheaply and
+	// only say what is stale otherwise. It returns a line to print, or "" for none. Nil means
+	// neither happens (a read-only store).
+	Refresh func(ctx context.Context, all bool) (string, error)
 }
 
 var (
@@ -293,14 +299,30 @@ var noResult = map[duckdb.StmtType]bool{
 	duckdb.STATEMENT_TYPE_EXTENSION:    true,
 }
 
+// writes are the statement types that may change a table: after one, the session asks
+// whether the derived tables are still up to date (Options.Refresh). A COMMIT is among them,
+// since what a transaction wrote is seen only once it commits.
+var writes = map[duckdb.StmtType]bool{
+	duckdb.STATEMENT_TYPE_INSERT:      true,
+	duckdb.STATEMENT_TYPE_UPDATE:      true,
+	duckdb.STATEMENT_TYPE_DELETE:      true,
+	duckdb.STATEMENT_TYPE_COPY:        true,
+	duckdb.STATEMENT_TYPE_CREATE:      true,
+	duckdb.STATEMENT_TYPE_DROP:        true,
+	duckdb.STATEMENT_TYPE_ALTER:       true,
+	duckdb.STATEMENT_TYPE_TRANSACTION: true,
+}
+
 // exec runs one SQL statement and prints its result in the current mode.
 func (s *session) exec(ctx context.Context, stmt string) error {
 	start := time.Now()
+	wrote := false
 	err := s.interruptible(ctx, func(ctx context.Context) error {
 		typ, err := s.statementType(ctx, stmt)
 		if err != nil {
 			return err
 		}
+		wrote = writes[typ]
 		rows, err := s.conn.QueryContext(ctx, stmt)
 		if err != nil {
 			return err
@@ -330,6 +352,15 @@ func (s *session) exec(ctx context.Context, stmt string) error {
 		return err
 	}
 	s.printTime(start)
+	if wrote && s.opts.Refresh != nil {
+		msg, err := s.opts.Refresh(ctx, false)
+		if err != nil {
+			return err
+		}
+		if msg != "" {
+			s.note("%s", msg)
+		}
+	}
 	return nil
 }
 
@@ -385,8 +416,12 @@ func (s *session) interruptible(ctx context.Context, fn func(context.Context) er
 
 // statementType asks DuckDB what kind of statement stmt is, by preparing it.
 func (s *session) statementType(ctx context.Context, stmt string) (duckdb.StmtType, error) {
+	return statementType(ctx, s.conn, stmt)
+}
+
+func statementType(ctx context.Context, conn *sql.Conn, stmt string) (duckdb.StmtType, error) {
 	var typ duckdb.StmtType
-	err := s.conn.Raw(func(dc any) error {
+	err := conn.Raw(func(dc any) error {
 		c, ok := dc.(*duckdb.Conn)
 		if !ok {
 			return fmt.Errorf("the store's driver is %T, not DuckDB", dc)
@@ -400,6 +435,13 @@ func (s *session) statementType(ctx context.Context, stmt string) (duckdb.StmtTy
 		return err
 	})
 	return typ, err
+}
+
+// Writes reports whether stmt is of a kind that may change a table (see writes), so that a
+// caller running it outside a session can follow the edit as a session does.
+func Writes(ctx context.Context, conn *sql.Conn, stmt string) (bool, error) {
+	typ, err := statementType(ctx, conn, stmt)
+	return writes[typ], err
 }
 
 // query runs q with args and reads its whole result, cancellable with Ctrl-C.
