@@ -178,7 +178,7 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, dir string) error {
 		case t.Name == "executions" && len(files) == 0:
 			return errNoExecutions
 		case t.Name == "executions":
-			return fmt.Errorf("%s: no executions in it: nothing to load", tableLabel(dir, t.Name, files))
+			return fmt.Errorf("%s: %w", tableLabel(dir, t.Name, files), engine.ErrNothingToLoad)
 		case t.Name == "events" && len(files) == 0:
 			st.Warn("no events file: no execution is linked to an artifact, so no graphlets are derived from this source")
 		case t.Name == "events":
