@@ -23,7 +23,7 @@ var nativeLoader = &native.Loader{}
 
 // Benches are the benchmarks in the order they run at each scale: each reads what the one
 // before made (a corpus, then a loaded store).
-var Benches = []string{"gen", "load", "materialize", "analysis", "prune", "graphlets", "refresh"}
+var Benches = []string{"gen", "load", "sync", "materialize", "analysis", "prune", "graphlets", "refresh"}
 
 // Cases returns every case, benchmark by benchmark in the order of Benches, each benchmark's
 // default first.
@@ -35,7 +35,8 @@ func Cases() ([]Case, error) {
 	cs = append(cs,
 		loadCase(engine.FormatNative, "the native layout's Parquet files, read by DuckDB's read_parquet", nativeLoader, func(c *Corpus) string { return c.Native }, true),
 		loadCase(engine.FormatMLMD, "the MLMD SQLite store, read through the pure-Go SQLite driver and appended", &mlmd.Loader{}, func(c *Corpus) string { return c.MLMD }, false),
-		materializeCase())
+	)
+	cs = append(cs, syncCase("whole", true), syncCase("tail", false), syncCase("day", false), materializeCase())
 	as, err := engine.Analyses()
 	if err != nil {
 		return nil, err
@@ -235,6 +236,58 @@ func graphletsCase(a Alternative) Case {
 			return Outcome{Graphlets: m.Graphlets, Rows: m.Pairs, Check: m}, err
 		},
 		reference: membersRef,
+	}
+}
+
+// syncCase measures mlprov load of a corpus's history into a file store: whole, into a new
+// store (the default), or the last refreshTail of it (tail) or its last day (day) into a
+// store that holds the rest, loaded from time slices of the corpus (SliceLayout). The store
+// holding the rest is loaded once, untimed, and copied for each iteration.
+func syncCase(alt string, def bool) Case {
+	desc := map[string]string{
+		"whole": "the whole history into a new store",
+		"tail":  fmt.Sprintf("the last %.0f%% of the history's time into a store holding the rest", refreshTail*100),
+		"day":   "the history's last day into a store holding the rest",
+	}[alt]
+	return Case{
+		Bench: "Sync", Name: "sync", Alt: alt, Sub: "alt=" + alt, Default: def,
+		Description: "mlprov load of " + desc + ", from the native layout's Parquet files",
+		run: func(ctx context.Context, env *Env, t Timer) (Outcome, error) {
+			t.StopTimer()
+			if err := env.release(); err != nil {
+				return Outcome{}, err
+			}
+			cut := 1 - refreshTail
+			if alt == "day" {
+				cut = 1 - 1/float64(env.Corpus.Config.Days)
+			}
+			var input string
+			var e *engine.Engine
+			var err error
+			if alt == "whole" {
+				input = env.Corpus.Native
+				e, err = env.newStore(ctx)
+			} else {
+				var base string
+				base, input, err = env.slices(ctx, cut)
+				if err == nil {
+					e, err = env.copyStore(ctx, base)
+				}
+			}
+			if err != nil {
+				return Outcome{}, err
+			}
+			defer func() { _ = removeStore(e) }()
+			debug.FreeOSMemory()
+			t.StartTimer()
+			res, err := e.Load(ctx, nativeLoader, input, engine.LoadOptions{})
+			t.StopTimer()
+			defer t.StartTimer()
+			if err != nil {
+				return Outcome{}, err
+			}
+			return Outcome{Rows: res.Rows(), Graphlets: res.Refreshed.Graphlets}, nil
+		},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -186,6 +187,68 @@ type Env struct {
 func (env *Env) newStore(ctx context.Context) (*engine.Engine, error) {
 	env.n++
 	return engine.Open(ctx, filepath.Join(env.work, fmt.Sprintf("store-%d.duckdb", env.n)), engine.Options{})
+}
+
+// slices cuts the corpus's history at cut (a fraction of its time, see SliceLayout), once,
+// and returns a store file holding what came before, loaded untimed, and the folder of the
+// rest.
+func (env *Env) slices(ctx context.Context, cut float64) (store, rest string, err error) {
+	dir := fmt.Sprintf("%s-slices-%g", env.Corpus.Native, cut)
+	if _, err := os.Stat(filepath.Join(dir, "slice-2")); err != nil {
+		if err := os.RemoveAll(dir); err != nil {
+			return "", "", err
+		}
+		env.note("cutting the corpus at %g of its history", cut)
+		if _, err := SliceLayout(ctx, env.Corpus.Native, dir, []float64{cut}); err != nil {
+			return "", "", err
+		}
+	}
+	store = filepath.Join(env.work, fmt.Sprintf("before-%g.duckdb", cut))
+	if _, err := os.Stat(store); err != nil {
+		env.note("loading the history before %g of its time, untimed", cut)
+		e, err := engine.Open(ctx, store, engine.Options{})
+		if err != nil {
+			return "", "", err
+		}
+		if _, err := e.Load(ctx, nativeLoader, filepath.Join(dir, "slice-1"), engine.LoadOptions{}); err != nil {
+			_ = removeStore(e)
+			return "", "", err
+		}
+		if err := e.Close(); err != nil {
+			return "", "", err
+		}
+	}
+	return store, filepath.Join(dir, "slice-2"), nil
+}
+
+// note tells the log, if any, about long untimed work.
+func (env *Env) note(format string, args ...any) {
+	if env.log != nil {
+		env.log(fmt.Sprintf(format, args...))
+	}
+}
+
+// copyStore opens a copy of the store file at path, as a new scratch store.
+func (env *Env) copyStore(ctx context.Context, path string) (*engine.Engine, error) {
+	env.n++
+	dst := filepath.Join(env.work, fmt.Sprintf("store-%d.duckdb", env.n))
+	in, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return nil, err
+	}
+	if err := out.Close(); err != nil {
+		return nil, err
+	}
+	return engine.Open(ctx, dst, engine.Options{})
 }
 
 func removeStore(e *engine.Engine) error {
