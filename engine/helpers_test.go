@@ -2,9 +2,10 @@ package engine_test
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"mlprov/internal/storetest"
 )
 
 func writeFile(t testing.TB, path, text string) {
@@ -19,19 +20,7 @@ func writeFile(t testing.TB, path, text string) {
 func copyLayout(t testing.TB, dir string) string {
 	t.Helper()
 	out := t.TempDir()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, en := range entries {
-		data, err := os.ReadFile(filepath.Join(dir, en.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(out, en.Name()), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storetest.CopyFiles(t, dir, out)
 	return out
 }
 

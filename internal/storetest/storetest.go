@@ -6,6 +6,8 @@ package storetest
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"mlprov/engine"
@@ -42,4 +44,26 @@ func Load(tb testing.TB, e *engine.Engine, l engine.Loader, path string, opts en
 	opts.Progress = func(s string) { steps = append(steps, s) }
 	res, err := e.Load(context.Background(), l, path, opts)
 	return steps, res, err
+}
+
+// CopyFiles copies the files of folder from (not its sub-folders) into folder to, so that a
+// test may change an input between two loads of it.
+func CopyFiles(tb testing.TB, from, to string) {
+	tb.Helper()
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, en := range entries {
+		if en.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(from, en.Name()))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, en.Name()), data, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }

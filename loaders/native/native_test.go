@@ -146,7 +146,7 @@ func TestSyncByID(t *testing.T) {
 	first := load(t, e, dir, engine.LoadOptions{})
 
 	full := copyExample(t, func(_ string, rows []map[string]any) []map[string]any { return rows })
-	copyFiles(t, full, dir)
+	storetest.CopyFiles(t, full, dir)
 	res := load(t, e, dir, engine.LoadOptions{})
 	if res.New || res.UpToDate || res.SourceID != first.SourceID || res.Executions == 0 || res.Updated.Executions != 1 || res.Removed.Rows() != 0 {
 		t.Errorf("sync of the grown folder: %+v, want source %d with executions added and 1 updated (%v)", res, first.SourceID, running)
@@ -185,24 +185,6 @@ func checkSameAsSingleLoad(t *testing.T, e *engine.Engine, dir string) {
 	} {
 		if diff := cmp.Diff(query(t, once, q), query(t, e, q)); diff != "" {
 			t.Errorf("%s differs from a single load (-once +synced):\n%s", q, diff)
-		}
-	}
-}
-
-// copyFiles copies every file of one folder into another.
-func copyFiles(t testing.TB, from, to string) {
-	t.Helper()
-	entries, err := os.ReadDir(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, en := range entries {
-		b, err := os.ReadFile(filepath.Join(from, en.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(to, en.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
 		}
 	}
 }
