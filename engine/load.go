@@ -262,15 +262,21 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		if err := validateStage(ctx, conn, src.id); err != nil {
 			return err
 		}
-		st.Step("comparing with the store")
-		if err := diffStage(ctx, conn, src.id, &res); err != nil {
-			return err
-		}
-		if !res.New && !res.Replaced && res.Rows() == 0 && res.Updated.Rows() == 0 && res.Removed.Rows() == 0 {
-			res.UpToDate = true
-		}
 		refresh := refreshDerived
-		if !res.UpToDate {
+		if res.New || res.Replaced {
+			// The source holds no rows: every staged one is new, and needs no comparing.
+			st.Step("inserting")
+			if err := insertStage(ctx, conn, src.id, &res); err != nil {
+				return err
+			}
+		} else {
+			st.Step("comparing with the store")
+			if err := diffStage(ctx, conn, src.id, &res); err != nil {
+				return err
+			}
+			res.UpToDate = res.Rows() == 0 && res.Updated.Rows() == 0 && res.Removed.Rows() == 0
+		}
+		if !res.UpToDate && !res.New && !res.Replaced {
 			// The refresh takes an artifact's pipeline, type, span and creation time as fixed:
 			// a sync that changes one derives everything again.
 			var moved bool
@@ -287,6 +293,8 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 			if err := applyStage(ctx, conn, src.id); err != nil {
 				return err
 			}
+		}
+		if !res.UpToDate {
 			// A change to a quarter of the store or more (a first load, say) is cheaper to
 			// derive from scratch than to follow.
 			var large bool
@@ -758,6 +766,53 @@ func diffStage(ctx context.Context, conn *sql.Conn, src int64, res *LoadResult) 
 	return nil
 }
 
+// insertSQL copies the staged rows of a keyed table that where selects into the store, as
+// rows of the source $1.
+func insertSQL(table, where string) string {
+	var cols []string
+	for _, t := range Tables {
+		if t.Name == table {
+			cols = Names(t.Columns)
+		}
+	}
+	sel := strings.Replace(strings.Join(cols, ", "), "source_id", "$1", 1)
+	return fmt.Sprintf(`INSERT INTO %[1]s SELECT %[2]s FROM stage_%[1]s WHERE %[3]s`, table, sel, where)
+}
+
+// insertStage adds every staged row to the store as rows of source src, which holds none,
+// counts them into res and records them for the refresh.
+func insertStage(ctx context.Context, conn *sql.Conn, src int64, res *LoadResult) error {
+	for _, step := range []struct {
+		q   string
+		src bool
+		n   *int64
+	}{
+		{insertSQL("pipelines", "true"), true, &res.Pipelines},
+		{insertSQL("executions", "true"), true, &res.Executions},
+		{insertSQL("artifacts", "true"), true, &res.Artifacts},
+		{`INSERT INTO events SELECT ` + eventColumns + ` FROM stage_events`, false, &res.Events},
+		{`INSERT INTO changed_executions SELECT execution_id FROM stage_executions`, false, nil},
+		{`INSERT INTO changed_artifacts SELECT artifact_id FROM stage_artifacts UNION SELECT artifact_id FROM stage_events`, false, nil},
+		{`INSERT INTO changed_pipelines SELECT pipeline_id FROM stage_pipelines UNION SELECT pipeline_id FROM stage_executions
+			UNION SELECT pipeline_id FROM stage_artifacts`, false, nil},
+	} {
+		var args []any
+		if step.src {
+			args = append(args, src)
+		}
+		r, err := conn.ExecContext(ctx, step.q, args...)
+		if err != nil {
+			return err
+		}
+		if step.n != nil {
+			if *step.n, err = r.RowsAffected(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // applyStage makes the store's rows of source src those staged, as diffStage found them
 // to differ, and records what changed for the refresh. Rows of other sources must not name
 // a row it removes.
@@ -794,16 +849,9 @@ func applyStage(ctx context.Context, conn *sql.Conn, src int64) error {
 		}
 	}
 	for _, k := range keyed {
-		var cols []string
-		for _, t := range Tables {
-			if t.Name == k.table {
-				cols = Names(t.Columns)
-			}
-		}
-		sel := strings.Replace(strings.Join(cols, ", "), "source_id", "$1", 1)
 		for _, q := range []string{
 			fmt.Sprintf(`DELETE FROM %s WHERE %s IN (SELECT id FROM diff_%s WHERE change <> 'added')`, k.table, k.key, k.table),
-			fmt.Sprintf(`INSERT INTO %[1]s SELECT %[3]s FROM stage_%[1]s WHERE %[2]s IN (SELECT id FROM diff_%[1]s WHERE change <> 'removed')`, k.table, k.key, sel),
+			insertSQL(k.table, fmt.Sprintf(`%s IN (SELECT id FROM diff_%s WHERE change <> 'removed')`, k.key, k.table)),
 		} {
 			var args []any
 			if strings.Contains(q, "$1") {
