@@ -269,9 +269,10 @@ var terminalStates = map[string]string{"COMPLETE": "complete", "FAIL": "failed",
 
 // versionWrites gives each write of a dataset without a version facet an artifact of its
 // own, and points each read at the version written last by a run that started before the
-// reader. Runs are ordered by start time, then by where the log first lists them (logs of
-// scheduled jobs often start a whole pipeline at one instant, in order); reads only follow
-// that order, so the lineage has no cycle.
+// reader. Runs are ordered by start time, then by their first event in the order the
+// builder took the events (see sortEvents: logs of scheduled jobs often start a whole
+// pipeline at one instant, in order); reads only follow that order, so the lineage has no
+// cycle.
 func (b *builder) versionWrites() {
 	order := append([]*run(nil), b.runOrder...)
 	startOf := func(r *run) time.Time {

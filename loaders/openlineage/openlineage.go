@@ -1,12 +1,23 @@
 // Package openlineage loads OpenLineage event logs (spec 2-0-x): a file of RunEvents as a
 // JSON array, JSON lines or pretty-printed events, or a folder of such files.
 //
+// Every log loaded into a store is part of one source (Loader.Identity), and the store keeps
+// each distinct event it received in openlineage_events (the same event in two files, or
+// loaded twice, counts once: events are compared by a digest of their canonical JSON). Each
+// load builds the source's rows from all of its events, sorted by eventTime (events of one
+// instant by file name and line), and syncs the store to them: a run whose START is in one
+// day's log and whose COMPLETE is in the next is one execution, updated by the second load,
+// whichever log comes first; a namespace is one pipeline however many logs feed it. Errors
+// name the file and line an event was read from, in this load or an earlier one. A load with
+// --replace (engine.LoadOptions.Replace) forgets the events of earlier loads: the source then
+// holds only what the input holds, so replace with the folder of every log.
+//
 // How OpenLineage maps to the canonical tables:
 //
-//   - A run (runId) is an execution. Its state comes from its last terminal event (COMPLETE
-//     -> complete, FAIL -> failed, ABORT -> canceled; none yet -> running); start_time is its
-//     START (else its first event), end_time the terminal event, and cost the duration in
-//     seconds between them (OpenLineage has no compute figure).
+//   - A run (runId) is an execution. Its state comes from its latest terminal event (COMPLETE
+//     -> complete, FAIL -> failed, ABORT -> canceled; none yet, only START and RUNNING ->
+//     running); start_time is its START (else its first event), end_time the terminal event,
+//     and cost the duration in seconds between them (OpenLineage has no compute figure).
 //   - The job is the execution's node: node_id is the job name (less a "<parent job>."
 //     prefix), op_type the same name, so op_categories decides the category.
 //   - The parent run facet is the pipeline run: pipeline is the parent job's name and run_id
