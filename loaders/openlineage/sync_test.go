@@ -371,7 +371,8 @@ func TestStoredEventErrorsNameTheirFile(t *testing.T) {
 }
 
 // TestReplaceKeepsOnlyTheInput checks that --replace drops the events of earlier loads: the
-// source then holds what the input holds, and the run it only starts is running again.
+// source then holds what the input holds, and the run it only starts is running again, until
+// a log the replace forgot is loaded again.
 func TestReplaceKeepsOnlyTheInput(t *testing.T) {
 	dir := dayLogs(t)
 	e := storetest.Open(t)
@@ -387,5 +388,13 @@ func TestReplaceKeepsOnlyTheInput(t *testing.T) {
 		query(t, e, `SELECT count(*), count(DISTINCT file) FROM openlineage_events`)
 	if want := "  r-ingest | complete\n  r-train | running\n  3 | 1\n"; got != want {
 		t.Errorf("after replace:\n%swant:\n%s", got, want)
+	}
+	// Day 2's events went with the replace: loading it again brings them back.
+	res = loadAll(t, e, filepath.Join(dir, "day2.jsonl"))
+	if res.UpToDate || res.Updated.Executions != 1 {
+		t.Errorf("day 2 after the replace: up to date %v, %d updated; want r-train updated", res.UpToDate, res.Updated.Executions)
+	}
+	if got, want := query(t, e, `SELECT state FROM executions WHERE attrs->>'openlineage_run_id' = 'r-train'`), "  complete\n"; got != want {
+		t.Errorf("r-train after day 2 again: %s, want %s", got, want)
 	}
 }
