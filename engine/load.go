@@ -529,8 +529,8 @@ func (e *Engine) SourceOpTypes(ctx context.Context, sourceID int64) ([]OpTypeCou
 }
 
 // clearSource removes every row a source added and everything it kept of earlier loads,
-// keeping its id: the next load rebuilds it. The removed rows count as changes for the
-// derived tables' refresh.
+// its record of them included, keeping its id: the next load rebuilds it. The removed rows
+// count as changes for the derived tables' refresh.
 func clearSource(ctx context.Context, conn *sql.Conn, id int64) error {
 	for _, q := range []string{
 		`INSERT INTO changed_executions SELECT execution_id FROM executions WHERE source_id = $1`,
@@ -545,6 +545,9 @@ func clearSource(ctx context.Context, conn *sql.Conn, id int64) error {
 		`DELETE FROM pipelines WHERE source_id = $1`,
 		`DELETE FROM source_keys WHERE source_id = $1`,
 		`DELETE FROM openlineage_events WHERE source_id = $1`,
+		// A load before the replace says nothing of what the source holds now: an input
+		// read then is not up to date (see loadedBefore).
+		`DELETE FROM loads WHERE source_id = $1`,
 	} {
 		if _, err := conn.ExecContext(ctx, q, id); err != nil {
 			return err

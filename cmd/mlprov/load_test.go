@@ -112,6 +112,37 @@ func TestLoadFormats(t *testing.T) {
 	}
 }
 
+// TestLoadOpenLineageDays loads a day's log whose run ends in the next day's: the second
+// load syncs the one OpenLineage source, completing the run rather than adding another.
+func TestLoadOpenLineageDays(t *testing.T) {
+	dir := t.TempDir()
+	lines := strings.Split(olLog, "\n")
+	day1, day2 := filepath.Join(dir, "day1.jsonl"), filepath.Join(dir, "day2.jsonl")
+	// Run a starts on day 1 and completes on day 2; run b is all on day 1.
+	for p, text := range map[string]string{day1: lines[0] + "\n" + lines[2] + "\n" + lines[3] + "\n", day2: lines[1] + "\n"} {
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := filepath.Join(dir, "s.duckdb")
+	for _, c := range []struct{ path, want string }{
+		{day1, "loaded " + day1 + " as source 1 (openlineage): 1 pipelines, 2 executions, 1 artifacts, 2 events\n"},
+		{day2, "synced " + day2 + " into source 1 (openlineage): +0 executions, 1 updated, 0 removed; +0 artifacts, +0 events; derived tables refreshed for "},
+		{day2, day2 + ": up to date (source 1, openlineage)\n"},
+		{dir, dir + ": up to date (source 1, openlineage)\n"},
+	} {
+		code, stdout, stderr := runCLI(t, "load", "--db", db, c.path)
+		if code != 0 || !strings.HasPrefix(stdout, c.want) {
+			t.Fatalf("load %s: exit %d, stdout %q, stderr %q; want stdout starting %q", c.path, code, stdout, stderr, c.want)
+		}
+	}
+	code, stdout, stderr := runCLI(t, "query", "--db", db, "--format", "csv",
+		`SELECT attrs->>'openlineage_run_id' AS run, state, cost FROM executions ORDER BY run`)
+	if want := "run,state,cost\na,complete,600\nb,complete,60\n"; code != 0 || stdout != want {
+		t.Errorf("executions: exit %d, stdout %q, stderr %q; want %q", code, stdout, stderr, want)
+	}
+}
+
 // TestExportMLMD writes the example corpus as an MLMD store and loads it back: the same
 // executions, artifacts, events and pushes as the native path.
 func TestExportMLMD(t *testing.T) {

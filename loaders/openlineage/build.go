@@ -66,16 +66,25 @@ type parentFacet struct {
 	} `json:"job"`
 }
 
-func (b *builder) add(file string, rec Record) error {
-	ev := rec.Event
-	src := fmt.Sprintf("%s: line %d", file, rec.Line)
+// newBuilder returns a builder that numbers records with id (see engine.Stage.ID).
+func newBuilder(id func(key string) (int64, error)) *builder {
+	return &builder{id: id, runs: map[string]*run{}, pipelines: map[string]*engine.Pipeline{},
+		artifacts: map[string]*engine.Artifact{}, parents: map[string]bool{}, skipped: map[string]int{}, versioned: map[int64]bool{}}
+}
+
+// check refuses an event the builder cannot use, naming its file and line, and reads its
+// time; an event without a run (a JobEvent or DatasetEvent) is marked skipped. Every error
+// an event can cause is found here, so that the first bad event of a file is the one reported
+// whatever order the builder takes the events in.
+func check(e *event) error {
+	ev, src := e.ev, e.src()
 	if ev.Run == nil || ev.Run.RunID == "" {
 		switch {
 		case ev.Job != nil && ev.Run == nil:
-			b.skipped["job events (no run)"]++
+			e.skip = "job events (no run)"
 			return nil
 		case ev.Dataset != nil:
-			b.skipped["dataset events (no run)"]++
+			e.skip = "dataset events (no run)"
 			return nil
 		}
 		return fmt.Errorf("%s: run.runId is missing", src)
@@ -90,6 +99,34 @@ func (b *builder) add(file string, rec Record) error {
 	if err != nil {
 		return fmt.Errorf("%s: run %s: %w", src, ev.Run.RunID, err)
 	}
+	e.time = t
+	if raw, ok := ev.Run.Facets["parent"]; ok {
+		var p parentFacet
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return fmt.Errorf("%s: run %s: parent facet: %w", src, ev.Run.RunID, err)
+		}
+	}
+	for i, d := range ev.Inputs {
+		if _, err := datasetVersion(d); err != nil {
+			return fmt.Errorf("%s: run %s: input %d: %w", src, ev.Run.RunID, i+1, err)
+		}
+	}
+	for i, d := range ev.Outputs {
+		if _, err := datasetVersion(d); err != nil {
+			return fmt.Errorf("%s: run %s: output %d: %w", src, ev.Run.RunID, i+1, err)
+		}
+	}
+	return nil
+}
+
+// add merges an event that check accepted into its run. Events must come in order of time
+// (see sortEvents): where two events disagree, the later one wins.
+func (b *builder) add(e *event) {
+	if e.skip != "" {
+		b.skipped[e.skip]++
+		return
+	}
+	ev, t, src := e.ev, e.time, e.src()
 	r := b.runs[ev.Run.RunID]
 	if r == nil {
 		r = &run{runID: ev.Run.RunID, job: *ev.Job, src: src, inputs: map[int64]time.Time{}, outputs: map[int64]time.Time{}}
@@ -101,9 +138,7 @@ func (b *builder) add(file string, rec Record) error {
 	}
 	if raw, ok := ev.Run.Facets["parent"]; ok {
 		var p parentFacet
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return fmt.Errorf("%s: run %s: parent facet: %w", src, ev.Run.RunID, err)
-		}
+		_ = json.Unmarshal(raw, &p) // check read it
 		if p.Run.RunID != "" {
 			r.pipelineRun = p.Run.RunID
 			b.parents[p.Run.RunID] = true
@@ -136,20 +171,14 @@ func (b *builder) add(file string, rec Record) error {
 			r.end, r.terminal = t, strings.ToUpper(ev.EventType)
 		}
 	}
-	for i, d := range ev.Inputs {
-		a, err := b.dataset(d, t, src)
-		if err != nil {
-			return fmt.Errorf("%s: run %s: input %d: %w", src, ev.Run.RunID, i+1, err)
-		}
+	for _, d := range ev.Inputs {
+		a := b.dataset(d, src)
 		if _, ok := r.inputs[a.ID]; !ok {
 			r.inputs[a.ID] = t
 		}
 	}
-	for i, d := range ev.Outputs {
-		a, err := b.dataset(d, t, src)
-		if err != nil {
-			return fmt.Errorf("%s: run %s: output %d: %w", src, ev.Run.RunID, i+1, err)
-		}
+	for _, d := range ev.Outputs {
+		a := b.dataset(d, src)
 		if _, ok := r.outputs[a.ID]; !ok {
 			r.outputs[a.ID] = t
 		}
@@ -164,27 +193,34 @@ func (b *builder) add(file string, rec Record) error {
 			a.SizeBytes = sql.NullInt64{Int64: *stats.Size, Valid: true}
 		}
 	}
-	return nil
 }
 
-// dataset returns the artifact of a dataset version, creating it on first sight.
-func (b *builder) dataset(d Dataset, t time.Time, src string) (*engine.Artifact, error) {
+// datasetVersion returns the datasetVersion of a dataset's version facet ("" when it has
+// none), or why the dataset cannot be read.
+func datasetVersion(d Dataset) (string, error) {
 	if d.Name == "" {
-		return nil, fmt.Errorf("dataset name is missing")
+		return "", fmt.Errorf("dataset name is missing")
 	}
-	var version string
-	if raw, ok := d.Facets["version"]; ok {
-		var v struct {
-			DatasetVersion string `json:"datasetVersion"`
-		}
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, fmt.Errorf("dataset %s: version facet: %w", d.Name, err)
-		}
-		version = v.DatasetVersion
+	raw, ok := d.Facets["version"]
+	if !ok {
+		return "", nil
 	}
+	var v struct {
+		DatasetVersion string `json:"datasetVersion"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", fmt.Errorf("dataset %s: version facet: %w", d.Name, err)
+	}
+	return v.DatasetVersion, nil
+}
+
+// dataset returns the artifact of a dataset version, creating it on first sight; check has
+// read the dataset.
+func (b *builder) dataset(d Dataset, src string) *engine.Artifact {
+	version, _ := datasetVersion(d)
 	key := d.Namespace + "\x00" + d.Name + "\x00" + version
 	if a, ok := b.artifacts[key]; ok {
-		return a, nil
+		return a
 	}
 	attrs := map[string]any{"namespace": d.Namespace, "name": d.Name}
 	a := &engine.Artifact{ID: b.newID("dataset " + key), Type: "Dataset", URI: datasetURI(d.Namespace, d.Name), State: "live", Src: src}
@@ -201,7 +237,7 @@ func (b *builder) dataset(d Dataset, t time.Time, src string) (*engine.Artifact,
 	if version != "" {
 		b.versioned[a.ID] = true
 	}
-	return a, nil
+	return a
 }
 
 // datasetURI follows OpenLineage's naming: namespace and name joined by a slash.
@@ -233,9 +269,10 @@ var terminalStates = map[string]string{"COMPLETE": "complete", "FAIL": "failed",
 
 // versionWrites gives each write of a dataset without a version facet an artifact of its
 // own, and points each read at the version written last by a run that started before the
-// reader. Runs are ordered by start time, then by where the log first lists them (logs of
-// scheduled jobs often start a whole pipeline at one instant, in order); reads only follow
-// that order, so the lineage has no cycle.
+// reader. Runs are ordered by start time, then by their first event in the order the
+// builder took the events (see sortEvents: logs of scheduled jobs often start a whole
+// pipeline at one instant, in order); reads only follow that order, so the lineage has no
+// cycle.
 func (b *builder) versionWrites() {
 	order := append([]*run(nil), b.runOrder...)
 	startOf := func(r *run) time.Time {

@@ -1,12 +1,23 @@
 // Package openlineage loads OpenLineage event logs (spec 2-0-x): a file of RunEvents as a
 // JSON array, JSON lines or pretty-printed events, or a folder of such files.
 //
+// Every log loaded into a store is part of one source (Loader.Identity), and the store keeps
+// each distinct event it received in openlineage_events (the same event in two files, or
+// loaded twice, counts once: events are compared by a digest of their canonical JSON). Each
+// load builds the source's rows from all of its events, sorted by eventTime (events of one
+// instant by file name and line), and syncs the store to them: a run whose START is in one
+// day's log and whose COMPLETE is in the next is one execution, updated by the second load,
+// whichever log comes first; a namespace is one pipeline however many logs feed it. Errors
+// name the file and line an event was read from, in this load or an earlier one. A load with
+// --replace (engine.LoadOptions.Replace) forgets the events of earlier loads: the source then
+// holds only what the input holds, so replace with the folder of every log.
+//
 // How OpenLineage maps to the canonical tables:
 //
-//   - A run (runId) is an execution. Its state comes from its last terminal event (COMPLETE
-//     -> complete, FAIL -> failed, ABORT -> canceled; none yet -> running); start_time is its
-//     START (else its first event), end_time the terminal event, and cost the duration in
-//     seconds between them (OpenLineage has no compute figure).
+//   - A run (runId) is an execution. Its state comes from its latest terminal event (COMPLETE
+//     -> complete, FAIL -> failed, ABORT -> canceled; none yet, only START and RUNNING ->
+//     running); start_time is its START (else its first event), end_time the terminal event,
+//     and cost the duration in seconds between them (OpenLineage has no compute figure).
 //   - The job is the execution's node: node_id is the job name (less a "<parent job>."
 //     prefix), op_type the same name, so op_categories decides the category.
 //   - The parent run facet is the pipeline run: pipeline is the parent job's name and run_id
@@ -41,12 +52,21 @@ import (
 // Loader reads OpenLineage logs. Its zero value is ready to use.
 type Loader struct{}
 
-var _ engine.Loader = (*Loader)(nil)
+var (
+	_ engine.Loader     = (*Loader)(nil)
+	_ engine.Identifier = (*Loader)(nil)
+)
 
 // Format implements engine.Loader.
 func (*Loader) Format() string { return engine.FormatOpenLineage }
 
-// Stage implements engine.Loader.
+// Identity implements engine.Identifier: every OpenLineage log loaded into a store is part of
+// one source, so that a run whose events are spread over several logs is one execution.
+func (*Loader) Identity(string) (string, error) { return engine.FormatOpenLineage, nil }
+
+// Stage implements engine.Loader. It stages the rows of every event the source has received:
+// those earlier loads kept in openlineage_events and the new ones of the input, which it
+// keeps in turn.
 func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 	fs, err := files(path)
 	if err != nil {
@@ -55,8 +75,15 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 	if len(fs) == 0 {
 		return fmt.Errorf("%s: no .json, .jsonl or .ndjson files", filepath.Base(path))
 	}
-	b := &builder{id: func(key string) (int64, error) { return st.ID(ctx, key) }, runs: map[string]*run{}, pipelines: map[string]*engine.Pipeline{},
-		artifacts: map[string]*engine.Artifact{}, parents: map[string]bool{}, skipped: map[string]int{}, versioned: map[int64]bool{}}
+	kept, err := readEvents(ctx, st)
+	if err != nil {
+		return err
+	}
+	seen := make(map[string]bool, len(kept))
+	for _, e := range kept {
+		seen[e.digest] = true
+	}
+	var fresh []*event
 	for i, f := range fs {
 		name := filepath.Base(f)
 		if len(fs) > 1 {
@@ -70,13 +97,37 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		st.Step("read %s: %d events", name, len(recs))
+		again := 0
 		for _, r := range recs {
-			if err := b.add(name, r); err != nil {
+			e, err := newEvent(name, r)
+			if err != nil {
 				return err
 			}
+			if seen[e.digest] {
+				again++
+				continue
+			}
+			seen[e.digest] = true
+			if err := check(e); err != nil {
+				return err
+			}
+			fresh = append(fresh, e)
+		}
+		if again > 0 {
+			st.Step("read %s: %d events, %d of them read before", name, len(recs), again)
+		} else {
+			st.Step("read %s: %d events", name, len(recs))
 		}
 		st.Count(int64(i+1), int64(len(fs)))
+	}
+	if len(kept) > 0 {
+		st.Step("kept from earlier loads: %d events", len(kept))
+	}
+	all := append(kept, fresh...)
+	sortEvents(all)
+	b := newBuilder(func(key string) (int64, error) { return st.ID(ctx, key) })
+	for _, e := range all {
+		b.add(e)
 	}
 	rows := b.finish()
 	if b.err != nil {
@@ -91,7 +142,7 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 		st.Step("skipped %d %s", b.skipped[k], k)
 	}
 	st.Step("staging %d executions, %d artifacts, %d events", len(rows.executions), len(rows.artifacts), len(rows.events))
-	return st.Write(ctx, func(w *engine.StageWriter) error {
+	err = st.Write(ctx, func(w *engine.StageWriter) error {
 		for _, p := range rows.pipelines {
 			if err := w.Pipeline(p); err != nil {
 				return err
@@ -114,4 +165,8 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return saveEvents(ctx, st, fresh)
 }

@@ -45,10 +45,12 @@ type Dataset struct {
 	OutputFacets map[string]json.RawMessage `json:"outputFacets"`
 }
 
-// Record is one event read from a file with the line it starts on, for error messages.
+// Record is one event read from a file with the line it starts on, for error messages, and
+// its JSON text as the file holds it.
 type Record struct {
 	Line  int
 	Event RunEvent
+	Raw   json.RawMessage
 }
 
 // Parse reads RunEvents from data: a JSON array of events, JSON lines (one event per line,
@@ -100,7 +102,7 @@ func parseLines(data []byte) ([]Record, error) {
 		if err := json.Unmarshal(l, &ev); err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, describe(err))
 		}
-		recs = append(recs, Record{Line: line, Event: ev})
+		recs = append(recs, Record{Line: line, Event: ev, Raw: l})
 	}
 	return recs, nil
 }
@@ -113,11 +115,11 @@ func parseArray(data []byte, lines lineIndex) ([]Record, error) {
 	var recs []Record
 	for n := 1; dec.More(); n++ {
 		at := lines.lineAt(skipSpace(data, int(dec.InputOffset())))
-		var ev RunEvent
-		if err := dec.Decode(&ev); err != nil {
+		rec, err := decode(dec, at)
+		if err != nil {
 			return nil, fmt.Errorf("line %d (event %d of the array): %w", errLine(err, lines, at), n, describe(err))
 		}
-		recs = append(recs, Record{Line: at, Event: ev})
+		recs = append(recs, rec)
 	}
 	if _, err := dec.Token(); err != nil {
 		return nil, fmt.Errorf("line %d: the array is not closed: %w", lines.lineAt(int(dec.InputOffset())), describe(err))
@@ -134,12 +136,21 @@ func parseStream(data []byte, lines lineIndex) ([]Record, error) {
 			return recs, nil
 		}
 		at := lines.lineAt(off)
-		var ev RunEvent
-		if err := dec.Decode(&ev); err != nil {
+		rec, err := decode(dec, at)
+		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", errLine(err, lines, at), describe(err))
 		}
-		recs = append(recs, Record{Line: at, Event: ev})
+		recs = append(recs, rec)
 	}
+}
+
+// decode reads the next value of dec as the event that starts on line.
+func decode(dec *json.Decoder, line int) (Record, error) {
+	rec := Record{Line: line}
+	if err := dec.Decode(&rec.Raw); err != nil {
+		return rec, err
+	}
+	return rec, json.Unmarshal(rec.Raw, &rec.Event)
 }
 
 // errLine is the line a decoding error points at: where the syntax broke, else where the
