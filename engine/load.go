@@ -50,7 +50,7 @@ type Stage struct {
 
 	warnings []string
 	keys     map[string]int64 // by key, the ids of the source's keyed records
-	lastKey  int64            // the largest id ID has given
+	last     map[int64]int64  // by the floor of a part of the range, the largest id given in it
 	newKeys  []string         // keys first seen in this load
 }
 
@@ -242,7 +242,7 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 			// A source that adds no execution would be recorded for nothing.
 			return ErrNothingToLoad
 		}
-		if err := applyDeployRule(ctx, conn, opts.DeployRule); err != nil {
+		if err := applyDeployRule(ctx, st, opts.DeployRule); err != nil {
 			return err
 		}
 		w, err := uncategorised(ctx, conn)

@@ -39,7 +39,8 @@ func deployMatch(rule *regexp.Regexp, pipeline, nodeID, opType string) bool {
 // that graphlets see its push; a failed or canceled deployment pushes nothing. An execution
 // that already is a Pusher is left as it is. The new artifacts take ids past every id staged
 // or stored, in the order of their executions' ids.
-func applyDeployRule(ctx context.Context, conn *sql.Conn, rule *regexp.Regexp) error {
+func applyDeployRule(ctx context.Context, st *Stage, rule *regexp.Regexp) error {
+	conn := st.Conn
 	if rule == nil {
 		return nil
 	}
@@ -81,18 +82,6 @@ func applyDeployRule(ctx context.Context, conn *sql.Conn, rule *regexp.Regexp) e
 		SELECT x.execution_id, NULL::BIGINT AS artifact_id FROM stage_executions x
 		LEFT JOIN stage_pipelines p ON p.pipeline_id = x.pipeline_id
 		JOIN stage_deploy_nodes d ON d.pipeline = coalesce(p.name, '') AND d.node_id = coalesce(x.node_id, '') AND d.op_type = x.op_type`,
-		// A complete deployment that wrote no PushedModel gets one, with the next free id.
-		`UPDATE stage_deploys SET artifact_id = n.id FROM (
-			SELECT x.execution_id, greatest(
-				(SELECT max(pipeline_id) FROM stage_pipelines), (SELECT max(execution_id) FROM stage_executions),
-				(SELECT max(artifact_id) FROM stage_artifacts), (SELECT max(pipeline_id) FROM pipelines),
-				(SELECT max(execution_id) FROM executions), (SELECT max(artifact_id) FROM artifacts), 0)
-				+ row_number() OVER (ORDER BY x.execution_id) AS id
-			FROM stage_executions x SEMI JOIN stage_deploys d ON d.execution_id = x.execution_id
-			WHERE x.state = '`+StateComplete+`' AND NOT EXISTS (SELECT 1 FROM stage_events e
-				JOIN stage_artifacts a ON a.artifact_id = e.artifact_id
-				WHERE e.execution_id = x.execution_id AND e.direction = '`+DirectionOut+`' AND a.type = 'PushedModel')
-		) n WHERE n.execution_id = stage_deploys.execution_id`,
 		`INSERT INTO stage_artifacts (artifact_id, pipeline_id, type, state, create_time, attrs, src)
 		SELECT d.artifact_id, x.pipeline_id, 'PushedModel', '`+ArtifactLive+`', x.end_time, json('`+pushedAttrs+`'), x.src || ' (deploy rule)'
 		FROM stage_deploys d JOIN stage_executions x ON x.execution_id = d.execution_id
@@ -113,6 +102,50 @@ func applyDeployRule(ctx context.Context, conn *sql.Conn, rule *regexp.Regexp) e
 		}
 		if _, err := conn.ExecContext(ctx, q, a...); err != nil {
 			return fmt.Errorf("deploy rule: %w", err)
+		}
+		if i == len(args) {
+			// stage_deploys is made: give the PushedModels their ids.
+			if err := pushedModelIDs(ctx, st); err != nil {
+				return fmt.Errorf("deploy rule: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// pushedModelIDs gives each complete deployment in stage_deploys that wrote no PushedModel
+// the id of the one the rule adds: the same at every load of the source, so that a sync
+// finds it unchanged.
+func pushedModelIDs(ctx context.Context, st *Stage) error {
+	rows, err := st.Conn.QueryContext(ctx, `SELECT x.execution_id FROM stage_executions x
+		SEMI JOIN stage_deploys d ON d.execution_id = x.execution_id
+		WHERE x.state = '`+StateComplete+`' AND NOT EXISTS (SELECT 1 FROM stage_events e
+			JOIN stage_artifacts a ON a.artifact_id = e.artifact_id
+			WHERE e.execution_id = x.execution_id AND e.direction = '`+DirectionOut+`' AND a.type = 'PushedModel')
+		ORDER BY x.execution_id`)
+	if err != nil {
+		return err
+	}
+	var execs []int64
+	for rows.Next() {
+		var x int64
+		if err := rows.Scan(&x); err != nil {
+			rows.Close()
+			return err
+		}
+		execs = append(execs, x)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, x := range execs {
+		id, err := st.idIn(ctx, fmt.Sprintf("pushed model of execution %d", x), engineFloor, IDSpan)
+		if err != nil {
+			return err
+		}
+		if _, err := st.Conn.ExecContext(ctx, `UPDATE stage_deploys SET artifact_id = ? WHERE execution_id = ?`, id, x); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -167,6 +167,15 @@ const IDSpan int64 = 1_000_000_000_000
 // OpenLineage runId), the same at every load of the source: a key seen for the first time
 // gets the next id of the source's range above KeyFloor. The keys are saved with the load.
 func (st *Stage) ID(ctx context.Context, key string) (int64, error) {
+	return st.idIn(ctx, key, st.KeyFloor, engineFloor)
+}
+
+// engineFloor starts the part of a source's range kept for the rows the engine makes (the
+// PushedModel of a deployment the deploy rule names): loaders' ids stay below it.
+const engineFloor = IDSpan / 4 * 3
+
+// idIn is ID for ids in [Base+lo, Base+hi).
+func (st *Stage) idIn(ctx context.Context, key string, lo, hi int64) (int64, error) {
 	if st.keys == nil {
 		if err := st.readKeys(ctx); err != nil {
 			return 0, err
@@ -175,18 +184,28 @@ func (st *Stage) ID(ctx context.Context, key string) (int64, error) {
 	if id, ok := st.keys[key]; ok {
 		return id, nil
 	}
-	st.lastKey = max(st.lastKey, st.Base+st.KeyFloor) + 1
-	if st.lastKey >= st.Base+IDSpan {
+	last, ok := st.last[lo]
+	if !ok {
+		last = st.Base + lo
+		for _, id := range st.keys {
+			if id > last && id < st.Base+hi {
+				last = id
+			}
+		}
+	}
+	last++
+	if last >= st.Base+hi {
 		return 0, fmt.Errorf("source %d has used every id of its range", st.SourceID)
 	}
-	st.keys[key] = st.lastKey
+	st.last[lo] = last
+	st.keys[key] = last
 	st.newKeys = append(st.newKeys, key)
-	return st.lastKey, nil
+	return last, nil
 }
 
 // readKeys reads the keys earlier loads of the source saved.
 func (st *Stage) readKeys(ctx context.Context) error {
-	st.keys = map[string]int64{}
+	st.keys, st.last = map[string]int64{}, map[int64]int64{}
 	rows, err := st.Conn.QueryContext(ctx, `SELECT key, id FROM source_keys WHERE source_id = ?`, st.SourceID)
 	if err != nil {
 		return fmt.Errorf("read source keys: %w", err)
@@ -199,7 +218,6 @@ func (st *Stage) readKeys(ctx context.Context) error {
 			return fmt.Errorf("read source keys: %w", err)
 		}
 		st.keys[k] = id
-		st.lastKey = max(st.lastKey, id)
 	}
 	return rows.Err()
 }

@@ -2,6 +2,7 @@ package native_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -42,11 +43,7 @@ func TestDeployRule(t *testing.T) {
 {"execution_id": 25, "artifact_id": 31, "direction": "in", "role": "model"}
 `)
 	e := storetest.Open(t)
-	load(t, e, example, engine.LoadOptions{}) // ids up to 2000s: the push must go past them
-	var maxID int64
-	if err := e.DB().QueryRow(`SELECT max(artifact_id) FROM artifacts`).Scan(&maxID); err != nil {
-		t.Fatal(err)
-	}
+	load(t, e, example, engine.LoadOptions{}) // source 1: the rule's push must not take its ids
 	res, err := e.Load(context.Background(), &native.Loader{}, dir, engine.LoadOptions{DeployRule: regexp.MustCompile(`^ship$|^iris\.release$`)})
 	if err != nil {
 		t.Fatal(err)
@@ -63,16 +60,31 @@ func TestDeployRule(t *testing.T) {
 	if diff := cmp.Diff(wantRows, got); diff != "" {
 		t.Errorf("executions (-want +got):\n%s", diff)
 	}
-	got = query(t, e, `SELECT e.execution_id, e.role, a.artifact_id - `+itoa(maxID)+`, a.type, a.state,
+	got = query(t, e, `SELECT e.execution_id, e.role, a.artifact_id, a.type, a.state,
 		a.attrs->>'pushed', strftime(a.create_time, '%d %H:%M'), strftime(e.event_time, '%d %H:%M')
 		FROM events e JOIN artifacts a USING (artifact_id)
 		WHERE a.type = 'PushedModel' AND a.pipeline_id = 7 ORDER BY ALL`)
 	wantRows = [][]string{
-		{"22", "pushed_model", "1", "PushedModel", "live", "1", "01 10:12", "01 10:12"},
-		{"24", "pushed_model", itoa(32 - maxID), "PushedModel", "live", "1", "NULL", "NULL"},
+		// The rule's PushedModel takes an id of the engine's part of source 2's range, past
+		// every id loaded.
+		{"22", "pushed_model", itoa(engine.IDSpan + engine.IDSpan/4*3 + 1), "PushedModel", "live", "1", "01 10:12", "01 10:12"},
+		{"24", "pushed_model", "32", "PushedModel", "live", "1", "NULL", "NULL"},
 	}
 	if diff := cmp.Diff(wantRows, got); diff != "" {
 		t.Errorf("pushes (-want +got):\n%s", diff)
+	}
+	// A sync of the grown folder finds the rule's PushedModel as it was.
+	f, err := os.OpenFile(filepath.Join(dir, "executions.jsonl"), os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(`{"execution_id": 26, "pipeline_id": 7, "node_id": "fit", "op_type": "fit", "state": "running"}` + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	res, err = e.Load(context.Background(), &native.Loader{}, dir, engine.LoadOptions{DeployRule: regexp.MustCompile(`^ship$|^iris\.release$`)})
+	if err != nil || res.Executions != 1 || res.Artifacts != 0 || res.Events != 0 || res.Updated.Rows() != 0 || res.Removed.Rows() != 0 {
+		t.Errorf("sync of the grown folder: %+v, %v; want 1 execution added and nothing else", res, err)
 	}
 }
 
