@@ -266,8 +266,12 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		if res.New || res.Replaced {
 			// The source holds no rows: every staged one is new, and needs no comparing.
 			st.Step("inserting")
-			if err := insertStage(ctx, conn, src.id, &res); err != nil {
+			large, err := insertStage(ctx, conn, src.id, &res)
+			if err != nil {
 				return err
+			}
+			if large {
+				refresh = rebuildDerived
 			}
 		} else {
 			st.Step("comparing with the store")
@@ -294,9 +298,9 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 				return err
 			}
 		}
-		if !res.UpToDate {
-			// A change to a quarter of the store or more (a first load, say) is cheaper to
-			// derive from scratch than to follow.
+		if !res.UpToDate && !res.New && !res.Replaced {
+			// A change to a quarter of the store or more is cheaper to derive from scratch
+			// than to follow.
 			var large bool
 			if err := conn.QueryRowContext(ctx, `SELECT (SELECT count(DISTINCT execution_id) FROM changed_executions) * 4
 				>= (SELECT count(*) FROM executions)`).Scan(&large); err != nil {
@@ -783,8 +787,9 @@ func insertSQL(table, where string) string {
 }
 
 // insertStage adds every staged row to the store as rows of source src, which holds none,
-// counts them into res and records them for the refresh.
-func insertStage(ctx context.Context, conn *sql.Conn, src int64, res *LoadResult) error {
+// counts them into res and, unless they are a quarter of the store or more (large: then the
+// derived tables are derived from scratch), records them for the refresh.
+func insertStage(ctx context.Context, conn *sql.Conn, src int64, res *LoadResult) (large bool, err error) {
 	for _, step := range []struct {
 		q   string
 		src bool
@@ -794,10 +799,6 @@ func insertStage(ctx context.Context, conn *sql.Conn, src int64, res *LoadResult
 		{insertSQL("executions", "true"), true, &res.Executions},
 		{insertSQL("artifacts", "true"), true, &res.Artifacts},
 		{`INSERT INTO events SELECT ` + eventColumns + ` FROM stage_events`, false, &res.Events},
-		{`INSERT INTO changed_executions SELECT execution_id FROM stage_executions`, false, nil},
-		{`INSERT INTO changed_artifacts SELECT artifact_id FROM stage_artifacts UNION SELECT artifact_id FROM stage_events`, false, nil},
-		{`INSERT INTO changed_pipelines SELECT pipeline_id FROM stage_pipelines UNION SELECT pipeline_id FROM stage_executions
-			UNION SELECT pipeline_id FROM stage_artifacts`, false, nil},
 	} {
 		var args []any
 		if step.src {
@@ -805,15 +806,30 @@ func insertStage(ctx context.Context, conn *sql.Conn, src int64, res *LoadResult
 		}
 		r, err := conn.ExecContext(ctx, step.q, args...)
 		if err != nil {
-			return err
+			return false, err
 		}
-		if step.n != nil {
-			if *step.n, err = r.RowsAffected(); err != nil {
-				return err
-			}
+		if *step.n, err = r.RowsAffected(); err != nil {
+			return false, err
 		}
 	}
-	return nil
+	var all int64
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM executions`).Scan(&all); err != nil {
+		return false, err
+	}
+	if large = res.Executions*4 >= all; large {
+		return true, nil
+	}
+	for _, q := range []string{
+		`INSERT INTO changed_executions SELECT execution_id FROM stage_executions`,
+		`INSERT INTO changed_artifacts SELECT artifact_id FROM stage_artifacts UNION SELECT artifact_id FROM stage_events`,
+		`INSERT INTO changed_pipelines SELECT pipeline_id FROM stage_pipelines UNION SELECT pipeline_id FROM stage_executions
+			UNION SELECT pipeline_id FROM stage_artifacts`,
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
 }
 
 // applyStage makes the store's rows of source src those staged, as diffStage found them
