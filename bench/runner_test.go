@@ -115,7 +115,11 @@ func TestRunAll(t *testing.T) {
 	ctx := context.Background()
 	var generated []string
 	r := &Runner{CacheDir: t.TempDir(), Seed: synth.DefaultSeed, MinTime: time.Millisecond, Explain: true,
-		Log: func(s string) { generated = append(generated, s) }}
+		Log: func(s string) {
+			if strings.HasPrefix(s, "generated ") {
+				generated = append(generated, s)
+			}
+		}}
 	defer r.Close()
 	cs, err := Cases()
 	if err != nil {

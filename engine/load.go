@@ -262,16 +262,22 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		if err := validateStage(ctx, conn, src.id); err != nil {
 			return err
 		}
-		refresh := refreshDerived
-		if res.New || res.Replaced {
+		// What changed is either derived from scratch (full: a quarter of the store or more,
+		// or a change the refresh does not follow) or followed, with the checksums of the
+		// changed rows before and after (see recordChange).
+		var full, fresh bool
+		var before map[string]tableSum
+		fresh = res.New || res.Replaced
+		if fresh {
 			// The source holds no rows: every staged one is new, and needs no comparing.
-			st.Step("inserting")
-			large, err := insertStage(ctx, conn, src.id, &res)
-			if err != nil {
+			var staged, all int64
+			if err := conn.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM stage_executions), (SELECT count(*) FROM executions)`).Scan(&staged, &all); err != nil {
 				return err
 			}
-			if large {
-				refresh = rebuildDerived
+			if full = staged*4 >= staged+all; !full {
+				if err := noteInserts(ctx, conn); err != nil {
+					return err
+				}
 			}
 		} else {
 			st.Step("comparing with the store")
@@ -279,35 +285,29 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 				return err
 			}
 			res.UpToDate = res.Rows() == 0 && res.Updated.Rows() == 0 && res.Removed.Rows() == 0
+			if !res.UpToDate {
+				if full, err = fullRefresh(ctx, conn); err != nil {
+					return err
+				}
+				if err := noteDiff(ctx, conn, src.id); err != nil {
+					return err
+				}
+			}
 		}
-		if !res.UpToDate && !res.New && !res.Replaced {
-			// The refresh takes an artifact's pipeline, type, span and creation time as fixed:
-			// a sync that changes one derives everything again.
-			var moved bool
-			if err := conn.QueryRowContext(ctx, `SELECT count(*) > 0 FROM diff_artifacts d
-				JOIN stage_artifacts s ON s.artifact_id = d.id JOIN artifacts o ON o.artifact_id = d.id
-				WHERE d.change = 'updated'
-				  AND row(s.pipeline_id, s.type, s.span, s.create_time) IS DISTINCT FROM row(o.pipeline_id, o.type, o.span, o.create_time)`).Scan(&moved); err != nil {
+		if !full && !res.UpToDate && !res.Replaced {
+			if before, err = checksums(ctx, conn, changedRows); err != nil {
 				return err
 			}
-			if moved {
-				refresh = rebuildDerived
+		}
+		if fresh {
+			st.Step("inserting")
+			if err := insertStage(ctx, conn, src.id, &res); err != nil {
+				return err
 			}
+		} else if !res.UpToDate {
 			st.Step("applying")
-			if err := applyStage(ctx, conn, src.id); err != nil {
+			if err := applyDiff(ctx, conn, src.id); err != nil {
 				return err
-			}
-		}
-		if !res.UpToDate && !res.New && !res.Replaced {
-			// A change to a quarter of the store or more is cheaper to derive from scratch
-			// than to follow.
-			var large bool
-			if err := conn.QueryRowContext(ctx, `SELECT (SELECT count(DISTINCT execution_id) FROM changed_executions) * 4
-				>= (SELECT count(*) FROM executions)`).Scan(&large); err != nil {
-				return err
-			}
-			if large {
-				refresh = rebuildDerived
 			}
 		}
 		if err := st.saveKeys(ctx); err != nil {
@@ -317,8 +317,25 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		if err := dropTemp(ctx, conn, "stage_pipelines", "stage_executions", "stage_artifacts", "stage_events"); err != nil {
 			return err
 		}
-		if !res.UpToDate {
-			if res.Refreshed, err = refresh(ctx, conn, st.Progress); err != nil {
+		switch {
+		case res.UpToDate:
+		case full:
+			if res.Refreshed, err = rebuildDerived(ctx, conn, st.Progress); err != nil {
+				return err
+			}
+		default:
+			if res.Refreshed, err = refreshDerived(ctx, conn, st.Progress); err != nil {
+				return err
+			}
+			if before == nil {
+				err = recordDerivation(ctx, conn)
+			} else {
+				var after map[string]tableSum
+				if after, err = checksums(ctx, conn, changedRows); err == nil {
+					err = recordChange(ctx, conn, before, after)
+				}
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -786,39 +803,8 @@ func insertSQL(table, where string) string {
 	return fmt.Sprintf(`INSERT INTO %[1]s SELECT %[2]s FROM stage_%[1]s WHERE %[3]s`, table, sel, where)
 }
 
-// insertStage adds every staged row to the store as rows of source src, which holds none,
-// counts them into res and, unless they are a quarter of the store or more (large: then the
-// derived tables are derived from scratch), records them for the refresh.
-func insertStage(ctx context.Context, conn *sql.Conn, src int64, res *LoadResult) (large bool, err error) {
-	for _, step := range []struct {
-		q   string
-		src bool
-		n   *int64
-	}{
-		{insertSQL("pipelines", "true"), true, &res.Pipelines},
-		{insertSQL("executions", "true"), true, &res.Executions},
-		{insertSQL("artifacts", "true"), true, &res.Artifacts},
-		{`INSERT INTO events SELECT ` + eventColumns + ` FROM stage_events`, false, &res.Events},
-	} {
-		var args []any
-		if step.src {
-			args = append(args, src)
-		}
-		r, err := conn.ExecContext(ctx, step.q, args...)
-		if err != nil {
-			return false, err
-		}
-		if *step.n, err = r.RowsAffected(); err != nil {
-			return false, err
-		}
-	}
-	var all int64
-	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM executions`).Scan(&all); err != nil {
-		return false, err
-	}
-	if large = res.Executions*4 >= all; large {
-		return true, nil
-	}
+// noteInserts records the staged rows for the refresh, as changes: they are all new.
+func noteInserts(ctx context.Context, conn *sql.Conn) error {
 	for _, q := range []string{
 		`INSERT INTO changed_executions SELECT execution_id FROM stage_executions`,
 		`INSERT INTO changed_artifacts SELECT artifact_id FROM stage_artifacts UNION SELECT artifact_id FROM stage_events`,
@@ -826,16 +812,55 @@ func insertStage(ctx context.Context, conn *sql.Conn, src int64, res *LoadResult
 			UNION SELECT pipeline_id FROM stage_artifacts`,
 	} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return false, err
+			return err
 		}
 	}
-	return false, nil
+	return nil
 }
 
-// applyStage makes the store's rows of source src those staged, as diffStage found them
-// to differ, and records what changed for the refresh. Rows of other sources must not name
-// a row it removes.
-func applyStage(ctx context.Context, conn *sql.Conn, src int64) error {
+// insertStage adds every staged row to the store as rows of source src, which holds none,
+// and counts them into res.
+func insertStage(ctx context.Context, conn *sql.Conn, src int64, res *LoadResult) error {
+	for _, step := range []struct {
+		q string
+		n *int64
+	}{
+		{insertSQL("pipelines", "true"), &res.Pipelines},
+		{insertSQL("executions", "true"), &res.Executions},
+		{insertSQL("artifacts", "true"), &res.Artifacts},
+		{`INSERT INTO events SELECT ` + eventColumns + ` FROM stage_events`, &res.Events},
+	} {
+		var args []any
+		if strings.Contains(step.q, "$1") {
+			args = append(args, src)
+		}
+		r, err := conn.ExecContext(ctx, step.q, args...)
+		if err != nil {
+			return err
+		}
+		if *step.n, err = r.RowsAffected(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fullRefresh reports whether the derived tables must be derived from scratch after the
+// change diffStage found: it changes a quarter of the store or more, or an artifact's
+// pipeline, type, span or creation time, which the incremental refresh takes as fixed.
+func fullRefresh(ctx context.Context, conn *sql.Conn) (bool, error) {
+	var full bool
+	err := conn.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM diff_executions) * 4 >= (SELECT count(*) FROM executions)
+		OR EXISTS (SELECT 1 FROM diff_artifacts d
+			JOIN stage_artifacts s ON s.artifact_id = d.id JOIN artifacts o ON o.artifact_id = d.id
+			WHERE d.change = 'updated'
+			  AND row(s.pipeline_id, s.type, s.span, s.create_time) IS DISTINCT FROM row(o.pipeline_id, o.type, o.span, o.create_time))`).Scan(&full)
+	return full, err
+}
+
+// noteDiff records what diffStage found changed for the refresh, refusing a change that
+// removes a row another source's rows name.
+func noteDiff(ctx context.Context, conn *sql.Conn, src int64) error {
 	orphans := []check{
 		{"rows of another source name a pipeline this load removes", `SELECT 'source ' || t.source_id, t.kind || ' ' || t.id, 'pipeline_id ' || t.pipeline_id FROM (
 			SELECT source_id, 'execution_id' AS kind, execution_id AS id, pipeline_id FROM executions
@@ -860,6 +885,18 @@ func applyStage(ctx context.Context, conn *sql.Conn, src int64) error {
 		`INSERT INTO changed_pipelines SELECT id FROM diff_pipelines
 			UNION ALL SELECT unnest([old_pipeline, new_pipeline]) FROM diff_executions
 			UNION ALL SELECT unnest([old_pipeline, new_pipeline]) FROM diff_artifacts`,
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyDiff makes the store's rows of source src those staged, as diffStage found them to
+// differ.
+func applyDiff(ctx context.Context, conn *sql.Conn, src int64) error {
+	for _, q := range []string{
 		`DELETE FROM events WHERE execution_id IN (SELECT execution_id FROM diff_events)`,
 		`INSERT INTO events SELECT ` + eventColumns + ` FROM stage_events WHERE execution_id IN (SELECT execution_id FROM diff_events)`,
 	} {

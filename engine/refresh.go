@@ -77,6 +77,11 @@ func (e *Engine) Change(ctx context.Context, change func(conn *sql.Conn) error, 
 		if err != nil {
 			return err
 		}
+		if !res.Full {
+			if err := recordDerivation(ctx, conn); err != nil {
+				return err
+			}
+		}
 		return dropTemp(ctx, conn, changeTables...)
 	})
 	return res, err
@@ -243,9 +248,6 @@ func refreshDerived(ctx context.Context, db execer, progress func(string)) (Refr
 		if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS temp.refresh_"+t); err != nil {
 			return res, fmt.Errorf("refresh: %w", err)
 		}
-	}
-	if err := recordDerivation(ctx, db); err != nil {
-		return res, err
 	}
 	res.Seconds = time.Since(began).Seconds()
 	return res, nil

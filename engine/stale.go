@@ -13,28 +13,68 @@ import (
 // the op_categories mapping.
 var derivedFrom = []string{"pipelines", "executions", "artifacts", "events", "op_categories"}
 
-// checksums digests the content of each table the derived tables are derived from: its row
-// count and the XOR of its rows' hashes, which no order of rows changes.
-func checksums(ctx context.Context, db execer) (map[string]string, error) {
-	sums := map[string]string{}
+// tableSum is the checksum of a table's rows: how many, and the XOR of their hashes, which
+// no order of rows changes and which a change updates by XORing the rows it removed and added.
+type tableSum struct {
+	N int64  `json:"n"`
+	X uint64 `json:"x"`
+}
+
+// checksums sums each table the derived tables are derived from; where, when it names a
+// table, sums only the rows it selects.
+func checksums(ctx context.Context, db execer, where map[string]string) (map[string]tableSum, error) {
+	sums := map[string]tableSum{}
 	for _, t := range derivedFrom {
-		var sum string
-		if err := db.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) || ':' || coalesce(bit_xor(hash(t)), 0) FROM %s t`, t)).Scan(&sum); err != nil {
+		cond := "true"
+		if w, ok := where[t]; ok {
+			cond = w
+		}
+		var s tableSum
+		if err := db.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*), coalesce(bit_xor(hash(t)), 0) FROM %s t WHERE %s`, t, cond)).Scan(&s.N, &s.X); err != nil {
 			return nil, fmt.Errorf("checksum %s: %w", t, err)
 		}
-		sums[t] = sum
+		sums[t] = s
 	}
 	return sums, nil
+}
+
+// changedRows selects the rows a load's changed_* tables name, for checksums before and
+// after the load applies them.
+var changedRows = map[string]string{
+	"pipelines":  `pipeline_id IN (SELECT pipeline_id FROM changed_pipelines)`,
+	"executions": `execution_id IN (SELECT execution_id FROM changed_executions)`,
+	"artifacts":  `artifact_id IN (SELECT artifact_id FROM changed_artifacts)`,
+	"events":     `execution_id IN (SELECT execution_id FROM changed_executions)`,
 }
 
 // recordDerivation records in mlprov_meta what the derived tables were just derived from
 // (the checksums of the tables they read) and when, so that an edit made outside a load can
 // be told (see Stale).
 func recordDerivation(ctx context.Context, db execer) error {
-	sums, err := checksums(ctx, db)
+	sums, err := checksums(ctx, db, nil)
 	if err != nil {
 		return err
 	}
+	return writeDerivation(ctx, db, sums)
+}
+
+// recordChange updates the recorded checksums by a change whose rows summed to before and
+// after: what the derivation read, XOR what the change took away, XOR what it brought. An
+// edit made outside a load before it stays visible.
+func recordChange(ctx context.Context, db execer, before, after map[string]tableSum) error {
+	was, err := derivation(ctx, db)
+	if err != nil {
+		return err
+	}
+	for t, s := range was {
+		s.N += after[t].N - before[t].N
+		s.X ^= before[t].X ^ after[t].X
+		was[t] = s
+	}
+	return writeDerivation(ctx, db, was)
+}
+
+func writeDerivation(ctx context.Context, db execer, sums map[string]tableSum) error {
 	js, err := json.Marshal(sums)
 	if err != nil {
 		return err
@@ -42,6 +82,23 @@ func recordDerivation(ctx context.Context, db execer) error {
 	_, err = db.ExecContext(ctx, `INSERT OR REPLACE INTO mlprov_meta VALUES ('derived_from', ?), ('derived_at', ?)`,
 		string(js), time.Now().UTC().Format(time.RFC3339))
 	return err
+}
+
+// derivation reads the recorded checksums; none when nothing was recorded.
+func derivation(ctx context.Context, db execer) (map[string]tableSum, error) {
+	was := map[string]tableSum{}
+	var js string
+	err := db.QueryRowContext(ctx, `SELECT value FROM mlprov_meta WHERE key = 'derived_from'`).Scan(&js)
+	if errors.Is(err, sql.ErrNoRows) {
+		return was, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read derivation: %w", err)
+	}
+	if err := json.Unmarshal([]byte(js), &was); err != nil {
+		return nil, fmt.Errorf("read derivation: %w", err)
+	}
+	return was, nil
 }
 
 // Stale returns the tables (canonical ones, op_categories) whose content differs from what
@@ -52,25 +109,17 @@ func (e *Engine) Stale(ctx context.Context) ([]string, error) {
 }
 
 func stale(ctx context.Context, db execer) ([]string, error) {
-	var js string
-	err := db.QueryRowContext(ctx, `SELECT value FROM mlprov_meta WHERE key = 'derived_from'`).Scan(&js)
-	if errors.Is(err, sql.ErrNoRows) {
-		return derivedFrom, nil
-	}
+	was, err := derivation(ctx, db)
 	if err != nil {
-		return nil, fmt.Errorf("read derivation: %w", err)
+		return nil, err
 	}
-	var was map[string]string
-	if err := json.Unmarshal([]byte(js), &was); err != nil {
-		return nil, fmt.Errorf("read derivation: %w", err)
-	}
-	now, err := checksums(ctx, db)
+	now, err := checksums(ctx, db, nil)
 	if err != nil {
 		return nil, err
 	}
 	var changed []string
 	for _, t := range derivedFrom {
-		if now[t] != was[t] {
+		if was[t] != now[t] {
 			changed = append(changed, t)
 		}
 	}
@@ -124,6 +173,11 @@ func (e *Engine) Refresh(ctx context.Context, progress func(string)) (Rederived,
 		}
 		if res.Refreshed, err = refresh(ctx, conn, progress); err != nil {
 			return err
+		}
+		if !res.Full {
+			if err := recordDerivation(ctx, conn); err != nil {
+				return err
+			}
 		}
 		return dropTemp(ctx, conn, changeTables...)
 	})

@@ -2,8 +2,12 @@ package engine_test
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"testing"
+
+	"mlprov/engine"
+	"mlprov/loaders/native"
 )
 
 // TestRefreshAfterEdits edits op_categories and then a canonical table through SQL, as the
@@ -46,4 +50,42 @@ func TestRefreshAfterEdits(t *testing.T) {
 	if res, err = e.Refresh(ctx, nil); err != nil || len(res.Stale) != 0 || res.Seconds != 0 {
 		t.Errorf("a second refresh: %+v, %v; want nothing to do", res, err)
 	}
+}
+
+// TestEditThenSync edits a row of one source through SQL and then syncs another: the sync
+// follows its own rows only, so the edit stays visible until a refresh, even after a sync
+// that rewrote the edited row (what the edit may have changed elsewhere is not known).
+func TestEditThenSync(t *testing.T) {
+	ctx := context.Background()
+	dir := copyLayout(t, example)
+	e := open(t, ":memory:", engine.Options{})
+	second := secondSource(t, "")
+	for _, d := range []string{dir, second} {
+		if _, err := e.Load(ctx, &native.Loader{}, d, engine.LoadOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(t, e.DB(), `UPDATE executions SET cost = 1 WHERE execution_id = 5001`)
+	dropLines(t, filepath.Join(dir, "events.jsonl"), `"execution_id": 215,`)
+	res, err := e.Load(ctx, &native.Loader{}, dir, engine.LoadOptions{})
+	if err != nil || res.Refreshed.Full || res.Removed.Events == 0 {
+		t.Fatalf("sync: %+v, %v; want events removed, followed incrementally", res, err)
+	}
+	if stale, err := e.Stale(ctx); err != nil || !slices.Equal(stale, []string{"executions"}) {
+		t.Errorf("after the sync of another source: stale %v, %v; want the edited executions", stale, err)
+	}
+	writeFile(t, filepath.Join(second, "executions.jsonl"), `{"execution_id": 5001, "pipeline_id": 5000, "op_type": "Trainer", "state": "complete", "cost": 4}`+"\n")
+	if res, err = e.Load(ctx, &native.Loader{}, second, engine.LoadOptions{}); err != nil || res.Updated.Executions != 1 {
+		t.Fatalf("sync of the edited source: %+v, %v", res, err)
+	}
+	if stale, err := e.Stale(ctx); err != nil || !slices.Equal(stale, []string{"executions"}) {
+		t.Errorf("after the sync of the edited source: stale %v, %v; want executions until a refresh", stale, err)
+	}
+	if _, err := e.Refresh(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if stale, err := e.Stale(ctx); err != nil || len(stale) != 0 {
+		t.Errorf("after a refresh: stale %v, %v; want none", stale, err)
+	}
+	assertMaterialized(t, e)
 }

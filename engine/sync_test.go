@@ -61,6 +61,10 @@ func TestSlicedLoads(t *testing.T) {
 					t.Errorf("no slice of %d was derived incrementally", n)
 				}
 				assertSameTables(t, whole, e)
+				// The checksums each sync updated by its own rows are those of the tables.
+				if stale, err := e.Stale(ctx); err != nil || len(stale) != 0 {
+					t.Errorf("after the slices: stale %v, %v; want none", stale, err)
+				}
 			})
 		}
 	}
