@@ -46,8 +46,8 @@ func TestCalibrationSeeds(t *testing.T) {
 			cfg := DefaultConfig(ScalePipelines(run.scale))
 			cfg.Seed = seed
 			c := measure(&cfg)
-			fmt.Fprintf(&report, "seed %-8d  trainers %7d  per day mean %5.2f median %4.2f  above 100/day %4.2f%%  not pushed %4.1f%%  events %8d\n",
-				seed, c.models, c.mean, c.median, 100*c.over, 100*c.notPushed, c.events)
+			fmt.Fprintf(&report, "seed %-8d  trainers %7d (%7d complete)  per day mean %5.2f median %4.2f  above 100/day %4.2f%%  not pushed %4.1f%%  executions %8d  artifacts %8d  events %8d\n",
+				seed, c.models, c.completed, c.mean, c.median, 100*c.over, 100*c.notPushed, c.execs, c.arts, c.events)
 			sum.models += float64(c.models)
 			sum.mean += c.mean
 			sum.over += c.over
@@ -94,7 +94,9 @@ func TestCalibrationSeeds(t *testing.T) {
 }
 
 type corpusFigures struct {
-	models, events     int
+	models, completed  int
+	execs, arts        int
+	events             int
 	mean, median, over float64
 	notPushed          float64
 }
@@ -117,6 +119,9 @@ func measure(cfg *Config) corpusFigures {
 			lo, hi = min(lo, x.start), max(hi, x.end)
 			if x.op == "Trainer" {
 				n++
+				if x.state == stComplete {
+					c.completed++
+				}
 			}
 		}
 		rate := float64(n) / max(1, float64(hi-lo)/day)
@@ -126,6 +131,8 @@ func measure(cfg *Config) corpusFigures {
 			c.over++
 		}
 		c.models += n
+		c.execs += len(b.execs)
+		c.arts += len(b.arts)
 		c.events += len(b.events)
 		for _, tr := range b.truths {
 			if tr.pushed {
