@@ -11,16 +11,18 @@ import (
 
 // A corpus of a few hundred pipelines drawn independently from heavy-tailed profiles is one
 // noisy draw: a couple of pipelines that span every ten minutes for months with several
-// trainers can hold half of its Trainer runs, or be missing. So the two draws that decide how
-// much a pipeline trains, its training rate and its lifespan, take their quantiles from a
-// low-discrepancy sequence indexed by the pipeline instead of from its own generator: pipeline
-// i's pair is point i of the first two dimensions of Sobol's sequence, shifted by bits drawn
-// from the seed. Every point is uniform on the unit square, so a pipeline's profile has the
-// same distribution as before, but any 2^m consecutive pipelines from a multiple of 2^m put
-// exactly one point in each of the square's dyadic boxes of area 2^-m: a corpus covers the
-// distribution's tail evenly, fast pipelines with long and short lives alike, and the seed
-// decides which pipeline falls where. A pipeline's pair depends only on the seed and its index,
-// so a smaller corpus is still the beginning of a larger one.
+// trainers can hold half of its Trainer runs, or be missing. So the draws that decide how much
+// a pipeline trains (its rate class, lifespan and start) and how much of its data drifts (its
+// rate of drift episodes) take their quantiles from a low-discrepancy sequence indexed by the
+// pipeline instead of from its own generator: pipeline i's quantiles are point i of the first
+// four dimensions of Sobol's sequence, each shifted (XOR) by bits drawn from the seed. Every
+// point is uniform, so a pipeline's profile has the same distribution as with independent
+// draws, but any 2^m consecutive pipelines from a multiple of 2^m put exactly one (rate,
+// lifespan) point in each dyadic box of area 2^-m, and one point of each quantile in each
+// stratum of width 2^-m: a corpus covers the distributions' tails evenly, fast pipelines with
+// long and short lives alike, and the seed decides which pipeline falls where. The quantiles
+// depend only on the seed and the pipeline's index, so a smaller corpus is still the beginning
+// of a larger one.
 
 // sobolDims are the second to fourth dimensions of Sobol's sequence (Joe and Kuo's
 // direction numbers): the degree s of the primitive polynomial, its inner coefficients a and
