@@ -43,8 +43,9 @@ bench: build
 	rm -rf bench-results
 	$(BIN) bench --scale $(BENCH_SCALES) --out bench-results
 
-# calibrate: the paper-scale corpus over several seeds against the paper's figures, and its
-# Parquet files byte-identical across two runs (about a minute and a half).
+# calibrate: every corpus at scale 0.1 (eight seeds) and at the paper's scale (four seeds)
+# against the paper's figures, simulated without files, and the paper-scale Parquet files
+# byte-identical across two runs (about a minute and a half).
 calibrate:
 	$(GO) test -tags calibration -run 'TestCalibrationSeeds|TestParquetDeterministicAtScale' -count=1 -v ./synth/
 

@@ -18,7 +18,7 @@ import (
 
 // cacheVersion is part of every cached corpus's name: bump it when the generator changes what
 // it writes without a change to synth.Config, so that stale corpora are not reused.
-const cacheVersion = 1
+const cacheVersion = 2
 
 // DefaultCacheDir is where corpora are kept between runs unless a Runner names another.
 func DefaultCacheDir() string { return filepath.Join(os.TempDir(), "mlprov-bench") }

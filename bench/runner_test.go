@@ -109,8 +109,9 @@ func TestSelect(t *testing.T) {
 	}
 }
 
-// TestRunAll runs every case on a corpus of three pipelines: each agrees with its reference,
-// nothing fails, and a second corpus request is served from the cache.
+// TestRunAll runs every case on a corpus of nine pipelines (fewer can leave the pruning
+// study's replayed period without a push): each agrees with its reference, nothing fails, and
+// a second corpus request is served from the cache.
 func TestRunAll(t *testing.T) {
 	ctx := context.Background()
 	var generated []string
@@ -125,7 +126,7 @@ func TestRunAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const scale = 0.001
+	const scale = 0.003
 	results, err := r.Run(ctx, cs, []float64{scale}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -27,9 +27,10 @@ func TestCorpusWriterWritesLayout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			classes := rateClasses(&cfg)
 			for i := range cfg.Pipelines {
 				b := new(batch)
-				s := newSim(&cfg, i, b)
+				s := newSim(&cfg, classes, i, b)
 				s.simulate()
 				if err := w.write(int64(i)+1, s.name(), b); err != nil {
 					t.Fatal(err)

@@ -51,9 +51,10 @@ type sim struct {
 	episodeLevel                                                 float64
 }
 
-func newSim(cfg *Config, idx int, b *batch) *sim {
+// newSim draws pipeline idx's profile; classes are cfg's rate classes (rateClasses).
+func newSim(cfg *Config, classes []rateClass, idx int, b *batch) *sim {
 	s := &sim{cfg: cfg, r: rand.New(rand.NewPCG(cfg.Seed, uint64(idx))), pid: int64(idx) + 1, b: b, schema: -1, hp: -1}
-	s.drawProfile()
+	s.drawProfile(classes)
 	return s
 }
 

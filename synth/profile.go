@@ -65,18 +65,21 @@ type profile struct {
 	schemaRate    float64
 }
 
-func (s *sim) drawProfile() {
+// drawProfile draws the pipeline's profile: its training rate (cadence, trigger, trainers)
+// from classes and its lifespan at the pipeline's quantiles (see quantiles), the rest from
+// its own generator.
+func (s *sim) drawProfile(classes []rateClass) {
 	c, r, p := s.cfg, s.r, &s.p
+	q := quantilesOf(c.Seed, int(s.pid-1))
+	rc := classAt(classes, q.rate)
 	window := float64(c.Days) * day
-	if r.Float64() >= c.AlreadyRunning {
-		p.start = int64(r.Float64() * window * 0.95)
+	if q.start >= c.AlreadyRunning {
+		p.start = int64((q.start - c.AlreadyRunning) / (1 - c.AlreadyRunning) * window * 0.95)
 	}
-	life := c.LifespanDays.draw(r) * day
-	p.cadence = int64(pick(r, c.SpanCadence) / time.Second)
+	life := c.LifespanDays.at(q.life) * day
+	p.cadence = int64(rc.cadence / time.Second)
 	p.latency = int64(r.Float64() * 0.2 * float64(p.cadence))
-	p.trigger = pick(r, c.Trigger)
-	p.k = pick(r, c.EveryK)
-	p.period = int64(pick(r, c.SchedulePeriod) / time.Second)
+	p.trigger, p.k, p.period = rc.trigger, rc.k, int64(rc.period/time.Second)
 	// Every pipeline in the corpus trains at least once: a slow one that would start too
 	// late to reach its first training run started earlier, and lives at least that long.
 	first := p.cadence + p.latency
@@ -106,15 +109,14 @@ func (s *sim) drawProfile() {
 	p.fail = math.Min(c.FailureRate.draw(r), c.MaxFailure)
 	p.base = c.Push.BaseMean + c.Push.BaseSD*r.NormFloat64()
 	p.driftNoise = c.DriftNoise.draw(r)
-	p.episodeRate = c.DriftEpisodesPerDay.draw(r) / day
+	p.episodeRate = c.DriftEpisodesPerDay.at(q.episodes) / day
 	p.codeRate = c.CodeChangesPerDay.draw(r) / day
 	p.configRate = c.ConfigChangesPerDay.draw(r) / day
 	p.structureRate = c.StructureChangesPerDay.draw(r) / day
 	p.schemaRate = c.SchemaChangesPerDay.draw(r) / day
 
 	s.topo = p.topo
-	n := pick(r, c.Trainers)
-	for i := range n {
+	for i := range rc.trainers {
 		suffix := ""
 		if i > 0 {
 			suffix = "_" + strconv.Itoa(i+1)

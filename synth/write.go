@@ -150,6 +150,7 @@ func simulateAll(ctx context.Context, cfg *Config, opts Options, w *corpusWriter
 		workers = runtime.NumCPU()
 	}
 	n := cfg.Pipelines
+	classes := rateClasses(cfg)
 	type result struct {
 		b    *batch
 		name string
@@ -172,7 +173,7 @@ func simulateAll(ctx context.Context, cfg *Config, opts Options, w *corpusWriter
 			for i := range next {
 				b := pool.Get().(*batch)
 				b.reset()
-				s := newSim(cfg, i, b)
+				s := newSim(cfg, classes, i, b)
 				s.simulate()
 				results[i] <- result{b, s.name()}
 			}
