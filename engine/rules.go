@@ -117,26 +117,8 @@ func applyDeployRule(ctx context.Context, st *Stage, rule *regexp.Regexp) error 
 // the id of the one the rule adds: the same at every load of the source, so that a sync
 // finds it unchanged.
 func pushedModelIDs(ctx context.Context, st *Stage) error {
-	rows, err := st.Conn.QueryContext(ctx, `SELECT x.execution_id FROM stage_executions x
-		SEMI JOIN stage_deploys d ON d.execution_id = x.execution_id
-		WHERE x.state = '`+StateComplete+`' AND NOT EXISTS (SELECT 1 FROM stage_events e
-			JOIN stage_artifacts a ON a.artifact_id = e.artifact_id
-			WHERE e.execution_id = x.execution_id AND e.direction = '`+DirectionOut+`' AND a.type = 'PushedModel')
-		ORDER BY x.execution_id`)
+	execs, err := unpushedDeploys(ctx, st.Conn)
 	if err != nil {
-		return err
-	}
-	var execs []int64
-	for rows.Next() {
-		var x int64
-		if err := rows.Scan(&x); err != nil {
-			rows.Close()
-			return err
-		}
-		execs = append(execs, x)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, x := range execs {
@@ -181,4 +163,28 @@ func uncategorised(ctx context.Context, conn *sql.Conn) (string, error) {
 		shown = append(shown[:10:10], fmt.Sprintf("and %d more", len(names)-10))
 	}
 	return fmt.Sprintf("%d operator types have no category and count as other: %s (add them to op_categories)", len(names), strings.Join(shown, ", ")), nil
+}
+
+// unpushedDeploys returns the complete deployments in stage_deploys that wrote no
+// PushedModel, in id order.
+func unpushedDeploys(ctx context.Context, conn *sql.Conn) ([]int64, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT x.execution_id FROM stage_executions x
+		SEMI JOIN stage_deploys d ON d.execution_id = x.execution_id
+		WHERE x.state = '`+StateComplete+`' AND NOT EXISTS (SELECT 1 FROM stage_events e
+			JOIN stage_artifacts a ON a.artifact_id = e.artifact_id
+			WHERE e.execution_id = x.execution_id AND e.direction = '`+DirectionOut+`' AND a.type = 'PushedModel')
+		ORDER BY x.execution_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var execs []int64
+	for rows.Next() {
+		var x int64
+		if err := rows.Scan(&x); err != nil {
+			return nil, err
+		}
+		execs = append(execs, x)
+	}
+	return execs, rows.Err()
 }

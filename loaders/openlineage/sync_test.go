@@ -290,7 +290,7 @@ func splitFile(tb testing.TB, path string, n int) []string {
 			b.WriteByte('\n')
 		}
 		p := filepath.Join(dir, fmt.Sprintf("part%02d.json", i+1))
-		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
 			tb.Fatal(err)
 		}
 		paths = append(paths, p)
