@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"mlprov/bench"
 	"mlprov/engine"
+	"mlprov/internal/golden"
 	"mlprov/loaders/native"
 	"mlprov/synth"
 )
@@ -90,42 +93,8 @@ func compareTable(t *testing.T, want, got *engine.Engine, table, cols string) {
 	if cols == "* EXCLUDE (source_id)" && table == "events" {
 		return
 	}
-	q := fmt.Sprintf("SELECT %s FROM %s ORDER BY ALL", cols, table)
-	w, g := rowsOf(t, want, q), rowsOf(t, got, q)
-	if len(w) != len(g) {
-		t.Errorf("%s: %d rows, want %d", table, len(g), len(w))
-		return
+	q := fmt.Sprintf("SELECT COLUMNS(%s)::VARCHAR FROM %s ORDER BY ALL", cols, table)
+	if diff := cmp.Diff(golden.Rows(t, want.DB(), q), golden.Rows(t, got.DB(), q)); diff != "" {
+		t.Errorf("%s differs from a single load (-whole +sliced):\n%s", table, diff)
 	}
-	for i := range w {
-		if w[i] != g[i] {
-			t.Errorf("%s: row %d is\n  %s\nwant\n  %s", table, i, g[i], w[i])
-			return
-		}
-	}
-}
-
-func rowsOf(t *testing.T, e *engine.Engine, q string) []string {
-	t.Helper()
-	rows, err := e.DB().Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, fmt.Sprint(vals...))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
