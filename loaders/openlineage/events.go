@@ -20,12 +20,14 @@ import (
 )
 
 // event is one distinct event the source received: its canonical text and digest, the file
-// and line it was first read from, and what check found in it.
+// and line it was first read from (and its place among the file's events, since a JSON array
+// may hold many on one line), and what check found in it.
 type event struct {
 	digest string
 	text   []byte // the event as canonical JSON
 	file   string
 	line   int
+	pos    int // its index among its file's events
 	ev     RunEvent
 	time   time.Time // its eventTime; zero for a skipped event
 	skip   string    // why the builder skips it (an event without a run), or ""
@@ -36,7 +38,7 @@ func (e *event) src() string { return fmt.Sprintf("%s: line %d", e.file, e.line)
 // newEvent returns the event rec read from file. Its digest is over its canonical JSON (keys
 // sorted, no spaces, numbers as written), so that the same event written another way, in
 // another file or in another load, is recognised.
-func newEvent(file string, rec Record) (*event, error) {
+func newEvent(file string, rec Record, pos int) (*event, error) {
 	dec := json.NewDecoder(bytes.NewReader(rec.Raw))
 	dec.UseNumber()
 	var v any
@@ -51,13 +53,13 @@ func newEvent(file string, rec Record) (*event, error) {
 	}
 	text := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	sum := sha256.Sum256(text)
-	return &event{digest: hex.EncodeToString(sum[:]), text: text, file: file, line: rec.Line, ev: rec.Event}, nil
+	return &event{digest: hex.EncodeToString(sum[:]), text: text, file: file, line: rec.Line, pos: pos, ev: rec.Event}, nil
 }
 
 // readEvents returns the events earlier loads of the source kept, checked again: an error
 // names the file and line the event was read from.
 func readEvents(ctx context.Context, st *engine.Stage) ([]*event, error) {
-	rows, err := st.Conn.QueryContext(ctx, `SELECT digest, file, line, event FROM openlineage_events WHERE source_id = ?`, st.SourceID)
+	rows, err := st.Conn.QueryContext(ctx, `SELECT digest, file, line, position, event FROM openlineage_events WHERE source_id = ?`, st.SourceID)
 	if err != nil {
 		return nil, fmt.Errorf("read kept events: %w", err)
 	}
@@ -66,7 +68,7 @@ func readEvents(ctx context.Context, st *engine.Stage) ([]*event, error) {
 	for rows.Next() {
 		e := &event{}
 		var text string
-		if err := rows.Scan(&e.digest, &e.file, &e.line, &text); err != nil {
+		if err := rows.Scan(&e.digest, &e.file, &e.line, &e.pos, &text); err != nil {
 			return nil, fmt.Errorf("read kept events: %w", err)
 		}
 		e.text = []byte(text)
@@ -85,13 +87,13 @@ func readEvents(ctx context.Context, st *engine.Stage) ([]*event, error) {
 }
 
 // sortEvents puts events in the order the builder takes them: by time, then (events of one
-// instant, such as a schedule that starts a whole pipeline at once) by file name and line,
-// then by digest. Where the file stands in a folder does not count, so the order is the same
+// instant, such as a schedule that starts a whole pipeline at once) by file name and place
+// in the file, then by digest. Where the file stands in a folder does not count, so the order is the same
 // whether the files arrive one by one or together.
 func sortEvents(es []*event) {
 	slices.SortStableFunc(es, func(a, b *event) int {
 		return cmp.Or(a.time.Compare(b.time), strings.Compare(path.Base(a.file), path.Base(b.file)),
-			cmp.Compare(a.line, b.line), strings.Compare(a.digest, b.digest))
+			cmp.Compare(a.pos, b.pos), strings.Compare(a.digest, b.digest))
 	})
 }
 
@@ -117,7 +119,7 @@ func saveEvents(ctx context.Context, st *engine.Stage, es []*event) error {
 			if !e.time.IsZero() {
 				at = e.time
 			}
-			if err := a.AppendRow(st.SourceID, e.digest, run, at, e.file, int64(e.line), string(e.text)); err != nil {
+			if err := a.AppendRow(st.SourceID, e.digest, run, at, e.file, int64(e.line), int64(e.pos), string(e.text)); err != nil {
 				a.Close()
 				return fmt.Errorf("keep events: %w", err)
 			}

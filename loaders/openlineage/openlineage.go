@@ -98,8 +98,8 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		again := 0
-		for _, r := range recs {
-			e, err := newEvent(name, r)
+		for i, r := range recs {
+			e, err := newEvent(name, r, i)
 			if err != nil {
 				return err
 			}

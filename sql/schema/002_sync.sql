@@ -79,5 +79,6 @@ CREATE TABLE openlineage_events (
     event_time TIMESTAMP,
     file       VARCHAR   NOT NULL,
     line       BIGINT    NOT NULL,
+    position   BIGINT    NOT NULL, -- its index among the file's events
     event      VARCHAR   NOT NULL
 );
