@@ -73,18 +73,31 @@ func (e *Engine) Change(ctx context.Context, change func(conn *sql.Conn) error, 
 			return err
 		}
 		var err error
-		res, err = refreshDerived(ctx, conn, progress)
-		if err != nil {
-			return err
-		}
-		if !res.Full {
-			if err := recordDerivation(ctx, conn); err != nil {
-				return err
-			}
-		}
-		return dropTemp(ctx, conn, changeTables...)
+		res, err = followChange(ctx, conn, false, progress)
+		return err
 	})
 	return res, err
+}
+
+// followChange brings the derived tables up to date after a change the changed_* tables
+// name, incrementally or (full) from scratch, records what they were derived from, and drops
+// the changed_* tables.
+func followChange(ctx context.Context, conn *sql.Conn, full bool, progress func(string)) (Refreshed, error) {
+	refresh := refreshDerived
+	if full {
+		refresh = rebuildDerived
+	}
+	res, err := refresh(ctx, conn, progress)
+	if err != nil {
+		return res, err
+	}
+	if !res.Full {
+		// materialize records what a derivation from scratch read; a refresh leaves it here.
+		if err := recordDerivation(ctx, conn); err != nil {
+			return res, err
+		}
+	}
+	return res, dropTemp(ctx, conn, changeTables...)
 }
 
 // refreshDerived brings the derived tables up to date after the canonical rows named by the

@@ -165,21 +165,10 @@ func (e *Engine) Refresh(ctx context.Context, progress func(string)) (Rederived,
 		if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM changed_executions`).Scan(&res.Recategorised); err != nil {
 			return err
 		}
-		refresh := refreshDerived
-		for _, t := range changed {
-			if t != "op_categories" {
-				refresh = rebuildDerived
-			}
-		}
-		if res.Refreshed, err = refresh(ctx, conn, progress); err != nil {
-			return err
-		}
-		if !res.Full {
-			if err := recordDerivation(ctx, conn); err != nil {
-				return err
-			}
-		}
-		return dropTemp(ctx, conn, changeTables...)
+		// Only op_categories changed: follow the new categories; else derive from scratch.
+		full := len(changed) > 1 || changed[0] != "op_categories"
+		res.Refreshed, err = followChange(ctx, conn, full, progress)
+		return err
 	})
 	return res, err
 }
