@@ -11,28 +11,25 @@
 WITH RECURSIVE
 -- The graphlets to walk: every Trainer here; a refresh walks only those it re-derives.
 roots AS (SELECT graphlet_id FROM trainers),
-up_edges AS (
-    SELECT l.producer_id, l.consumer_id
-    FROM lineage_edges l
-    ANTI JOIN trainers t ON t.graphlet_id = l.producer_id
-),
-down_edges AS (
-    SELECT l.producer_id, l.consumer_id
-    FROM lineage_edges l
-    ANTI JOIN trainers t ON t.graphlet_id = l.consumer_id
-    WHERE l.role IS NULL OR l.role NOT IN ('base_model', 'baseline_model')
-),
+-- Each step joins the walk's frontier to lineage_edges first, then drops the steps into a
+-- Trainer: the frontier is small when a refresh walks a few graphlets, so every step costs a
+-- probe of the edges, not a pass over all of them with the Trainers taken out.
 up(graphlet_id, execution_id) AS (
     SELECT graphlet_id, graphlet_id FROM roots
     UNION
-    SELECT u.graphlet_id, e.producer_id
-    FROM up u JOIN up_edges e ON e.consumer_id = u.execution_id
+    SELECT u.graphlet_id, l.producer_id
+    FROM up u
+    JOIN lineage_edges l ON l.consumer_id = u.execution_id
+    ANTI JOIN trainers t ON t.graphlet_id = l.producer_id
 ),
 down(graphlet_id, execution_id) AS (
     SELECT graphlet_id, graphlet_id FROM roots
     UNION
-    SELECT d.graphlet_id, e.consumer_id
-    FROM down d JOIN down_edges e ON e.producer_id = d.execution_id
+    SELECT d.graphlet_id, l.consumer_id
+    FROM down d
+    JOIN lineage_edges l ON l.producer_id = d.execution_id
+    ANTI JOIN trainers t ON t.graphlet_id = l.consumer_id
+    WHERE l.role IS NULL OR l.role NOT IN ('base_model', 'baseline_model')
 )
 SELECT graphlet_id, execution_id,
        CASE WHEN execution_id = graphlet_id THEN 'trainer' ELSE 'upstream' END AS side

@@ -52,14 +52,22 @@ arts AS (
     GROUP BY graphlet_id
 ),
 -- The data spans the model trained on: Examples read by the Trainer or a Transform feeding it.
+-- The readers' input events are found first, so that a refresh of a few graphlets reads the
+-- events of their readers rather than every event of an Examples artifact.
+readers AS MATERIALIZED (
+    SELECT graphlet_id, execution_id
+    FROM members
+    WHERE side = 'trainer' OR (side = 'upstream' AND category = 'transform')
+),
 spans AS (
-    SELECT m.graphlet_id, list(DISTINCT a.span ORDER BY a.span) AS input_spans
-    FROM members m
-    JOIN events ev ON ev.execution_id = m.execution_id AND ev.direction = 'in'
+    SELECT r.graphlet_id, list(DISTINCT a.span ORDER BY a.span) AS input_spans
+    FROM readers r
+    JOIN (SELECT execution_id, artifact_id
+          FROM events
+          WHERE direction = 'in' AND execution_id IN (SELECT execution_id FROM readers)) ev USING (execution_id)
     JOIN artifacts a ON a.artifact_id = ev.artifact_id
-    WHERE (m.side = 'trainer' OR (m.side = 'upstream' AND m.category = 'transform'))
-      AND a.type = 'Examples' AND a.span IS NOT NULL
-    GROUP BY m.graphlet_id
+    WHERE a.type = 'Examples' AND a.span IS NOT NULL
+    GROUP BY r.graphlet_id
 ),
 pushes AS (
     SELECT m.graphlet_id, min(m.end_time) AS push_time
