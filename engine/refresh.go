@@ -25,24 +25,31 @@ type Refreshed struct {
 	Full bool `json:"full"`
 }
 
-// rootsAll is the roots relation of the graphlet views in a full derivation: every Trainer.
-// A refresh swaps it for the graphlets it derives again.
-const rootsAll = "roots AS (SELECT graphlet_id FROM trainers)"
+// What a view derives for in a full derivation: every Trainer in the graphlet views (roots),
+// every pipeline in the per-pipeline views (derived). A refresh swaps it for a table of the
+// ids it derives again.
+const (
+	rootsAll     = "roots AS (SELECT graphlet_id FROM trainers)"
+	pipelinesAll = "derived AS (SELECT pipeline_id FROM pipelines)"
+)
 
-// viewSQL returns the defining SELECT of the view name; with roots set, the graphlet view
-// derives only the graphlets whose ids the table roots holds.
-func viewSQL(name, roots string) string {
+// viewSQL returns the defining SELECT of the view name; with only set, the view derives only
+// the graphlets or pipelines whose ids the table only holds.
+func viewSQL(name, only string) string {
 	for _, v := range Views() {
 		if v.Name != name {
 			continue
 		}
-		if roots == "" {
+		if only == "" {
 			return v.SQL
 		}
-		if strings.Count(v.SQL, rootsAll) != 1 {
-			panic(fmt.Sprintf("view %s does not define %q once", name, rootsAll)) // checked by the tests
+		for _, all := range []string{rootsAll, pipelinesAll} {
+			if strings.Count(v.SQL, all) == 1 {
+				from := all[strings.Index(all, " FROM ")+len(" FROM ") : len(all)-1]
+				return strings.Replace(v.SQL, all, strings.Replace(all, from, only, 1), 1)
+			}
 		}
-		return strings.Replace(v.SQL, rootsAll, "roots AS (SELECT graphlet_id FROM "+roots+")", 1)
+		panic(fmt.Sprintf("view %s defines neither %q nor %q once", name, rootsAll, pipelinesAll)) // checked by the tests
 	}
 	panic("no view " + name)
 }
@@ -146,10 +153,10 @@ func refreshDerived(ctx context.Context, db execer, progress func(string)) (Refr
 	temp := func(name, q string) step {
 		return step{"", "CREATE OR REPLACE TEMP TABLE " + name + " AS " + q}
 	}
-	refreshed := func(table, where, scope, roots string) []step {
+	refreshed := func(table, where, scope, only string) []step {
 		return []step{
 			{"", fmt.Sprintf("DELETE FROM main.%s WHERE %s", table, where)},
-			{table, fmt.Sprintf("INSERT INTO main.%s SELECT * FROM (%s) WHERE %s", table, viewSQL(table, roots), scope)},
+			{table, fmt.Sprintf("INSERT INTO main.%s SELECT * FROM (%s) WHERE %s", table, viewSQL(table, only), scope)},
 		}
 	}
 	edgesWhere := `consumer_id IN ` + ce + ` OR artifact_id IN ` + ca + ` OR artifact_id IN (SELECT artifact_id FROM refresh_produced)`
@@ -228,7 +235,7 @@ func refreshDerived(ctx context.Context, db execer, progress func(string)) (Refr
 	}
 	if err == nil {
 		err = run(refreshed("graphlet_features",
-			"graphlet_id IN (SELECT graphlet_id FROM refresh_features) OR graphlet_id IN (SELECT graphlet_id FROM refresh_graphlets_old)",
+			"graphlet_id IN (SELECT graphlet_id FROM refresh_features) OR graphlet_id IN (SELECT graphlet_id FROM refresh_graphlets_old ANTI JOIN main.graphlets USING (graphlet_id))",
 			"true", "refresh_features")...)
 	}
 	if err == nil {
@@ -238,10 +245,10 @@ func refreshDerived(ctx context.Context, db execer, progress func(string)) (Refr
 			WHERE x.execution_id IN (SELECT producer_id FROM refresh_edges_old UNION ALL SELECT producer_id FROM refresh_edges_new)`))
 	}
 	if err == nil {
-		err = run(refreshed("pipeline_topology", "pipeline_id IN (SELECT pipeline_id FROM refresh_topology)", "pipeline_id IN (SELECT pipeline_id FROM refresh_topology)", "")...)
+		err = run(refreshed("pipeline_topology", "pipeline_id IN (SELECT pipeline_id FROM refresh_topology)", "true", "refresh_topology")...)
 	}
 	if err == nil {
-		err = run(refreshed("pipeline_activity", "pipeline_id IN "+cp, "pipeline_id IN "+cp, "")...)
+		err = run(refreshed("pipeline_activity", "pipeline_id IN "+cp, "true", "changed_pipelines")...)
 	}
 	if err == nil {
 		err = run(step{"topology_catalog", "CREATE OR REPLACE TABLE main.topology_catalog AS " + viewSQL("topology_catalog", "")})

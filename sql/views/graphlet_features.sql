@@ -81,32 +81,31 @@ schemas AS (
 -- graphlet finishes and Trainer starts; a start sorts before a finish at the same instant, so
 -- only graphlets finished strictly before it count.
 timeline AS (
-    SELECT pipeline_id, finished AS moment, 1 AS finish, graphlet_id, pushed, push_time,
-           CASE WHEN pushed THEN input_spans END AS pushed_spans
+    SELECT pipeline_id, finished AS moment, 1 AS finish, graphlet_id, pushed, push_time
     FROM scope
     WHERE finished IS NOT NULL
     UNION ALL
-    SELECT pipeline_id, trainer_start, 0, graphlet_id, NULL, NULL, NULL
+    SELECT pipeline_id, trainer_start, 0, graphlet_id, NULL, NULL
     FROM scope
 ),
 running AS (
-    SELECT pipeline_id, finish, graphlet_id,
+    SELECT pipeline_id, finish, graphlet_id, pushed,
            sum(finish) OVER w AS known,
            sum(CASE WHEN pushed THEN 1 ELSE 0 END) OVER w AS pushes,
-           max(push_time) OVER w AS last_push_time,
-           last_value(pushed IGNORE NULLS) OVER w AS last_pushed,
-           last_value(pushed_spans IGNORE NULLS) OVER w AS last_pushed_spans
+           max(push_time) OVER w AS last_push_time
     FROM timeline
     WINDOW w AS (PARTITION BY pipeline_id ORDER BY moment, finish, graphlet_id ROWS UNBOUNDED PRECEDING)
 ),
 history AS (
     SELECT s.graphlet_id, s.known, s.pushes, s.pushes - coalesce(f.pushes, 0) AS pushes_last_5,
-           s.last_push_time, s.last_pushed, s.last_pushed_spans
+           s.last_push_time, l.pushed AS last_pushed, p.input_spans AS last_pushed_spans
     FROM running s
     LEFT JOIN running f ON f.pipeline_id = s.pipeline_id AND f.finish = 1 AND f.known = s.known - 5
+    LEFT JOIN running l ON l.pipeline_id = s.pipeline_id AND l.finish = 1 AND l.known = s.known
+    LEFT JOIN running q ON q.pipeline_id = s.pipeline_id AND q.finish = 1 AND q.pushed AND q.pushes = s.pushes
+    LEFT JOIN scope p ON p.graphlet_id = q.graphlet_id
     WHERE s.finish = 0
 ),
--- A warm start reads a base model.
 warm AS (
     SELECT DISTINCT execution_id AS graphlet_id
     FROM events

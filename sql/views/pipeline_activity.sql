@@ -4,7 +4,10 @@
 -- Rates divide by the lifespan in days, at least one, so that a pipeline seen for an hour is
 -- not credited with a day's worth of runs per hour. Runs without a run_id (asynchronous
 -- pipelines) count one run per execution.
-WITH per AS (
+WITH
+-- The pipelines to derive: every one here; a refresh derives only those it re-derives.
+derived AS (SELECT pipeline_id FROM pipelines),
+per AS (
     SELECT x.pipeline_id,
            count(DISTINCT coalesce(x.run_id, 'execution:' || x.execution_id)) AS runs,
            count(t.graphlet_id) FILTER (WHERE x.state <> 'cached') AS trainings,
@@ -12,6 +15,7 @@ WITH per AS (
            max(coalesce(x.end_time, x.start_time)) AS last_end
     FROM executions x
     LEFT JOIN trainers t ON t.graphlet_id = x.execution_id
+    WHERE x.pipeline_id IN (SELECT pipeline_id FROM derived)
     GROUP BY x.pipeline_id
 )
 SELECT pipeline_id, runs, trainings, first_start, last_end,
