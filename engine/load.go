@@ -299,6 +299,12 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 				return err
 			}
 		}
+		// Rows go into the canonical tables in no particular order, so that DuckDB fills whole
+		// row groups: the part-filled ones an ordered insert leaves, a checkpoint compacts,
+		// which made the next change's commit as slow as the load.
+		if _, err := conn.ExecContext(ctx, `SET preserve_insertion_order = false`); err != nil {
+			return err
+		}
 		if fresh {
 			st.Step("inserting")
 			if err := insertStage(ctx, conn, src.id, &res); err != nil {
@@ -309,6 +315,9 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 			if err := applyDiff(ctx, conn, src.id); err != nil {
 				return err
 			}
+		}
+		if _, err := conn.ExecContext(ctx, `RESET preserve_insertion_order`); err != nil {
+			return err
 		}
 		if err := st.saveKeys(ctx); err != nil {
 			return err
