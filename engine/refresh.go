@@ -25,16 +25,17 @@ type Refreshed struct {
 	Full bool `json:"full"`
 }
 
-// What a view derives for in a full derivation: every Trainer in the graphlet views (roots),
-// every pipeline in the per-pipeline views (derived). A refresh swaps it for a table of the
-// ids it derives again.
-const (
-	rootsAll     = "roots AS (SELECT graphlet_id FROM trainers)"
-	pipelinesAll = "derived AS (SELECT pipeline_id FROM pipelines)"
-)
+// scopes are the relations that say what a view derives: in a full derivation every Trainer
+// (the graphlet views' roots), every pipeline (the per-pipeline views) or every execution
+// (artifact_producers). A refresh swaps the one a view defines for the ids it derives again.
+var scopes = []struct{ all, only string }{
+	{"roots AS (SELECT graphlet_id FROM trainers)", "roots AS (SELECT graphlet_id FROM %s)"},
+	{"derived AS (SELECT pipeline_id FROM pipelines)", "derived AS (SELECT pipeline_id FROM %s)"},
+	{"derived AS (SELECT * FROM executions)", "derived AS (SELECT * FROM executions WHERE execution_id IN (SELECT execution_id FROM %s))"},
+}
 
 // viewSQL returns the defining SELECT of the view name; with only set, the view derives only
-// the graphlets or pipelines whose ids the table only holds.
+// the graphlets, pipelines or executions whose ids the table only holds.
 func viewSQL(name, only string) string {
 	for _, v := range Views() {
 		if v.Name != name {
@@ -43,13 +44,12 @@ func viewSQL(name, only string) string {
 		if only == "" {
 			return v.SQL
 		}
-		for _, all := range []string{rootsAll, pipelinesAll} {
-			if strings.Count(v.SQL, all) == 1 {
-				from := all[strings.Index(all, " FROM ")+len(" FROM ") : len(all)-1]
-				return strings.Replace(v.SQL, all, strings.Replace(all, from, only, 1), 1)
+		for _, s := range scopes {
+			if strings.Count(v.SQL, s.all) == 1 {
+				return strings.Replace(v.SQL, s.all, fmt.Sprintf(s.only, only), 1)
 			}
 		}
-		panic(fmt.Sprintf("view %s defines neither %q nor %q once", name, rootsAll, pipelinesAll)) // checked by the tests
+		panic(fmt.Sprintf("view %s defines no scope to derive only some of it", name)) // checked by the tests
 	}
 	panic("no view " + name)
 }
@@ -159,7 +159,11 @@ func refreshDerived(ctx context.Context, db execer, progress func(string)) (Refr
 			{table, fmt.Sprintf("INSERT INTO main.%s SELECT * FROM (%s) WHERE %s", table, viewSQL(table, only), scope)},
 		}
 	}
-	edgesWhere := `consumer_id IN ` + ce + ` OR artifact_id IN ` + ca + ` OR artifact_id IN (SELECT artifact_id FROM refresh_produced)`
+	// Every such edge passes through an artifact of refresh_edge_artifacts: a changed artifact,
+	// one whose producers changed, or an input of a changed execution. Naming them first lets
+	// DuckDB skip the edges and events through no such artifact.
+	edgesWhere := `artifact_id IN (SELECT artifact_id FROM refresh_edge_artifacts) AND (consumer_id IN ` + ce +
+		` OR artifact_id IN ` + ca + ` OR artifact_id IN (SELECT artifact_id FROM refresh_produced))`
 	run := func(steps ...step) error {
 		for _, s := range steps {
 			start := time.Now()
@@ -179,11 +183,13 @@ func refreshDerived(ctx context.Context, db execer, progress func(string)) (Refr
 		temp("refresh_trainers_old", `SELECT * FROM main.trainers WHERE graphlet_id IN `+ce),
 	)
 	if err == nil {
-		err = run(refreshed("artifact_producers", "execution_id IN "+ce, "execution_id IN "+ce, "")...)
+		err = run(refreshed("artifact_producers", "execution_id IN "+ce, "true", "changed_executions")...)
 	}
 	if err == nil {
 		err = run(
 			step{"", `INSERT INTO refresh_produced SELECT artifact_id FROM main.artifact_producers WHERE execution_id IN ` + ce},
+			temp("refresh_edge_artifacts", `SELECT artifact_id FROM changed_artifacts UNION SELECT artifact_id FROM refresh_produced
+				UNION SELECT artifact_id FROM main.events WHERE direction = 'in' AND execution_id IN `+ce),
 			temp("refresh_edges_old", `SELECT * FROM main.lineage_edges WHERE `+edgesWhere),
 			step{"", `DELETE FROM main.lineage_edges WHERE ` + edgesWhere},
 			temp("refresh_edges_new", `SELECT * FROM (`+viewSQL("lineage_edges", "")+`) WHERE `+edgesWhere),
@@ -263,7 +269,7 @@ func refreshDerived(ctx context.Context, db execer, progress func(string)) (Refr
 	if err != nil {
 		return res, fmt.Errorf("refresh: %w", err)
 	}
-	for _, t := range []string{"produced", "trainers_old", "edges_old", "edges_new", "edge_changes", "walk", "roots",
+	for _, t := range []string{"produced", "edge_artifacts", "trainers_old", "edges_old", "edges_new", "edge_changes", "walk", "roots",
 		"executions_old", "members", "graphlets", "graphlets_old", "features", "topology"} {
 		if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS temp.refresh_"+t); err != nil {
 			return res, fmt.Errorf("refresh: %w", err)
