@@ -328,7 +328,7 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 	if err != nil {
 		return err
 	}
-	r := &reader{db: db, file: name, categories: cats, stage: st}
+	r := &reader{db: sqliteDB{db}, file: name, fallback: strings.TrimSuffix(name, ".sqlite"), categories: cats, stage: st}
 	st.Step("reading %s", name)
 	if err := r.read(ctx); err != nil {
 		return err
