@@ -100,6 +100,14 @@ type Identifier interface {
 	Identity(path string) (string, error)
 }
 
+// Remote is implemented by a Loader whose inputs are addresses of a database server
+// (mysql://USER@HOST:PORT/DB) rather than files or folders. Load does not look for such an
+// input on disk, and names it in messages and in the store as Redact returns it: without
+// the password the address may carry.
+type Remote interface {
+	Redact(path string) string
+}
+
 // Counts are rows of the canonical tables, table by table.
 type Counts struct {
 	Pipelines  int64 `json:"pipelines"`
@@ -159,20 +167,26 @@ type source struct {
 func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptions) (LoadResult, error) {
 	res := LoadResult{Format: l.Format()}
 	began := time.Now()
-	if err := CheckInput(path); err != nil {
+	// shown names the input in messages and in the store; abs is where a file input is.
+	shown, abs := path, ""
+	if r, ok := l.(Remote); ok {
+		shown = r.Redact(path)
+		abs = shown
+	} else if err := CheckInput(path); err != nil {
 		return res, fmt.Errorf("load %s: %w", path, err)
 	}
 	identity, err := identify(l, path)
 	if err != nil {
-		return res, fmt.Errorf("load %s: %w", path, err)
+		return res, fmt.Errorf("load %s: %w", shown, err)
 	}
 	fp, err := l.Fingerprint(ctx, path)
 	if err != nil {
-		return res, fmt.Errorf("load %s: %w", path, err)
+		return res, fmt.Errorf("load %s: %w", shown, err)
 	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return res, fmt.Errorf("load %s: %w", path, err)
+	if abs == "" {
+		if abs, err = filepath.Abs(path); err != nil {
+			return res, fmt.Errorf("load %s: %w", path, err)
+		}
 	}
 	err = e.inTransaction(ctx, func(conn *sql.Conn) error {
 		rules, err := rulesDigest(ctx, conn, opts.DeployRule)
@@ -229,7 +243,7 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 			}
 		}
 		st := &Stage{Conn: conn, SourceID: src.id, Base: src.base.Int64, Progress: opts.Progress, Records: opts.Records}
-		st.Step("reading %s as %s", path, l.Format())
+		st.Step("reading %s as %s", shown, l.Format())
 		if err := l.Stage(ctx, st, path); err != nil {
 			return err
 		}
@@ -342,7 +356,7 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		if err := dropTemp(ctx, conn, append(changeTables, "diff_pipelines", "diff_executions", "diff_artifacts", "diff_events")...); err != nil {
 			return err
 		}
-		if err := recordLoad(ctx, conn, src, l.Format(), identity, path, abs, fp, rules, res, began); err != nil {
+		if err := recordLoad(ctx, conn, src, l.Format(), identity, shown, abs, fp, rules, res, began); err != nil {
 			return err
 		}
 		if os.Getenv("MLPROV_TEST_HOLD_COMMIT") != "" {
@@ -354,7 +368,7 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		return nil
 	})
 	if err != nil {
-		return res, fmt.Errorf("load %s: %w", path, err)
+		return res, fmt.Errorf("load %s: %w", shown, err)
 	}
 	return res, nil
 }

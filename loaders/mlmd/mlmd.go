@@ -324,12 +324,17 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	defer release()
+	return stageStore(ctx, st, &reader{db: sqliteDB{db}, file: name, fallback: strings.TrimSuffix(name, ".sqlite")})
+}
+
+// stageStore reads the store r holds and stages its canonical rows.
+func stageStore(ctx context.Context, st *engine.Stage, r *reader) error {
 	cats, err := st.Categories(ctx)
 	if err != nil {
 		return err
 	}
-	r := &reader{db: sqliteDB{db}, file: name, fallback: strings.TrimSuffix(name, ".sqlite"), categories: cats, stage: st}
-	st.Step("reading %s", name)
+	r.categories, r.stage = cats, st
+	st.Step("reading %s", r.file)
 	if err := r.read(ctx); err != nil {
 		return err
 	}
