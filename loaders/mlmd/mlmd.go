@@ -87,8 +87,9 @@ var (
 	// ErrDamaged means the file starts with the SQLite header but SQLite cannot read it whole:
 	// it was cut short (copied while being written, a partial download) or overwritten.
 	ErrDamaged = errors.New("is an SQLite file but truncated or damaged")
-	// ErrNotMLMD means the SQLite file has no MLMDEnv table.
-	ErrNotMLMD = errors.New("not an MLMD store (no MLMDEnv table)")
+	// ErrNotMLMD means the file or database has no MLMDEnv table, or lacks a table of MLMD
+	// that mlprov needs.
+	ErrNotMLMD = errors.New("not an MLMD store")
 	// ErrSchemaVersion means the store's schema version is outside what mlprov reads.
 	ErrSchemaVersion = errors.New("unsupported MLMD schema version")
 )

@@ -123,7 +123,7 @@ func (r *reader) read(ctx context.Context) error {
 		tables[n] = true
 	}
 	if !tables["MLMDEnv"] {
-		return fmt.Errorf("%s: %w", r.file, ErrNotMLMD)
+		return fmt.Errorf("%s: %w (no MLMDEnv table)", r.file, ErrNotMLMD)
 	}
 	var v sql.NullInt64
 	if err := r.db.QueryRowContext(ctx, "SELECT max(schema_version) FROM MLMDEnv").Scan(&v); err != nil {
