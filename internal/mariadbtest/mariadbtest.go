@@ -88,11 +88,13 @@ func Start(tb testing.TB) *Server {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	tb.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			return // it exited already
+		}
 		select {
 		case <-exited:
 		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
+			_ = cmd.Process.Kill()
 			<-exited
 		}
 	})
@@ -186,6 +188,9 @@ func CopySQLite(tb testing.TB, path string, db *sql.DB) {
 			tb.Fatal(err)
 		}
 		tables = append(tables, n)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
 	}
 	if err := rows.Close(); err != nil {
 		tb.Fatal(err)

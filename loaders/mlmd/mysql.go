@@ -175,8 +175,9 @@ func (a *address) connect(ctx context.Context) (mysqlDB, func(), error) {
 		}
 	}
 	release := func() {
-		// The transaction wrote nothing; ending it frees the snapshot on the server.
-		conn.ExecContext(context.Background(), "ROLLBACK")
+		// The transaction wrote nothing; ending it frees the snapshot on the server, and
+		// closing the connection ends it too if the rollback fails.
+		_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
 		conn.Close()
 		db.Close()
 	}
@@ -299,7 +300,7 @@ func (*Server) Fingerprint(ctx context.Context, path string) (string, error) {
 		if err := db.QueryRowContext(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM `"+t+"`").Scan(ptrs...); err != nil {
 			return "", fmt.Errorf("%s: %w", a.cfg.DBName, db.explain("table "+t, err))
 		}
-		fmt.Fprintf(h, "%s", t)
+		fmt.Fprint(h, t)
 		for _, v := range vals {
 			fmt.Fprintf(h, " %v:%s", v.Valid, v.String)
 		}

@@ -243,8 +243,12 @@ func TestMySQL(t *testing.T) {
 
 	t.Run("bad input", func(t *testing.T) {
 		good := mlmd.BuildStore(t, 10, mlmd.TfxIR)
-		s.store(t, "schema11", good).Exec("UPDATE `MLMDEnv` SET `schema_version` = 11")
-		s.store(t, "noevents", good).Exec("DROP TABLE `Event`")
+		if _, err := s.store(t, "schema11", good).Exec("UPDATE `MLMDEnv` SET `schema_version` = 11"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.store(t, "noevents", good).Exec("DROP TABLE `Event`"); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := s.Database(t, "notes").Exec("CREATE TABLE notes (id INT, body TEXT); INSERT INTO notes VALUES (1, 'x')"); err != nil {
 			t.Fatal(err)
 		}
@@ -261,12 +265,16 @@ func TestMySQL(t *testing.T) {
 		}
 		defer silent.Close()
 		go func() {
+			var held []net.Conn
 			for {
 				c, err := silent.Accept()
 				if err != nil {
+					for _, c := range held {
+						c.Close()
+					}
 					return
 				}
-				defer c.Close()
+				held = append(held, c)
 			}
 		}()
 		for _, c := range []struct{ name, url, want string }{
