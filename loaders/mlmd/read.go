@@ -61,7 +61,7 @@ type mevent struct {
 // the meaning of errors differ (see backend).
 type reader struct {
 	db         backend
-	file       string // the store's name in errors: its file name, or its address
+	file       string // the store's name in errors: its file's name, or its database's
 	fallback   string // the pipeline of records nothing else places (see converter)
 	categories map[string]string
 	stage      *engine.Stage
