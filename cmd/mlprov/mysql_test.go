@@ -24,7 +24,7 @@ func TestLoadMySQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	mariadbtest.CopySQLite(t, mlmdStore(t), db)
-	const pass = "kf-S3cret"
+	const pass = "kf/S3c@ret" // / and @ as users write them, not %-escaped
 	if _, err := s.Root.Exec("CREATE USER 'kfp'@'127.0.0.1' IDENTIFIED BY '" + pass + "'; GRANT SELECT ON metadb.* TO 'kfp'@'127.0.0.1'"); err != nil {
 		t.Fatal(err)
 	}

@@ -64,16 +64,25 @@ func (*Server) Detect(path string) bool { return IsServerAddress(path) }
 
 // Redact implements engine.Remote: the address without its password.
 func (*Server) Redact(path string) string {
-	scheme, rest, _ := strings.Cut(path, "://")
-	authority, tail, cut := strings.Cut(rest, "/")
-	if at := strings.LastIndex(authority, "@"); at >= 0 {
-		user, _, _ := strings.Cut(authority[:at], ":")
-		authority = user + "@" + authority[at+1:]
+	scheme, userinfo, rest := splitAddress(path)
+	if userinfo == "" {
+		return path
 	}
-	if cut {
-		authority += "/" + tail
+	user, _, _ := strings.Cut(userinfo, ":")
+	return scheme + "://" + user + "@" + rest
+}
+
+// splitAddress splits an address at its last @ before the parameters, into what comes
+// before (USER[:PASSWORD], "" when there is no @) and after (HOST[:PORT]/DATABASE[?PARAMS]).
+// A URL parser would end the user's part at the first / or ?, but users write passwords
+// with those in them without %-escaping them, and the password must not end up in the host.
+func splitAddress(path string) (scheme, userinfo, rest string) {
+	scheme, rest, _ = strings.Cut(path, "://")
+	head, _, _ := strings.Cut(rest, "?")
+	if at := strings.LastIndex(head, "@"); at >= 0 {
+		return scheme, rest[:at], rest[at+1:]
 	}
-	return scheme + "://" + authority
+	return scheme, "", rest
 }
 
 // Identity implements engine.Identifier: mysql://USER@HOST:PORT/DATABASE, whatever the
@@ -100,7 +109,16 @@ func parseAddress(path string) (*address, error) {
 	if !IsServerAddress(path) {
 		return nil, fmt.Errorf("not a mysql:// address")
 	}
-	u, err := url.Parse(path)
+	_, userinfo, rest := splitAddress(path)
+	user, pass, hasPass := strings.Cut(userinfo, ":")
+	var err error
+	if user, err = url.PathUnescape(user); err == nil {
+		pass, err = url.PathUnescape(pass)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: a %%-escape in the user or password is not valid", badAddress)
+	}
+	u, err := url.Parse("mysql://" + rest) // the rest holds no password
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -109,7 +127,7 @@ func parseAddress(path string) (*address, error) {
 		return nil, fmt.Errorf("%s: %w", badAddress, err)
 	}
 	db := strings.TrimPrefix(u.Path, "/")
-	if u.Host == "" || db == "" || strings.Contains(db, "/") || u.User == nil || u.User.Username() == "" {
+	if u.Host == "" || db == "" || strings.Contains(db, "/") || user == "" {
 		return nil, fmt.Errorf("%s: it needs a user, a host and a database", badAddress)
 	}
 	// The driver's own parser reads the parameters; user, password and host are set apart,
@@ -118,10 +136,8 @@ func parseAddress(path string) (*address, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", badAddress, err)
 	}
-	cfg.User = u.User.Username()
-	if pass, ok := u.User.Password(); ok {
-		cfg.Passwd = pass
-	} else {
+	cfg.User, cfg.Passwd = user, pass
+	if !hasPass {
 		cfg.Passwd = os.Getenv(EnvPassword)
 	}
 	cfg.Net = "tcp"

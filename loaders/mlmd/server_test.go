@@ -16,6 +16,9 @@ func TestServerAddress(t *testing.T) {
 		{"mysql://reader:s3cret@db.example:3307/metadb", "mysql://reader@db.example:3307/metadb", "mysql://reader@db.example:3307/metadb"},
 		{"mysql://reader@db.example/metadb?tls=true", "mysql://reader@db.example/metadb?tls=true", "mysql://reader@db.example:3306/metadb"},
 		{"mysql://reader:p%40ss:w0rd@10.0.0.5:3306/metadb", "mysql://reader@10.0.0.5:3306/metadb", "mysql://reader@10.0.0.5:3306/metadb"},
+		// Passwords that were not %-escaped: / and @ in them.
+		{"mysql://reader:s3c/ret@db.example/metadb", "mysql://reader@db.example/metadb", "mysql://reader@db.example:3306/metadb"},
+		{"mysql://reader:s3c@r/et@db.example/metadb?tls=true", "mysql://reader@db.example/metadb?tls=true", "mysql://reader@db.example:3306/metadb"},
 	} {
 		if got := s.Redact(c.path); got != c.shown {
 			t.Errorf("Redact(%q) = %q, want %q", c.path, got, c.shown)
@@ -29,13 +32,15 @@ func TestServerAddress(t *testing.T) {
 		"mysql://reader:s3cret@db.example/",
 		"mysql://:s3cret@db.example/metadb",
 		"mysql://reader:s3cret@db.example/metadb?tls=maybe",
+		"mysql://reader:s3c/ret@db.example:port/metadb",
+		"mysql://reader:s3cret%zz@db.example/metadb",
 	} {
 		_, err := s.Identity(path)
 		if err == nil {
 			t.Errorf("Identity(%q) succeeded", path)
 			continue
 		}
-		if strings.Contains(err.Error(), "s3cret") {
+		if strings.Contains(err.Error(), "s3c") || strings.Contains(err.Error(), "zz") {
 			t.Errorf("Identity(%q): error %q shows the password", path, err)
 		}
 		t.Log(err)
