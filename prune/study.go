@@ -20,7 +20,13 @@ type Options struct {
 
 // ModelReport says which classifier was chosen and how well it predicts the replayed period.
 type ModelReport struct {
-	Kind           string             `json:"kind"`
+	Kind string `json:"kind"`
+	// Threshold is the operating point's threshold, chosen on the validation tail of the
+	// training period (Validation), before the replayed period begins.
+	Threshold float64 `json:"threshold"`
+	// Validation is the operating point on the validation tail, scored by the model fitted
+	// on the graphlets before it: where the threshold was chosen.
+	Validation     Outcome            `json:"validation_operating_point"`
 	AUC            float64            `json:"auc"`
 	ValidationAUC  map[string]float64 `json:"validation_auc"`
 	Calibration    []CalibrationBin   `json:"calibration"`
@@ -34,13 +40,21 @@ type ModelReport struct {
 
 // Result is the whole study.
 type Result struct {
-	MaxCadenceLoss    float64     `json:"max_cadence_loss"`
-	OperatingPoint    Outcome     `json:"operating_point"`
-	BestPossible      *Outcome    `json:"best_possible,omitempty"`
-	Baselines         []Outcome   `json:"baselines"`
-	Model             ModelReport `json:"model"`
-	Sweep             []Outcome   `json:"sweep"`
-	BestPossibleSweep []Outcome   `json:"best_possible_sweep,omitempty"`
+	MaxCadenceLoss float64 `json:"max_cadence_loss"`
+	// OperatingPoint is the replay at the threshold chosen in advance, from the training
+	// period alone: what a team would have saved.
+	OperatingPoint Outcome `json:"operating_point"`
+	// Hindsight is the replay at the threshold chosen on the replayed period itself: an
+	// upper bound, not a saving anyone could have planned.
+	Hindsight Outcome `json:"hindsight"`
+	// BestPossible is the generator's p_push with its threshold chosen as OperatingPoint's
+	// is; BestPossibleHindsight as Hindsight's is.
+	BestPossible          *Outcome    `json:"best_possible,omitempty"`
+	BestPossibleHindsight *Outcome    `json:"best_possible_hindsight,omitempty"`
+	Baselines             []Outcome   `json:"baselines"`
+	Model                 ModelReport `json:"model"`
+	Sweep                 []Outcome   `json:"sweep"`
+	BestPossibleSweep     []Outcome   `json:"best_possible_sweep,omitempty"`
 }
 
 // ErrTooFewGraphlets means the history is too short or too one-sided to learn from.
@@ -94,35 +108,43 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 	res := &Result{MaxCadenceLoss: opts.MaxCadenceLoss}
 	res.Model.ValidationAUC = map[string]float64{}
 	enc := newEncoder(ds.Names, fit)
-	bestKind, bestAUC := "", -1.0
+	validX, validY := enc.encode(valid), labels(valid)
+	var best Model
+	var bestScore []float64
 	for _, m := range candidates() {
 		m.Fit(enc.encode(fit), labels(fit))
-		auc := AUC(predictAll(m, enc.encode(valid)), labels(valid))
+		p := predictAll(m, validX)
+		auc := AUC(p, validY)
 		res.Model.ValidationAUC[m.Kind()] = auc
-		if auc > bestAUC {
-			bestKind, bestAUC = m.Kind(), auc
+		if best == nil || auc > res.Model.ValidationAUC[best.Kind()] {
+			best, bestScore = m, p
 		}
 	}
-	model := fresh(bestKind)
+	// The threshold is chosen on the validation tail, as the model fitted before it scores
+	// it: nothing of the replayed period enters the choice.
+	validEnd := periodEnd(valid)
+	res.Model.Validation = OperatingPoint(Sweep("model", valid, bestScore, validEnd), opts.MaxCadenceLoss)
+	threshold := *res.Model.Validation.Threshold
+	res.Model.Threshold = threshold
+
+	model := fresh(best.Kind())
 	enc = newEncoder(ds.Names, train)
 	model.Fit(enc.encode(train), labels(train))
 
 	X, y := enc.encode(eval), labels(eval)
 	score := predictAll(model, X)
-	res.Model.Kind = bestKind
+	res.Model.Kind = best.Kind()
 	res.Model.AUC = AUC(score, y)
 	res.Model.Calibration, res.Model.ECE = calibration(score, y)
 	res.Model.Importances = permutationImportance(model, enc.names, X, y, opts.Seed)
 	res.Model.TrainGraphlets, res.Model.EvalGraphlets = len(train), len(eval)
 	res.Model.TrainUntil = train[len(train)-1].Start
-	end := eval[0].Start
-	for _, g := range eval {
-		end = later(end, later(g.Start, g.PushTime))
-	}
+	end := periodEnd(eval)
 	res.Model.EvalUntil = end
 
 	res.Sweep = Sweep("model", eval, score, end)
-	res.OperatingPoint = OperatingPoint(res.Sweep, opts.MaxCadenceLoss)
+	res.OperatingPoint = atThreshold("model", eval, score, threshold, end)
+	res.Hindsight = OperatingPoint(res.Sweep, opts.MaxCadenceLoss)
 
 	none, oracle, noData, random := make([]bool, len(eval)), make([]bool, len(eval)), make([]bool, len(eval)), make([]bool, len(eval))
 	share := float64(res.OperatingPoint.Skipped) / float64(len(eval))
@@ -143,11 +165,28 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 		for i, g := range eval {
 			p[i] = g.PPush
 		}
-		res.BestPossibleSweep = Sweep("best possible (generator's p_push)", eval, p, end)
-		best := OperatingPoint(res.BestPossibleSweep, opts.MaxCadenceLoss)
-		res.BestPossible = &best
+		vp := make([]float64, len(valid))
+		for i, g := range valid {
+			vp[i] = g.PPush
+		}
+		const name = "best possible (generator's p_push)"
+		chosen := OperatingPoint(Sweep(name, valid, vp, validEnd), opts.MaxCadenceLoss)
+		inAdvance := atThreshold(name, eval, p, *chosen.Threshold, end)
+		res.BestPossible = &inAdvance
+		res.BestPossibleSweep = Sweep(name, eval, p, end)
+		hindsight := OperatingPoint(res.BestPossibleSweep, opts.MaxCadenceLoss)
+		res.BestPossibleHindsight = &hindsight
 	}
 	return res, nil
+}
+
+// periodEnd closes a period of graphlets: its last Trainer start or push.
+func periodEnd(gs []Graphlet) time.Time {
+	end := gs[0].Start
+	for _, g := range gs {
+		end = later(end, later(g.Start, g.PushTime))
+	}
+	return end
 }
 
 func later(a, b time.Time) time.Time {

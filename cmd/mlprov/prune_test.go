@@ -19,6 +19,7 @@ func TestPruneJSON(t *testing.T) {
 	}
 	var res struct {
 		OperatingPoint map[string]any   `json:"operating_point"`
+		Hindsight      map[string]any   `json:"hindsight"`
 		BestPossible   map[string]any   `json:"best_possible"`
 		Baselines      []map[string]any `json:"baselines"`
 		Model          map[string]any   `json:"model"`
@@ -40,8 +41,11 @@ func TestPruneJSON(t *testing.T) {
 			t.Errorf("%v: no staleness_added_hours_mean", o["name"])
 		}
 	}
-	if lost := res.OperatingPoint["pushes_lost"].(float64); lost > 0.01 {
-		t.Errorf("operating point loses %.3f of pushes, above the default bound 0.01", lost)
+	if res.OperatingPoint["chosen_in_advance"] != true || res.BestPossible["chosen_in_advance"] != true {
+		t.Errorf("chosen_in_advance: operating point %v, best possible %v; want true for both", res.OperatingPoint["chosen_in_advance"], res.BestPossible["chosen_in_advance"])
+	}
+	if res.Hindsight["chosen_in_advance"] != false || res.Hindsight["pushes_lost"].(float64) > 0.01 {
+		t.Errorf("hindsight %v: want chosen_in_advance false and pushes lost within the default bound 0.01", res.Hindsight)
 	}
 	names := []string{}
 	for _, b := range res.Baselines {
