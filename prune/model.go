@@ -34,17 +34,23 @@ func newEncoder(names []string, train []Graphlet) *encoder {
 
 func (e *encoder) encode(gs []Graphlet) [][]float64 {
 	X := make([][]float64, len(gs))
-	for i, g := range gs {
-		x := make([]float64, len(e.names))
-		copy(x, g.Features)
-		for j, t := range e.modelTypes {
-			if g.ModelType == t {
-				x[e.numeric+j] = 1
-			}
-		}
-		X[i] = x
+	for i := range gs {
+		X[i] = e.encodeOne(&gs[i], gs[i].Features)
 	}
 	return X
+}
+
+// encodeOne encodes graphlet g with the numeric features features (g's own, or those a
+// replay computed for it).
+func (e *encoder) encodeOne(g *Graphlet, features []float64) []float64 {
+	x := make([]float64, len(e.names))
+	copy(x, features)
+	for j, t := range e.modelTypes {
+		if g.ModelType == t {
+			x[e.numeric+j] = 1
+		}
+	}
+	return x
 }
 
 func labels(gs []Graphlet) []bool {

@@ -55,6 +55,20 @@ type Result struct {
 	Model                 ModelReport `json:"model"`
 	Sweep                 []Outcome   `json:"sweep"`
 	BestPossibleSweep     []Outcome   `json:"best_possible_sweep,omitempty"`
+	// Decisions are the operating point's decisions, one per replayed graphlet in time order.
+	Decisions []Decision `json:"-"`
+}
+
+// Decision is what the operating point decided for one replayed graphlet.
+type Decision struct {
+	GraphletID   int64
+	PipelineID   int64
+	TrainerStart time.Time
+	// PPush is the model's score on the features known at the start in the store's history,
+	// as advise computes it; PPushReplayed its score on the history the replay left, on which
+	// the decision was made (the same unless an earlier graphlet of the pipeline was skipped).
+	PPush, PPushReplayed float64
+	Skipped              bool
 }
 
 // ErrTooFewGraphlets means the history is too short or too one-sided to learn from.
@@ -105,55 +119,72 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 		}
 	}
 
+	nFit, nTrain, n := len(fit), len(train), len(ds.Graphlets)
+
 	res := &Result{MaxCadenceLoss: opts.MaxCadenceLoss}
 	res.Model.ValidationAUC = map[string]float64{}
 	enc := newEncoder(ds.Names, fit)
 	validX, validY := enc.encode(valid), labels(valid)
-	var best Model
-	var bestScore []float64
+	var best *scorer
 	for _, m := range candidates() {
 		m.Fit(enc.encode(fit), labels(fit))
 		p := predictAll(m, validX)
 		auc := AUC(p, validY)
 		res.Model.ValidationAUC[m.Kind()] = auc
-		if best == nil || auc > res.Model.ValidationAUC[best.Kind()] {
-			best, bestScore = m, p
+		if best == nil || auc > res.Model.ValidationAUC[best.model.Kind()] {
+			best = &scorer{model: m, enc: enc, gs: ds.Graphlets, from: nFit, base: p}
 		}
 	}
-	// The threshold is chosen on the validation tail, as the model fitted before it scores
-	// it: nothing of the replayed period enters the choice.
+	// The threshold is chosen on the validation tail, replayed in closed loop as the model
+	// fitted before it scores it: nothing of the replayed period enters the choice.
 	validEnd := periodEnd(valid)
-	res.Model.Validation = OperatingPoint(Sweep("model", valid, bestScore, validEnd), opts.MaxCadenceLoss)
+	atValid := ds.trackerAt(nFit)
+	res.Model.Validation = OperatingPoint(best.sweep("model", atValid, nTrain, validEnd), opts.MaxCadenceLoss)
 	threshold := *res.Model.Validation.Threshold
 	res.Model.Threshold = threshold
 
-	model := fresh(best.Kind())
+	model := fresh(best.model.Kind())
 	enc = newEncoder(ds.Names, train)
 	model.Fit(enc.encode(train), labels(train))
 
 	X, y := enc.encode(eval), labels(eval)
-	score := predictAll(model, X)
-	res.Model.Kind = best.Kind()
-	res.Model.AUC = AUC(score, y)
-	res.Model.Calibration, res.Model.ECE = calibration(score, y)
+	sc := &scorer{model: model, enc: enc, gs: ds.Graphlets, from: nTrain, base: predictAll(model, X)}
+	res.Model.Kind = model.Kind()
+	res.Model.AUC = AUC(sc.base, y)
+	res.Model.Calibration, res.Model.ECE = calibration(sc.base, y)
 	res.Model.Importances = permutationImportance(model, enc.names, X, y, opts.Seed)
 	res.Model.TrainGraphlets, res.Model.EvalGraphlets = len(train), len(eval)
 	res.Model.TrainUntil = train[len(train)-1].Start
 	end := periodEnd(eval)
 	res.Model.EvalUntil = end
 
-	res.Sweep = Sweep("model", eval, score, end)
-	res.OperatingPoint = atThreshold("model", eval, score, threshold, end)
+	// The replayed period, in closed loop: a skipped graphlet leaves no outcome and no
+	// spans behind, and the later graphlets of its pipeline are scored on what remains.
+	atEval := ds.trackerAt(nTrain)
+	res.Sweep = sc.sweep("model", atEval, n, end)
+	skip, replayed := sc.replayAt(atEval, n, threshold)
+	res.OperatingPoint = Replay("model", eval, skip, end)
+	res.OperatingPoint.Threshold, res.OperatingPoint.ChosenInAdvance = &threshold, true
 	res.Hindsight = OperatingPoint(res.Sweep, opts.MaxCadenceLoss)
+	for i, g := range eval {
+		res.Decisions = append(res.Decisions, Decision{GraphletID: g.ID, PipelineID: g.PipelineID, TrainerStart: g.Start,
+			PPush: sc.base[i], PPushReplayed: replayed[i], Skipped: skip[i]})
+	}
 
-	none, oracle, noData, random := make([]bool, len(eval)), make([]bool, len(eval)), make([]bool, len(eval)), make([]bool, len(eval))
+	none, oracle, random := make([]bool, len(eval)), make([]bool, len(eval)), make([]bool, len(eval))
 	share := float64(res.OperatingPoint.Skipped) / float64(len(eval))
 	rng := rand.New(rand.NewPCG(opts.Seed, 2))
 	for i, g := range eval {
 		oracle[i] = !g.Pushed
-		noData[i] = g.NewSpans == 0
 		random[i] = rng.Float64() < share
 	}
+	newSpans, known := atEval.col["new_spans"]
+	noData := atEval.clone().closedLoop(nTrain, n, func(i int, x []float64) bool {
+		if known {
+			return x[newSpans] == 0
+		}
+		return ds.Graphlets[i].NewSpans == 0
+	})
 	res.Baselines = []Outcome{
 		Replay("run everything", eval, none, end),
 		Replay("oracle (skip exactly the unpushed)", eval, oracle, end),
