@@ -1,6 +1,7 @@
 package prune
 
 import (
+	"encoding/json"
 	"math"
 	"slices"
 	"testing"
@@ -120,5 +121,37 @@ func TestModelPolicyInClosedLoop(t *testing.T) {
 	// In closed loop every skip leaves g1 the last outcome known: all three are skipped.
 	if !slices.Equal(skip, []bool{true, true, true}) || !slices.Equal(scores, []float64{0, 0, 0}) {
 		t.Errorf("closed loop: skipped %v on scores %v, want all skipped on 0, 0, 0", skip, scores)
+	}
+}
+
+// TestModelsKeepTheirScores checks that a fitted model written and read back, as the store
+// keeps it, scores every graphlet exactly as before.
+func TestModelsKeepTheirScores(t *testing.T) {
+	var X [][]float64
+	var y []bool
+	for i := 0; i < 500; i++ {
+		a, b := float64(i%17)/17, float64((i*31)%23)/23
+		x := []float64{a, b, math.NaN()}
+		if i%4 == 0 {
+			x[2] = a * b
+		}
+		X = append(X, x)
+		y = append(y, a+0.3*b > 0.6)
+	}
+	for _, m := range candidates() {
+		m.Fit(X, y)
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back := fresh(m.Kind())
+		if err := json.Unmarshal(b, back); err != nil {
+			t.Fatal(err)
+		}
+		for i, x := range X {
+			if p, q := m.Predict(x), back.Predict(x); p != q {
+				t.Fatalf("%s: row %d scores %v, %v once kept", m.Kind(), i, p, q)
+			}
+		}
 	}
 }

@@ -34,6 +34,7 @@ type ModelReport struct {
 	Importances    []Importance       `json:"feature_importances"`
 	TrainGraphlets int                `json:"train_graphlets"`
 	EvalGraphlets  int                `json:"eval_graphlets"`
+	TrainFrom      time.Time          `json:"train_from"`
 	TrainUntil     time.Time          `json:"train_until"`
 	EvalUntil      time.Time          `json:"eval_until"`
 }
@@ -55,6 +56,8 @@ type Result struct {
 	Model                 ModelReport `json:"model"`
 	Sweep                 []Outcome   `json:"sweep"`
 	BestPossibleSweep     []Outcome   `json:"best_possible_sweep,omitempty"`
+	model                 Model       // the model fitted on the training period
+	enc                   *encoder    // its encoding
 	// Decisions are the operating point's decisions, one per replayed graphlet in time order.
 	Decisions []Decision `json:"-"`
 }
@@ -83,13 +86,14 @@ func candidates() []Model {
 	}
 }
 
+// fresh returns an unfitted model of the given kind, nil for a kind mlprov does not know.
 func fresh(kind string) Model {
 	for _, m := range candidates() {
 		if m.Kind() == kind {
 			return m
 		}
 	}
-	panic("unknown model kind " + kind)
+	return nil
 }
 
 func bothClasses(gs []Graphlet) bool {
@@ -154,7 +158,8 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 	res.Model.Calibration, res.Model.ECE = calibration(sc.base, y)
 	res.Model.Importances = permutationImportance(model, enc.names, X, y, opts.Seed)
 	res.Model.TrainGraphlets, res.Model.EvalGraphlets = len(train), len(eval)
-	res.Model.TrainUntil = train[len(train)-1].Start
+	res.Model.TrainFrom, res.Model.TrainUntil = train[0].Start, train[len(train)-1].Start
+	res.model, res.enc = model, enc
 	end := periodEnd(eval)
 	res.Model.EvalUntil = end
 

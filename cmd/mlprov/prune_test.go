@@ -60,6 +60,22 @@ func TestPruneJSON(t *testing.T) {
 	if code, _, _ := mlprov(t, "prune", "--db", db, "--max-cadence-loss", "2"); code != 2 {
 		t.Errorf("--max-cadence-loss 2: exit %d, want a usage error", code)
 	}
+	// The model is kept in the store, once per run of the study, and the decisions are on disk.
+	if _, stdout, _ := mlprov(t, "prune", "--db", db); !strings.Contains(stdout, "kept as pruning model 2 in the store") {
+		t.Errorf("a second prune does not say it kept model 2:\n%s", stdout)
+	}
+	code, stdout, errOut = mlprov(t, "query", "--db", db, "--format", "csv", "SELECT count(*), max(kind), min(threshold) > 0, max(train_until) < min(saved_at) FROM prune_models")
+	if code != 0 || !strings.Contains(stdout, "2,"+res.Model["kind"].(string)+",true,true") {
+		t.Errorf("prune_models after two studies: exit %d, %q %s", code, stdout, errOut)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "decisions.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if lines[0] != "graphlet_id,pipeline_id,trainer_start,p_push,p_push_replayed,skipped" || len(lines)-1 != int(res.Model["eval_graphlets"].(float64)) {
+		t.Errorf("decisions.csv: header %q and %d rows; want one row per replayed graphlet (%v)", lines[0], len(lines)-1, res.Model["eval_graphlets"])
+	}
 	for _, f := range []string{"prune.json", "pruning_tradeoff.png", "pruning_tradeoff.svg", "pruning_features.png", "pruning_features.svg"} {
 		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
 			t.Errorf("--out wrote no %s: %v", f, err)
