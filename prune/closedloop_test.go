@@ -155,3 +155,45 @@ func TestModelsKeepTheirScores(t *testing.T) {
 		}
 	}
 }
+
+// TestContributionsAddUp checks that the reasons advise gives account for the score: the
+// contributions add up to the model's log-odds less its baseline.
+func TestContributionsAddUp(t *testing.T) {
+	var X [][]float64
+	var y []bool
+	for i := 0; i < 400; i++ {
+		a, b := float64(i%13)/13, float64((i*17)%19)/19
+		x := []float64{a, b, math.NaN()}
+		if i%3 == 0 {
+			x[2] = b
+		}
+		X = append(X, x)
+		y = append(y, a > 0.4 != (b > 0.8))
+	}
+	for _, m := range candidates() {
+		m.Fit(X, y)
+		baseline := func() float64 {
+			switch m := m.(type) {
+			case *Logistic:
+				return m.w[0]
+			case *Boosted:
+				s := m.base
+				for _, n := range m.trees {
+					s += n.Value
+				}
+				return s
+			}
+			return 0
+		}()
+		for _, x := range X[:50] {
+			var sum float64
+			for _, c := range contributions(m, x) {
+				sum += c
+			}
+			p := m.Predict(x)
+			if logit := math.Log(p / (1 - p)); math.Abs(baseline+sum-logit) > 1e-6 {
+				t.Fatalf("%s: contributions add to %v over the baseline %v, the log-odds are %v", m.Kind(), sum, baseline, logit)
+			}
+		}
+	}
+}

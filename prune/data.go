@@ -53,13 +53,23 @@ var numericFeatures = []string{
 // Load reads the graphlets and their features from a store's derived tables. The history
 // features (historyNames) are computed from the graphlets read, as a replay computes them.
 func Load(ctx context.Context, db *sql.DB) (*Dataset, error) {
+	return load(ctx, db, "")
+}
+
+// loadPipeline is Load for one pipeline's graphlets: the history features are per pipeline,
+// so they come out as Load computes them.
+func loadPipeline(ctx context.Context, db *sql.DB, pipeline int64) (*Dataset, error) {
+	return load(ctx, db, " AND f.pipeline_id = ?", pipeline)
+}
+
+func load(ctx context.Context, db *sql.DB, where string, args ...any) (*Dataset, error) {
 	q := `SELECT f.graphlet_id, f.pipeline_id, coalesce(f.trainer_node_id, ''), f.trainer_start, g.finished,
 		array_to_string(g.input_spans, ','), g.pushed, g.push_time, g.cost_exclusive, f.model_type`
 	for _, n := range numericFeatures {
 		q += fmt.Sprintf(", (f.%s)::DOUBLE", n)
 	}
-	q += ` FROM graphlet_features f JOIN graphlets g USING (graphlet_id) WHERE f.trainer_start IS NOT NULL ORDER BY f.trainer_start, f.graphlet_id`
-	rows, err := db.QueryContext(ctx, q)
+	q += ` FROM graphlet_features f JOIN graphlets g USING (graphlet_id) WHERE f.trainer_start IS NOT NULL` + where + ` ORDER BY f.trainer_start, f.graphlet_id`
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read graphlet features: %w", err)
 	}

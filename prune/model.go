@@ -518,3 +518,39 @@ func b2f(b bool) float64 {
 	}
 	return 0
 }
+
+// contributions splits a model's score of x (in log-odds) among the columns of x: how far
+// each one moved the score from the model's baseline.
+func contributions(m Model, x []float64) []float64 {
+	c := make([]float64, len(x))
+	switch m := m.(type) {
+	case *Logistic:
+		r := m.row(x)
+		k := 1 + len(x)
+		for j := range x {
+			c[j] = m.w[1+j] * r[1+j]
+			if m.missing[j] {
+				c[j] += m.w[k] * r[k]
+				k++
+			}
+		}
+	case *Boosted:
+		b := make([]uint8, len(x))
+		for j, v := range x {
+			b[j] = uint8(m.bin(j, v))
+		}
+		// Each split is credited with the change it makes to the expected score
+		// along the path x takes.
+		for _, n := range m.trees {
+			for n.Feature >= 0 {
+				next := n.Right
+				if int(b[n.Feature]) <= n.Bin {
+					next = n.Left
+				}
+				c[n.Feature] += next.Value - n.Value
+				n = next
+			}
+		}
+	}
+	return c
+}

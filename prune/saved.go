@@ -85,8 +85,8 @@ var ErrNoModel = errors.New("the store keeps no pruning model")
 func Latest(ctx context.Context, db *sql.DB) (*SavedModel, error) {
 	var m SavedModel
 	var params, enc, val string
-	err := db.QueryRowContext(ctx, `SELECT model_id, saved_at, kind, model, encoding, threshold, max_cadence_loss,
-		train_from, train_until, train_graphlets, validation FROM prune_models ORDER BY model_id DESC LIMIT 1`).Scan(
+	err := db.QueryRowContext(ctx, `SELECT model_id, saved_at, kind, model::VARCHAR, encoding::VARCHAR, threshold, max_cadence_loss,
+		train_from, train_until, train_graphlets, validation::VARCHAR FROM prune_models ORDER BY model_id DESC LIMIT 1`).Scan(
 		&m.ID, &m.SavedAt, &m.Kind, &params, &enc, &m.Threshold, &m.MaxCadenceLoss, &m.TrainFrom, &m.TrainUntil, &m.TrainGraphlets, &val)
 	if err == sql.ErrNoRows {
 		return nil, ErrNoModel

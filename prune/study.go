@@ -96,6 +96,17 @@ func fresh(kind string) Model {
 	return nil
 }
 
+// counted says how many graphlets gs holds and how many of them pushed.
+func counted(gs []Graphlet) string {
+	var pos int
+	for _, g := range gs {
+		if g.Pushed {
+			pos++
+		}
+	}
+	return fmt.Sprintf("%d graphlets (%d pushed, %d not)", len(gs), pos, len(gs)-pos)
+}
+
 func bothClasses(gs []Graphlet) bool {
 	var pos int
 	for _, g := range gs {
@@ -118,8 +129,8 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 	fit, valid := splitByTime(train, 0.75)
 	for _, part := range [][]Graphlet{fit, valid, eval} {
 		if len(part) < 10 || !bothClasses(part) {
-			return nil, fmt.Errorf("%w: %d graphlets (%d to learn from, %d to replay), and each part needs pushed and unpushed ones",
-				ErrTooFewGraphlets, len(ds.Graphlets), len(train), len(eval))
+			return nil, fmt.Errorf("%w: %s, and it needs at least 10 graphlets in each of three parts by time, each with pushed and unpushed ones: to learn from %s, to choose the threshold on %s, to replay %s",
+				ErrTooFewGraphlets, counted(ds.Graphlets), counted(fit), counted(valid), counted(eval))
 		}
 	}
 
