@@ -26,6 +26,7 @@ const recent = 5
 type tracker struct {
 	gs  []Graphlet
 	col map[string]int // position in Features of each history feature the dataset has
+	at  []int          // the same, in historyNames' order, -1 where absent
 	by  map[int64]*pipelineState
 }
 
@@ -50,12 +51,19 @@ func newTracker(ds *Dataset) *tracker {
 			t.col[n] = j
 		}
 	}
+	for _, n := range historyNames {
+		j, ok := t.col[n]
+		if !ok {
+			j = -1
+		}
+		t.at = append(t.at, j)
+	}
 	return t
 }
 
 // clone copies the tracker, so that several replays can start from one point in time.
 func (t *tracker) clone() *tracker {
-	c := &tracker{gs: t.gs, col: t.col, by: make(map[int64]*pipelineState, len(t.by))}
+	c := &tracker{gs: t.gs, col: t.col, at: t.at, by: make(map[int64]*pipelineState, len(t.by))}
 	for id, s := range t.by {
 		cs := *s
 		cs.prev = make(map[string]int, len(s.prev))
@@ -89,7 +97,7 @@ func (t *tracker) features(i int) []float64 {
 	}
 	x := slices.Clone(g.Features)
 	set := func(name string, v float64) {
-		if j, ok := t.col[name]; ok {
+		if j := t.at[slices.Index(historyNames, name)]; j >= 0 {
 			x[j] = v
 		}
 	}
@@ -216,19 +224,33 @@ func HistoryFeatures() []string { return slices.Clone(historyNames) }
 
 // scorer scores graphlets with a fitted model. base holds the scores of graphlets from..
 // on the store's history; a replay whose features are the same reuses them.
+// Replays at neighbouring thresholds mostly leave a graphlet the same history, so the last
+// features each graphlet was scored on, and the score, are kept too.
 type scorer struct {
 	model Model
 	enc   *encoder
 	gs    []Graphlet
 	from  int
 	base  []float64
+
+	lastX [][]float64
+	lastP []float64
 }
 
 func (s *scorer) score(i int, x []float64) float64 {
+	k := i - s.from
 	if sameFeatures(x, s.gs[i].Features) {
-		return s.base[i-s.from]
+		return s.base[k]
 	}
-	return s.model.Predict(s.enc.encodeOne(&s.gs[i], x))
+	if s.lastX == nil {
+		s.lastX, s.lastP = make([][]float64, len(s.base)), make([]float64, len(s.base))
+	}
+	if s.lastX[k] != nil && sameFeatures(x, s.lastX[k]) {
+		return s.lastP[k]
+	}
+	p := s.model.Predict(s.enc.encodeOne(&s.gs[i], x))
+	s.lastX[k], s.lastP[k] = x, p
+	return p
 }
 
 func sameFeatures(a, b []float64) bool {
