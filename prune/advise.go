@@ -3,7 +3,6 @@ package prune
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -52,9 +51,6 @@ type Reason struct {
 // MinKnownOutcomes is the fewest finished training runs of a pipeline advise judges on; with
 // fewer it answers "train".
 const MinKnownOutcomes = 5
-
-// ErrNoTrainer means a pipeline has no Trainer run in the store to judge it by.
-var ErrNoTrainer = errors.New("no Trainer run to judge by")
 
 // Advise scores a Trainer starting at at in pipeline with the saved model m, on the store as
 // it was then. When a Trainer of the pipeline did start at at, its features are read as the

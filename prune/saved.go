@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -77,9 +76,6 @@ func Save(ctx context.Context, db *sql.DB, m *SavedModel) error {
 	}
 	return nil
 }
-
-// ErrNoModel means the store keeps no pruning model.
-var ErrNoModel = errors.New("the store keeps no pruning model")
 
 // Latest reads the newest model of the store's prune_models table; ErrNoModel when there is none.
 func Latest(ctx context.Context, db *sql.DB) (*SavedModel, error) {

@@ -74,8 +74,14 @@ type Decision struct {
 	Skipped              bool
 }
 
-// ErrTooFewGraphlets means the history is too short or too one-sided to learn from.
-var ErrTooFewGraphlets = errors.New("too few graphlets to study pruning")
+var (
+	// ErrTooFewGraphlets means the history is too short or too one-sided to learn from.
+	ErrTooFewGraphlets = errors.New("too few graphlets to study pruning")
+	// ErrNoModel means the store keeps no pruning model.
+	ErrNoModel = errors.New("the store keeps no pruning model")
+	// ErrNoTrainer means a pipeline has no Trainer run in the store to judge it by.
+	ErrNoTrainer = errors.New("no Trainer run to judge by")
+)
 
 // candidates are the classifiers the study chooses from, by validation AUC inside the
 // training period.
