@@ -15,8 +15,10 @@ type Advice struct {
 	PipelineID int64     `json:"pipeline_id"`
 	At         time.Time `json:"at"`
 	// Decision is "train" or "skip".
-	Decision  string      `json:"decision"`
-	PPush     float64     `json:"p_push"`
+	Decision string `json:"decision"`
+	// PPush is the model's score; null when the pipeline has no Trainer run before At to
+	// take features from.
+	PPush     *float64    `json:"p_push"`
 	Threshold float64     `json:"threshold"`
 	Model     AdviceModel `json:"model"`
 	// GraphletID is the Trainer that started at At, when one did; otherwise the features are
@@ -71,7 +73,11 @@ func Advise(ctx context.Context, db *sql.DB, m *SavedModel, pipeline int64, at t
 		a.GraphletID = &id
 		a.Basis = fmt.Sprintf("the Trainer of graphlet %d, which started at %s", id, at.Format(time.RFC3339Nano))
 	case i == 0:
-		return nil, fmt.Errorf("pipeline %d: %w before %s (it has %d Trainer runs in the store)", pipeline, ErrNoTrainer, at.Format(time.RFC3339), len(ds.Graphlets))
+		// Nothing to judge by: a new pipeline trains.
+		a.Decision, a.Basis = "train", "none"
+		a.Warnings = append(a.Warnings, fmt.Sprintf("pipeline %d: %v before %s (it has %d in the store): too little history to judge: train",
+			pipeline, ErrNoTrainer, at.Format(time.RFC3339), len(ds.Graphlets)))
+		return a, nil
 	default:
 		last := ds.Graphlets[i-1]
 		next := last
@@ -101,7 +107,8 @@ func Advise(ctx context.Context, db *sql.DB, m *SavedModel, pipeline int64, at t
 	for j, t := range m.Encoding.ModelTypes {
 		x[len(m.Encoding.Features)+j] = b2f(g.ModelType == t)
 	}
-	a.PPush = m.model.Predict(x)
+	p := m.model.Predict(x)
+	a.PPush = &p
 
 	c := contributions(m.model, x)
 	byFeature := map[string]float64{}
@@ -135,7 +142,7 @@ func Advise(ctx context.Context, db *sql.DB, m *SavedModel, pipeline int64, at t
 			m.ID, m.TrainUntil.Format(time.RFC3339), at.Format(time.RFC3339), learned.Round(time.Hour)))
 	}
 	a.Decision = "train"
-	if a.PPush < m.Threshold && len(a.Warnings) == 0 {
+	if p < m.Threshold && len(a.Warnings) == 0 {
 		a.Decision = "skip"
 	}
 	return a, nil

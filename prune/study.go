@@ -79,7 +79,8 @@ var (
 	ErrTooFewGraphlets = errors.New("too few graphlets to study pruning")
 	// ErrNoModel means the store keeps no pruning model.
 	ErrNoModel = errors.New("the store keeps no pruning model")
-	// ErrNoTrainer means a pipeline has no Trainer run in the store to judge it by.
+	// ErrNoTrainer means a pipeline has no Trainer run in the store to judge it by; advise
+	// answers "train" with it as a warning.
 	ErrNoTrainer = errors.New("no Trainer run to judge by")
 )
 

@@ -110,13 +110,19 @@ func pipelineID(ctx context.Context, db *sql.DB, p string) (int64, error) {
 }
 
 func printAdvice(w io.Writer, a *prune.Advice) error {
-	cmp := ">="
-	if a.PPush < a.Threshold {
-		cmp = "<"
+	score := "no features to score"
+	if a.PPush != nil {
+		cmp := ">="
+		if *a.PPush < a.Threshold {
+			cmp = "<"
+		}
+		score = fmt.Sprintf("p_push %.3f %s threshold %.3f", *a.PPush, cmp, a.Threshold)
 	}
-	fmt.Fprintf(w, "pipeline %d at %s: %s (p_push %.3f %s threshold %.3f)\n", a.PipelineID, a.At.Format(time.RFC3339), a.Decision, a.PPush, cmp, a.Threshold)
+	fmt.Fprintf(w, "pipeline %d at %s: %s (%s)\n", a.PipelineID, a.At.Format(time.RFC3339), a.Decision, score)
 	fmt.Fprintf(w, "model %d: %s learned until %s, validation AUC %.3f\n", a.Model.ID, a.Model.Kind, a.Model.TrainedUntil.Format(time.RFC3339), a.Model.ValidationAUC)
-	fmt.Fprintf(w, "features of %s\n", a.Basis)
+	if a.PPush != nil {
+		fmt.Fprintf(w, "features of %s\n", a.Basis)
+	}
 	for _, r := range a.Reasons {
 		v := "unknown"
 		if r.Value != nil {
