@@ -1,7 +1,9 @@
 // Package prune is mlprov's pruning study: it learns, from what was known when each Trainer
-// started, whether the graphlet will push a model, then replays the later part of the history
-// skipping the graphlets predicted not to push, and measures the waste saved against the
-// pushes lost and the staleness added to the deployed models.
+// started, whether the graphlet will push a model, chooses a threshold on the period it
+// learned from, then replays the later part of the history in closed loop skipping the
+// graphlets predicted not to push, and measures the waste saved against the pushes lost and
+// the staleness added to the deployed models. The model it learns is kept in the store
+// (Save), and Advise asks it whether a Trainer about to start should train.
 package prune
 
 import (

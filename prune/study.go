@@ -12,7 +12,9 @@ type Options struct {
 	// TrainFraction is the share of the window (by Trainer start time) the model learns from;
 	// the rest is replayed. Default 0.6.
 	TrainFraction float64
-	// MaxCadenceLoss bounds the share of pushes the operating point may lose. Default 0.01.
+	// MaxCadenceLoss bounds the share of pushes the operating point may lose on the
+	// validation tail, where its threshold is chosen (and the hindsight optimum on the
+	// replay). Default 0.01.
 	MaxCadenceLoss float64
 	// Seed drives the random baseline and the permutation importances.
 	Seed uint64
@@ -54,10 +56,12 @@ type Result struct {
 	BestPossibleHindsight *Outcome    `json:"best_possible_hindsight,omitempty"`
 	Baselines             []Outcome   `json:"baselines"`
 	Model                 ModelReport `json:"model"`
-	Sweep                 []Outcome   `json:"sweep"`
-	BestPossibleSweep     []Outcome   `json:"best_possible_sweep,omitempty"`
-	model                 Model       // the model fitted on the training period
-	enc                   *encoder    // its encoding
+	// Sweep is the model's closed-loop replay at each of Thresholds; BestPossibleSweep the
+	// generator's p_push's.
+	Sweep             []Outcome `json:"sweep"`
+	BestPossibleSweep []Outcome `json:"best_possible_sweep,omitempty"`
+	model             Model     // the model fitted on the training period
+	enc               *encoder  // its encoding
 	// Decisions are the operating point's decisions, one per replayed graphlet in time order.
 	Decisions []Decision `json:"-"`
 }
@@ -124,7 +128,10 @@ func bothClasses(gs []Graphlet) bool {
 	return pos > 0 && pos < len(gs)
 }
 
-// Study learns on the earlier part of the history and replays the later part.
+// Study learns on the earlier part of the history (the training period), chooses the
+// threshold on the training period's last quarter, and replays the later part in closed loop
+// at that threshold; it also sweeps every threshold over the replay, for the hindsight optimum
+// and the trade-off curve. The replays are linear in the graphlets, once per threshold.
 func Study(ds *Dataset, opts Options) (*Result, error) {
 	if opts.TrainFraction <= 0 || opts.TrainFraction >= 1 {
 		opts.TrainFraction = 0.6
