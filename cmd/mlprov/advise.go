@@ -66,7 +66,12 @@ func (c *adviseCmd) Run(ctx context.Context, args []string) error {
 	}
 	m, err := prune.Latest(ctx, e.DB())
 	if errors.Is(err, prune.ErrNoModel) {
-		return &hintError{err: fmt.Errorf("%w: advise scores with the model the pruning study keeps", err), hint: "mlprov prune --db " + c.opts.db}
+		var n, pushed int64
+		if err := e.DB().QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE pushed) FROM graphlets WHERE trainer_start IS NOT NULL`).Scan(&n, &pushed); err != nil {
+			return fmt.Errorf("count the graphlets: %w", err)
+		}
+		return &hintError{err: fmt.Errorf("%w: advise scores with the model the pruning study keeps, which learns from the store's %d graphlets (%d pushed, %d not)",
+			prune.ErrNoModel, n, pushed, n-pushed), hint: "mlprov prune --db " + c.opts.db}
 	}
 	if err != nil {
 		return err

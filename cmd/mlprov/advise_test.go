@@ -111,3 +111,19 @@ func TestAdviseTooLittleHistory(t *testing.T) {
 		t.Errorf("advise before any Trainer: exit %d:\n%s%s", code, stdout, errOut)
 	}
 }
+
+// TestTooSmallToLearn checks that prune and advise, on a store too small to learn from, say
+// how many graphlets it holds, pushed and not, and what they need.
+func TestTooSmallToLearn(t *testing.T) {
+	db := exampleStore(t)
+	code, _, errOut := mlprov(t, "prune", "--db", db)
+	for _, want := range []string{"too few graphlets to study pruning: 5 graphlets (4 pushed, 1 not)", "at least 10 graphlets in each of three parts", "to learn from 2 graphlets (2 pushed, 0 not)"} {
+		if code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("prune on the example: exit %d, %q lacks %q", code, errOut, want)
+		}
+	}
+	code, _, errOut = mlprov(t, "advise", "--db", db, "--pipeline", "taxi")
+	if code != 1 || !strings.Contains(errOut, "the store keeps no pruning model") || !strings.Contains(errOut, "the store's 5 graphlets (4 pushed, 1 not)") {
+		t.Errorf("advise on the example: exit %d, %q", code, errOut)
+	}
+}
