@@ -230,6 +230,7 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 		for i, g := range valid {
 			vp[i] = g.PPush
 		}
+		// The generator's p_push reads no history: its replays are the same in closed loop.
 		const name = "best possible (generator's p_push)"
 		chosen := OperatingPoint(Sweep(name, valid, vp, validEnd), opts.MaxCadenceLoss)
 		inAdvance := atThreshold(name, eval, p, *chosen.Threshold, end)
