@@ -86,6 +86,8 @@ func New(ctx context.Context, eng *engine.Engine, opts Options) (*Server, error)
 	}
 	s := &Server{eng: eng, opts: opts, query: q}
 	s.deriver = newDeriver(eng, opts.Quiet, opts.MaxLag, opts.Log)
+	// Events kept before a crash may not have been derived yet: catch up at once.
+	s.deriver.kick()
 	s.writer = newWriter(eng, s.deriver.kick, opts.Log)
 	s.handler = s.routes()
 	return s, nil
