@@ -24,14 +24,19 @@ type Keeper interface {
 const KeptInput = "(kept in the store)"
 
 // Keep runs keep in one transaction on the source of k's format, which it adds, holding no
-// rows yet, when the store has none: keep stores input there for a later Resync. Keep returns
-// once the transaction is committed (the input is durable) or rolled back, keep's error then.
-func (e *Engine) Keep(ctx context.Context, k Keeper, keep func(conn *sql.Conn, sourceID int64) error) error {
+// rows yet, when the store has none, and returns the source's id: keep stores input there for
+// a later Resync. source, when not 0, is the id an earlier Keep returned (a source keeps its
+// id for good, a replace included), which spares looking it up. Keep returns once the
+// transaction is committed (the input is durable) or rolled back, keep's error then.
+func (e *Engine) Keep(ctx context.Context, k Keeper, source int64, keep func(conn *sql.Conn, sourceID int64) error) (int64, error) {
 	identity, err := k.Identity("")
 	if err != nil {
-		return fmt.Errorf("keep %s input: %w", k.Format(), err)
+		return 0, fmt.Errorf("keep %s input: %w", k.Format(), err)
 	}
 	err = e.inTransaction(ctx, func(conn *sql.Conn) error {
+		if source != 0 {
+			return keep(conn, source)
+		}
 		src, err := findSource(ctx, conn, k.Format(), identity, "")
 		if err != nil {
 			return err
@@ -47,12 +52,13 @@ func (e *Engine) Keep(ctx context.Context, k Keeper, keep func(conn *sql.Conn, s
 				return err
 			}
 		}
-		return keep(conn, src.id)
+		source = src.id
+		return keep(conn, source)
 	})
 	if err != nil {
-		return fmt.Errorf("keep %s input: %w", k.Format(), err)
+		return 0, fmt.Errorf("keep %s input: %w", k.Format(), err)
 	}
-	return nil
+	return source, nil
 }
 
 // Resync syncs the source of k's format from what the store keeps of it, as Load syncs a

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"mlprov/engine"
+	"mlprov/loaders/openlineage"
 )
 
 // DefaultAddr is where the server listens unless told otherwise: this machine only.
@@ -80,6 +81,10 @@ func New(ctx context.Context, eng *engine.Engine, opts Options) (*Server, error)
 	if err := eng.Lockdown(ctx); err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
+	inbox, err := openlineage.OpenInbox(ctx, eng)
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
 	q, err := newQuerier(ctx, eng, opts.QueryTimeout, opts.QueryRows)
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
@@ -88,7 +93,7 @@ func New(ctx context.Context, eng *engine.Engine, opts Options) (*Server, error)
 	s.deriver = newDeriver(eng, opts.Quiet, opts.MaxLag, opts.Log)
 	// Events kept before a crash may not have been derived yet: catch up at once.
 	s.deriver.kick()
-	s.writer = newWriter(eng, s.deriver.kick, opts.Log)
+	s.writer = newWriter(inbox, s.deriver.kick, opts.Log)
 	s.handler = s.routes()
 	return s, nil
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"mlprov/engine"
 	"mlprov/loaders/openlineage"
 )
 
@@ -25,7 +24,7 @@ type write struct {
 // writer is the store's one writer of posted events: it commits, in one transaction, every
 // event that queued while its previous commit ran (group commit).
 type writer struct {
-	eng      *engine.Engine
+	inbox    *openlineage.Inbox
 	queue    chan write
 	stopping chan struct{}
 	stopped  chan struct{}
@@ -33,8 +32,8 @@ type writer struct {
 	log      *slog.Logger
 }
 
-func newWriter(eng *engine.Engine, kept func(), log *slog.Logger) *writer {
-	w := &writer{eng: eng, queue: make(chan write, 4*maxBatch), stopping: make(chan struct{}), stopped: make(chan struct{}), kept: kept, log: log}
+func newWriter(inbox *openlineage.Inbox, kept func(), log *slog.Logger) *writer {
+	w := &writer{inbox: inbox, queue: make(chan write, 4*maxBatch), stopping: make(chan struct{}), stopped: make(chan struct{}), kept: kept, log: log}
 	go w.run()
 	return w
 }
@@ -93,7 +92,7 @@ func (w *writer) commit(b []write) {
 	}
 	began := time.Now()
 	// A commit under way finishes even when the server is told to stop.
-	fresh, err := openlineage.Keep(context.Background(), w.eng, events, began)
+	fresh, err := w.inbox.Keep(context.Background(), events, began)
 	if err != nil {
 		w.log.Error("keeping posted events", "events", len(b), "err", err)
 	} else {

@@ -43,56 +43,71 @@ func ReadPosted(name string, body []byte) (*Posted, error) {
 // Digest identifies the event: the SHA-256 of its canonical JSON, as the store keeps it.
 func (p *Posted) Digest() string { return p.e.digest }
 
+// Inbox keeps posted events in a store for its one writer (mlprov serve, which holds the
+// store while it runs): it remembers the digests of the events the store keeps, so that an
+// event it holds already costs no transaction and a commit reads nothing back. An Inbox is
+// not safe for concurrent use.
+type Inbox struct {
+	eng    *engine.Engine
+	source int64           // the source's id, once a Keep gave it
+	seen   map[string]bool // digests of the events the store keeps
+}
+
+// OpenInbox reads the digests of the events e keeps.
+func OpenInbox(ctx context.Context, e *engine.Engine) (*Inbox, error) {
+	rows, err := e.DB().QueryContext(ctx, `SELECT digest FROM openlineage_events
+		WHERE source_id IN (SELECT source_id FROM sources WHERE kind = ? AND identity = ?)`, engine.FormatOpenLineage, engine.FormatOpenLineage)
+	if err != nil {
+		return nil, fmt.Errorf("read kept events: %w", err)
+	}
+	defer rows.Close()
+	in := &Inbox{eng: e, seen: map[string]bool{}}
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, fmt.Errorf("read kept events: %w", err)
+		}
+		in.seen[d] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read kept events: %w", err)
+	}
+	return in, nil
+}
+
 // Keep stores events in the store's OpenLineage source, in one transaction, and returns how
 // many of them it did not hold yet: an event it holds already (posted or loaded before, or
 // twice among events) is kept once. Each is recorded as read from a file named for when it
 // arrived ("posted at" the time), in the order given, so that events of one instant keep
 // that order. Keep returns once the events are durable; the source's rows follow at the next
 // engine.Resync.
-func Keep(ctx context.Context, e *engine.Engine, events []*Posted, arrived time.Time) (int, error) {
+func (in *Inbox) Keep(ctx context.Context, events []*Posted, arrived time.Time) (int, error) {
 	file := "posted at " + arrived.UTC().Format("2006-01-02T15:04:05.000000000Z")
-	fresh := 0
-	err := e.Keep(ctx, &Loader{}, func(conn *sql.Conn, src int64) error {
-		digests := make([]string, 0, len(events))
-		for _, p := range events {
-			digests = append(digests, p.e.digest)
+	var es []*event
+	fresh := map[string]bool{}
+	for i, p := range events {
+		if in.seen[p.e.digest] || fresh[p.e.digest] {
+			continue
 		}
-		seen, err := keptDigests(ctx, conn, src, digests)
-		if err != nil {
-			return err
-		}
-		var es []*event
-		for i, p := range events {
-			if seen[p.e.digest] {
-				continue
-			}
-			seen[p.e.digest] = true
-			ev := *p.e
-			ev.file, ev.line, ev.pos = file, 1, i
-			es = append(es, &ev)
-		}
-		fresh = len(es)
+		fresh[p.e.digest] = true
+		ev := *p.e
+		ev.file, ev.line, ev.pos = file, 1, i
+		es = append(es, &ev)
+	}
+	if len(es) == 0 {
+		return 0, nil
+	}
+	src, err := in.eng.Keep(ctx, &Loader{}, in.source, func(conn *sql.Conn, src int64) error {
 		return saveEvents(ctx, &engine.Stage{Conn: conn, SourceID: src}, es)
 	})
-	return fresh, err
-}
-
-// keptDigests returns which of digests the source src keeps already.
-func keptDigests(ctx context.Context, conn *sql.Conn, src int64, digests []string) (map[string]bool, error) {
-	rows, err := conn.QueryContext(ctx, `SELECT digest FROM openlineage_events WHERE source_id = ? AND digest IN (SELECT unnest(?::VARCHAR[]))`, src, digests)
 	if err != nil {
-		return nil, fmt.Errorf("read kept events: %w", err)
+		return 0, err
 	}
-	defer rows.Close()
-	seen := map[string]bool{}
-	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
-			return nil, fmt.Errorf("read kept events: %w", err)
-		}
-		seen[d] = true
+	in.source = src
+	for d := range fresh {
+		in.seen[d] = true
 	}
-	return seen, rows.Err()
+	return len(es), nil
 }
 
 // Kept implements engine.Keeper: a digest of the events the store keeps, which changes with

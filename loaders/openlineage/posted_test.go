@@ -15,7 +15,8 @@ import (
 	"mlprov/engine"
 )
 
-// postAll reads each event of the JSON array at path as posted, and keeps them in batches of
+// postAll reads each event of the JSON array at path as posted, and keeps them through a new
+// Inbox in batches of
 // batch events, one transaction each, in the file's order (most events of the seed share
 // one instant, and events of one instant are taken in the order they arrived).
 func postAll(tb testing.TB, e *engine.Engine, path string, batch int) {
@@ -36,9 +37,13 @@ func postAll(tb testing.TB, e *engine.Engine, path string, batch int) {
 		}
 		ps = append(ps, p)
 	}
+	in, err := OpenInbox(context.Background(), e)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	for len(ps) > 0 {
 		n := min(batch, len(ps))
-		if _, err := Keep(context.Background(), e, ps[:n], time.Now()); err != nil {
+		if _, err := in.Keep(context.Background(), ps[:n], time.Now()); err != nil {
 			tb.Fatal(err)
 		}
 		ps = ps[n:]
