@@ -37,13 +37,17 @@ POST must then bring as "Authorization: Bearer TOKEN".`,
 		c.dbFlag(&c.opts.db),
 		own(func(fs *pflag.FlagSet) {
 			fs.StringVar(&c.opts.addr, "addr", serve.DefaultAddr, "the address to listen at (host:port)")
-			fs.StringVar(&c.opts.token, "token", c.getenv("MLPROV_TOKEN"), "the bearer token POSTs must bring (env MLPROV_TOKEN); needed to listen beyond loopback")
+			// Not the flag's default: --help would print the secret.
+			fs.StringVar(&c.opts.token, "token", "", "the bearer token POSTs must bring (env MLPROV_TOKEN); needed to listen beyond loopback")
 		}))
 	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("serve", "serve takes no arguments")
+	}
+	if c.opts.token == "" {
+		c.opts.token = c.getenv("MLPROV_TOKEN")
 	}
 	if err := serve.CheckAddr(c.opts.addr, c.opts.token); err != nil {
 		if errors.Is(err, serve.ErrExposed) {

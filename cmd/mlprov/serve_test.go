@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,6 +32,28 @@ func TestServeRefusesExposedAddress(t *testing.T) {
 	}
 	if code, _, errOut := mlprov(t, "serve", "--db", db, "--addr", "nope"); code != 2 || !strings.Contains(errOut, "--addr") {
 		t.Errorf("serve --addr nope: exit %d, %q; want a usage error", code, errOut)
+	}
+}
+
+// TestServeHelpHidesToken: the token from the environment is not shown by --help.
+func TestServeHelpHidesToken(t *testing.T) {
+	var out, errOut bytes.Buffer
+	c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: func(k string) string {
+		if k == "MLPROV_TOKEN" {
+			return "s3cret-from-env"
+		}
+		return ""
+	}}
+	if code := c.run(context.Background(), []string{"serve", "--help"}); code != 0 || strings.Contains(out.String(), "s3cret") {
+		t.Errorf("serve --help: exit %d, output shows the token:\n%s", code, out.String())
+	}
+	// And the token from the environment lets the server listen beyond loopback: the address
+	// check passes, and the store (a folder here) is what fails.
+	dir := t.TempDir()
+	out.Reset()
+	errOut.Reset()
+	if code := c.run(context.Background(), []string{"serve", "--db", dir, "--addr", "0.0.0.0:0"}); code == 0 || strings.Contains(errOut.String(), "needs a token") {
+		t.Errorf("serve with MLPROV_TOKEN on 0.0.0.0: exit %d, %s; want past the address check", code, errOut.String())
 	}
 }
 

@@ -91,6 +91,13 @@ func TestPostedThenResynced(t *testing.T) {
 	if res, err := e.Resync(ctx, &Loader{}, engine.LoadOptions{}); err != nil || !res.UpToDate {
 		t.Errorf("resync after posting the events again: up to date %v, err %v; want up to date", res.UpToDate, err)
 	}
+	// Loading the log whose events were posted changes nothing either.
+	if res := loadAll(t, e, path); !res.UpToDate || res.New {
+		t.Errorf("loading the posted log: %+v; want the source up to date", res)
+	}
+	if after := query(t, e, `SELECT count(*) FROM openlineage_events`); after != before {
+		t.Errorf("loading the posted log: kept events %s, want %s", after, before)
+	}
 }
 
 // TestReadPostedRefuses: a posted body is refused as a load refuses the event, naming the
