@@ -62,3 +62,19 @@ func TestLockdown(t *testing.T) {
 		t.Errorf("new connection writes the store: %v", err)
 	}
 }
+
+// TestLockdownIsPerStore: another store of the same process is not locked down.
+func TestLockdownIsPerStore(t *testing.T) {
+	ctx := context.Background()
+	locked, other := storetest.Open(t), storetest.Open(t)
+	if err := locked.Lockdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.DB().ExecContext(ctx, `SET TimeZone = 'UTC'`); err != nil {
+		t.Errorf("another store after a lockdown: %v", err)
+	}
+	var ok bool
+	if err := other.DB().QueryRowContext(ctx, `SELECT current_setting('enable_external_access')`).Scan(&ok); err != nil || !ok {
+		t.Errorf("another store after a lockdown: external access %v, %v; want on", ok, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -395,4 +396,23 @@ func TestServeDrains(t *testing.T) {
 	if n := count(t, e, `SELECT count(*) FROM executions`); n == 0 {
 		t.Errorf("after a clean stop: no executions derived from %d kept events", kept)
 	}
+}
+
+// TestDeriverMaxLag: events that keep arriving do not hold derivation off past MaxLag.
+func TestDeriverMaxLag(t *testing.T) {
+	e := trainStore(t)
+	d := newDeriver(e, 100*time.Millisecond, 300*time.Millisecond, slog.New(slog.DiscardHandler))
+	defer d.stop()
+	began := time.Now()
+	for time.Since(began) < 2*time.Second {
+		d.kick()
+		if last, _ := d.status(); last != nil {
+			if since := time.Since(began); since > time.Second {
+				t.Errorf("first derivation %s after the first event, with events every 20ms; want about MaxLag (300ms)", since)
+			}
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Error("no derivation in 2s while events kept arriving every 20ms")
 }
