@@ -96,6 +96,13 @@ func startServe(t *testing.T, bin, db string) (*exec.Cmd, string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A test that fails half-way leaves no server behind (after a kill, Kill just fails).
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
 	line := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
