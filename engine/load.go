@@ -188,7 +188,24 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 			return res, fmt.Errorf("load %s: %w", path, err)
 		}
 	}
-	err = e.inTransaction(ctx, func(conn *sql.Conn) error {
+	in := input{shown: shown, abs: abs, identity: identity, fp: fp,
+		stage: func(ctx context.Context, st *Stage) error { return l.Stage(ctx, st, path) }}
+	return e.load(ctx, l, in, opts, began)
+}
+
+// input is what a load reads: where it is (shown as messages and the store name it, abs as
+// an absolute path), the identity of the source it belongs to, its fingerprint, and how to
+// stage it.
+type input struct {
+	shown, abs, identity, fp string
+	stage                    func(ctx context.Context, st *Stage) error
+}
+
+// load applies the input in to the store in one transaction, as Load describes.
+func (e *Engine) load(ctx context.Context, l Loader, in input, opts LoadOptions, began time.Time) (LoadResult, error) {
+	res := LoadResult{Format: l.Format()}
+	shown, abs, identity, fp := in.shown, in.abs, in.identity, in.fp
+	err := e.inTransaction(ctx, func(conn *sql.Conn) error {
 		rules, err := rulesDigest(ctx, conn, opts.DeployRule)
 		if err != nil {
 			return err
@@ -244,7 +261,7 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		}
 		st := &Stage{Conn: conn, SourceID: src.id, Base: src.base.Int64, Progress: opts.Progress, Records: opts.Records}
 		st.Step("reading %s as %s", shown, l.Format())
-		if err := l.Stage(ctx, st, path); err != nil {
+		if err := in.stage(ctx, st); err != nil {
 			return err
 		}
 		res.Warnings = st.warnings

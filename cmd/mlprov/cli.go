@@ -64,6 +64,7 @@ var commands = []struct {
 	{"lineage", "walk an artifact's or execution's provenance up and down (table, JSON or Graphviz DOT)", func(c *cli) subcommand { return &lineageCmd{cli: c} }},
 	{"prune", "study pruning: predict which graphlets will not push, replay history skipping them", func(c *cli) subcommand { return &pruneCmd{cli: c} }},
 	{"advise", "before a Trainer runs: train or skip, by the model mlprov prune kept", func(c *cli) subcommand { return &adviseCmd{cli: c} }},
+	{"serve", "serve the store over HTTP: an OpenLineage endpoint (as Marquez's) and a JSON API", func(c *cli) subcommand { return &serveCmd{cli: c} }},
 	{"export", "write the store's tables as Parquet, CSV or JSON lines, or as an MLMD store", func(c *cli) subcommand { return &exportCmd{cli: c} }},
 	{"bench", "benchmark gen, load, analyses, pruning and the ways to derive graphlets, by corpus scale", func(c *cli) subcommand { return &benchCmd{cli: c} }},
 	{"version", "print mlprov's version", func(c *cli) subcommand { return &versionCmd{cli: c} }},
