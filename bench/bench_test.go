@@ -110,3 +110,7 @@ func BenchmarkGraphlets(b *testing.B) { benchmark(b, "Graphlets") }
 // BenchmarkRefresh compares bringing the derived tables up to date after the last few percent
 // of history is added: a full materialize against the incremental refresh.
 func BenchmarkRefresh(b *testing.B) { benchmark(b, "Refresh") }
+
+// BenchmarkAdvise measures mlprov advise on a loaded store with a kept pruning model: a call
+// reads one pipeline, computes its features and scores them.
+func BenchmarkAdvise(b *testing.B) { benchmark(b, "Advise") }

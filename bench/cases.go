@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"time"
 
 	"mlprov/catalog"
 	"mlprov/engine"
@@ -23,7 +24,7 @@ var nativeLoader = &native.Loader{}
 
 // Benches are the benchmarks in the order they run at each scale: each reads what the one
 // before made (a corpus, then a loaded store).
-var Benches = []string{"gen", "load", "sync", "materialize", "analysis", "prune", "graphlets", "refresh"}
+var Benches = []string{"gen", "load", "sync", "materialize", "analysis", "prune", "advise", "graphlets", "refresh"}
 
 // Cases returns every case, benchmark by benchmark in the order of Benches, each benchmark's
 // default first.
@@ -44,7 +45,7 @@ func Cases() ([]Case, error) {
 	for _, a := range as {
 		cs = append(cs, analysisCase(a))
 	}
-	cs = append(cs, pruneCase())
+	cs = append(cs, pruneCase(), adviseCase())
 	for _, a := range Alternatives() {
 		cs = append(cs, graphletsCase(a))
 	}
@@ -219,6 +220,63 @@ func pruneCase() Case {
 				return Outcome{}, err
 			}
 			return Outcome{Graphlets: int64(len(ds.Graphlets))}, nil
+		},
+	}
+}
+
+// advisedPipelines is how many pipelines one iteration of the advise case asks about.
+const advisedPipelines = 20
+
+func adviseCase() Case {
+	return Case{
+		Bench: "Advise", Name: "advise",
+		Description: fmt.Sprintf("mlprov advise for %d pipelines, each at its last Trainer start, with the model mlprov prune kept", advisedPipelines),
+		run: func(ctx context.Context, env *Env, t Timer) (Outcome, error) {
+			e, err := store(ctx, env, t)
+			if err != nil {
+				return Outcome{}, err
+			}
+			t.StopTimer()
+			m, err := prune.Latest(ctx, e.DB())
+			if errors.Is(err, prune.ErrNoModel) {
+				var ds *prune.Dataset
+				var res *prune.Result
+				if ds, err = prune.Load(ctx, e.DB()); err == nil {
+					if res, err = prune.Study(ds, prune.Options{TrainFraction: 0.6, MaxCadenceLoss: 0.01, Seed: 1}); err == nil {
+						m = res.Saved()
+						err = prune.Save(ctx, e.DB(), m)
+					}
+				}
+			}
+			if err != nil {
+				return Outcome{}, err
+			}
+			type ask struct {
+				pipeline int64
+				at       time.Time
+			}
+			var asks []ask
+			rows, err := e.DB().QueryContext(ctx, `SELECT pipeline_id, max(trainer_start) FROM graphlets
+				WHERE trainer_start IS NOT NULL GROUP BY pipeline_id ORDER BY pipeline_id LIMIT ?`, advisedPipelines)
+			if err != nil {
+				return Outcome{}, err
+			}
+			for rows.Next() {
+				var a ask
+				if err := rows.Scan(&a.pipeline, &a.at); err != nil {
+					rows.Close()
+					return Outcome{}, err
+				}
+				asks = append(asks, a)
+			}
+			rows.Close()
+			t.StartTimer()
+			for _, a := range asks {
+				if _, err := prune.Advise(ctx, e.DB(), m, a.pipeline, a.at); err != nil {
+					return Outcome{}, err
+				}
+			}
+			return Outcome{Graphlets: int64(len(asks))}, rows.Err()
 		},
 	}
 }

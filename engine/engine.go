@@ -189,8 +189,33 @@ func bootConn(execer driver.ExecerContext, attach string) error {
 		}
 	}
 	// Times in the store are UTC; text with an offset is converted, text without one is UTC.
+	// Once Lockdown has made UTC the default and locked the configuration, SET would fail.
 	_, err := execer.ExecContext(ctx, "SET TimeZone = 'UTC'", nil)
+	if err != nil && strings.Contains(err.Error(), "configuration has been locked") {
+		return nil
+	}
 	return err
+}
+
+// Lockdown shuts the store off from the file system and the network for good: no statement
+// on any connection can read or write a file other than the store (read_csv, COPY, ATTACH,
+// EXPORT), install or load an extension, or change a setting again, this one included.
+// DuckDB's settings belong to the database, not to a connection, so this holds for every
+// connection of the Engine until it is closed; the store itself, its spill folder and its
+// loads and refreshes from data already in it keep working. A server that runs SQL from
+// its users calls it once, before it takes any.
+func (e *Engine) Lockdown(ctx context.Context) error {
+	for _, q := range []string{
+		// New connections must be UTC without their SET, which the lock refuses.
+		"SET GLOBAL TimeZone = 'UTC'",
+		"SET enable_external_access = false",
+		"SET lock_configuration = true",
+	} {
+		if _, err := e.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("lock down %s: %w", e.path, err)
+		}
+	}
+	return nil
 }
 
 // sqlString quotes s as an SQL string literal.

@@ -100,6 +100,14 @@ type Identifier interface {
 	Identity(path string) (string, error)
 }
 
+// Remote is implemented by a Loader whose inputs are addresses of a database server
+// (mysql://USER@HOST:PORT/DB) rather than files or folders. Load does not look for such an
+// input on disk, and names it in messages and in the store as Redact returns it: without
+// the password the address may carry.
+type Remote interface {
+	Redact(path string) string
+}
+
 // Counts are rows of the canonical tables, table by table.
 type Counts struct {
 	Pipelines  int64 `json:"pipelines"`
@@ -159,22 +167,45 @@ type source struct {
 func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptions) (LoadResult, error) {
 	res := LoadResult{Format: l.Format()}
 	began := time.Now()
-	if err := CheckInput(path); err != nil {
+	// shown names the input in messages and in the store; abs is where a file input is.
+	shown, abs := path, ""
+	if r, ok := l.(Remote); ok {
+		shown = r.Redact(path)
+		abs = shown
+	} else if err := CheckInput(path); err != nil {
 		return res, fmt.Errorf("load %s: %w", path, err)
 	}
 	identity, err := identify(l, path)
 	if err != nil {
-		return res, fmt.Errorf("load %s: %w", path, err)
+		return res, fmt.Errorf("load %s: %w", shown, err)
 	}
 	fp, err := l.Fingerprint(ctx, path)
 	if err != nil {
-		return res, fmt.Errorf("load %s: %w", path, err)
+		return res, fmt.Errorf("load %s: %w", shown, err)
 	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return res, fmt.Errorf("load %s: %w", path, err)
+	if abs == "" {
+		if abs, err = filepath.Abs(path); err != nil {
+			return res, fmt.Errorf("load %s: %w", path, err)
+		}
 	}
-	err = e.inTransaction(ctx, func(conn *sql.Conn) error {
+	in := input{shown: shown, abs: abs, identity: identity, fp: fp,
+		stage: func(ctx context.Context, st *Stage) error { return l.Stage(ctx, st, path) }}
+	return e.load(ctx, l, in, opts, began)
+}
+
+// input is what a load reads: where it is (shown as messages and the store name it, abs as
+// an absolute path), the identity of the source it belongs to, its fingerprint, and how to
+// stage it.
+type input struct {
+	shown, abs, identity, fp string
+	stage                    func(ctx context.Context, st *Stage) error
+}
+
+// load applies the input in to the store in one transaction, as Load describes.
+func (e *Engine) load(ctx context.Context, l Loader, in input, opts LoadOptions, began time.Time) (LoadResult, error) {
+	res := LoadResult{Format: l.Format()}
+	shown, abs, identity, fp := in.shown, in.abs, in.identity, in.fp
+	err := e.inTransaction(ctx, func(conn *sql.Conn) error {
 		rules, err := rulesDigest(ctx, conn, opts.DeployRule)
 		if err != nil {
 			return err
@@ -229,8 +260,8 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 			}
 		}
 		st := &Stage{Conn: conn, SourceID: src.id, Base: src.base.Int64, Progress: opts.Progress, Records: opts.Records}
-		st.Step("reading %s as %s", path, l.Format())
-		if err := l.Stage(ctx, st, path); err != nil {
+		st.Step("reading %s as %s", shown, l.Format())
+		if err := in.stage(ctx, st); err != nil {
 			return err
 		}
 		res.Warnings = st.warnings
@@ -351,7 +382,7 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		if err := dropTemp(ctx, conn, append(changeTables, "diff_pipelines", "diff_executions", "diff_artifacts", "diff_events")...); err != nil {
 			return err
 		}
-		if err := recordLoad(ctx, conn, src, l.Format(), identity, path, abs, fp, rules, res, began); err != nil {
+		if err := recordLoad(ctx, conn, src, l.Format(), identity, shown, abs, fp, rules, res, began); err != nil {
 			return err
 		}
 		if os.Getenv("MLPROV_TEST_HOLD_COMMIT") != "" {
@@ -363,7 +394,7 @@ func (e *Engine) Load(ctx context.Context, l Loader, path string, opts LoadOptio
 		return nil
 	})
 	if err != nil {
-		return res, fmt.Errorf("load %s: %w", path, err)
+		return res, fmt.Errorf("load %s: %w", shown, err)
 	}
 	return res, nil
 }

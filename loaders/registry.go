@@ -40,7 +40,20 @@ func Formats() []string {
 // format is empty or "auto" (ErrNotRecognised when none does). A path that is neither a
 // folder nor a regular file (a pipe, /dev/stdin) is refused before any loader opens it,
 // since opening a pipe can block.
+//
+// A mysql:// address goes to the MLMD loader of MySQL and MariaDB databases (mlmd.Server),
+// whose format is mlmd too; an address of another scheme is refused.
 func Lookup(format, path string) (engine.Loader, error) {
+	if scheme, _, ok := strings.Cut(path, "://"); ok && isScheme(scheme) {
+		s := &mlmd.Server{}
+		switch {
+		case !mlmd.IsServerAddress(path):
+			return nil, fmt.Errorf("%s: the only database servers mlprov reads are MySQL and MariaDB (mysql://), not %s", s.Redact(path), scheme)
+		case format != "" && format != "auto" && format != s.Format():
+			return nil, fmt.Errorf("%s: format %s cannot read a database server: only %s can", s.Redact(path), format, s.Format())
+		}
+		return s, nil
+	}
 	if err := engine.CheckInput(path); err != nil {
 		return nil, err
 	}
@@ -57,4 +70,18 @@ func Lookup(format, path string) (engine.Loader, error) {
 		return nil, fmt.Errorf("%s: %w (known: %s)", path, ErrNotRecognised, strings.Join(Formats(), ", "))
 	}
 	return nil, fmt.Errorf("unknown format %q (known: %s)", format, strings.Join(Formats(), ", "))
+}
+
+// isScheme reports whether s is a URL scheme, as in scheme://: a letter, then letters,
+// digits, +, - or ".
+func isScheme(s string) bool {
+	for i, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }

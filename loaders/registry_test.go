@@ -59,3 +59,29 @@ func TestLookup(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupServer checks that a mysql:// address goes to the MLMD loader of database
+// servers, whatever the format says short of another one, and that an address the password
+// is in is never repeated with it.
+func TestLookupServer(t *testing.T) {
+	for _, c := range []struct {
+		format, path, err string
+	}{
+		{"", "mysql://reader:s3cret@db.example:3306/metadb", ""},
+		{"auto", "MySQL://reader@db.example/metadb?tls=true", ""},
+		{"mlmd", "mysql://reader@db.example/metadb", ""},
+		{"native", "mysql://reader:s3cret@db.example/metadb", "mysql://reader@db.example/metadb: format native cannot read a database server: only mlmd can"},
+		{"", "postgres://reader:s3cret@db.example/metadb", "postgres://reader@db.example/metadb: the only database servers mlprov reads are MySQL and MariaDB (mysql://), not postgres"},
+	} {
+		l, err := Lookup(c.format, c.path)
+		if c.err == "" {
+			if _, ok := l.(*mlmd.Server); err != nil || !ok {
+				t.Errorf("Lookup(%q, %q) = %T, %v; want *mlmd.Server", c.format, c.path, l, err)
+			}
+			continue
+		}
+		if err == nil || err.Error() != c.err {
+			t.Errorf("Lookup(%q, %q): error %v, want %q", c.format, c.path, err, c.err)
+		}
+	}
+}

@@ -17,8 +17,9 @@ import (
 	"mlprov/synth"
 )
 
-// TestStudyAtScale checks, for three seeds, that the chosen operating point saves at least
-// half of the wasted compute with at most 1% of pushes lost, beats every baseline but the
+// TestStudyAtScale checks, for three seeds, that the operating point, its threshold chosen
+// in advance for at most 1% of pushes lost, saves at least half of the wasted compute with at
+// most 1.5% of pushes lost on the replay, beats every baseline but the
 // oracle, and reaches 90% of the best possible predictor's saving at the same bound.
 func TestStudyAtScale(t *testing.T) {
 	ctx := context.Background()
@@ -52,8 +53,8 @@ func TestStudyAtScale(t *testing.T) {
 			op := res.OperatingPoint
 			t.Logf("%s: AUC %.3f; saves %.1f%% of the waste, %.1f%% of pushes lost; best possible %.1f%%",
 				res.Model.Kind, res.Model.AUC, 100*op.WasteSaved, 100*op.PushesLost, 100*res.BestPossible.WasteSaved)
-			if op.WasteSaved < 0.5 || op.PushesLost > 0.01 {
-				t.Errorf("operating point saves %.3f of the waste and loses %.3f of pushes; want >= 0.5 and <= 0.01", op.WasteSaved, op.PushesLost)
+			if op.WasteSaved < 0.5 || op.PushesLost > 0.015 {
+				t.Errorf("operating point saves %.3f of the waste and loses %.3f of pushes; want >= 0.5 and <= 0.015", op.WasteSaved, op.PushesLost)
 			}
 			if op.WasteSaved < 0.9*res.BestPossible.WasteSaved {
 				t.Errorf("operating point saves %.3f, under 90%% of the best possible %.3f", op.WasteSaved, res.BestPossible.WasteSaved)

@@ -1,7 +1,9 @@
 // Package prune is mlprov's pruning study: it learns, from what was known when each Trainer
-// started, whether the graphlet will push a model, then replays the later part of the history
-// skipping the graphlets predicted not to push, and measures the waste saved against the
-// pushes lost and the staleness added to the deployed models.
+// started, whether the graphlet will push a model, chooses a threshold on the period it
+// learned from, then replays the later part of the history in closed loop skipping the
+// graphlets predicted not to push, and measures the waste saved against the pushes lost and
+// the staleness added to the deployed models. The model it learns is kept in the store
+// (Save), and Advise asks it whether a Trainer about to start should train.
 package prune
 
 import (
@@ -12,7 +14,10 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -20,7 +25,10 @@ import (
 type Graphlet struct {
 	ID            int64
 	PipelineID    int64
+	TrainerNode   string
 	Start         time.Time // when its Trainer started: the moment of the decision
+	Finished      time.Time // when its last execution ended, its outcome known; zero if never
+	Spans         []int64   // the input spans it trains on, sorted
 	Pushed        bool
 	PushTime      time.Time // zero when it did not push
 	CostExclusive float64   // what skipping it saves
@@ -44,14 +52,26 @@ var numericFeatures = []string{
 	"hours_since_push", "new_spans_since_push",
 }
 
-// Load reads the graphlets and their features from a store's derived tables.
+// Load reads the graphlets and their features from a store's derived tables. The history
+// features (historyNames) are computed from the graphlets read, as a replay computes them.
 func Load(ctx context.Context, db *sql.DB) (*Dataset, error) {
-	q := `SELECT f.graphlet_id, f.pipeline_id, f.trainer_start, g.pushed, g.push_time, g.cost_exclusive, f.model_type`
+	return load(ctx, db, "")
+}
+
+// loadPipeline is Load for one pipeline's graphlets: the history features are per pipeline,
+// so they come out as Load computes them.
+func loadPipeline(ctx context.Context, db *sql.DB, pipeline int64) (*Dataset, error) {
+	return load(ctx, db, " AND f.pipeline_id = ?", pipeline)
+}
+
+func load(ctx context.Context, db *sql.DB, where string, args ...any) (*Dataset, error) {
+	q := `SELECT f.graphlet_id, f.pipeline_id, coalesce(f.trainer_node_id, ''), f.trainer_start, g.finished,
+		array_to_string(g.input_spans, ','), g.pushed, g.push_time, g.cost_exclusive, f.model_type`
 	for _, n := range numericFeatures {
 		q += fmt.Sprintf(", (f.%s)::DOUBLE", n)
 	}
-	q += ` FROM graphlet_features f JOIN graphlets g USING (graphlet_id) WHERE f.trainer_start IS NOT NULL ORDER BY f.trainer_start, f.graphlet_id`
-	rows, err := db.QueryContext(ctx, q)
+	q += ` FROM graphlet_features f JOIN graphlets g USING (graphlet_id) WHERE f.trainer_start IS NOT NULL` + where + ` ORDER BY f.trainer_start, f.graphlet_id`
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read graphlet features: %w", err)
 	}
@@ -59,9 +79,10 @@ func Load(ctx context.Context, db *sql.DB) (*Dataset, error) {
 	ds := &Dataset{Names: numericFeatures}
 	for rows.Next() {
 		var g Graphlet
-		var push sql.NullTime
+		var push, finished sql.NullTime
+		var spans sql.NullString
 		vals := make([]sql.NullFloat64, len(numericFeatures))
-		dest := []any{&g.ID, &g.PipelineID, &g.Start, &g.Pushed, &push, &g.CostExclusive, &g.ModelType}
+		dest := []any{&g.ID, &g.PipelineID, &g.TrainerNode, &g.Start, &finished, &spans, &g.Pushed, &push, &g.CostExclusive, &g.ModelType}
 		for i := range vals {
 			dest = append(dest, &vals[i])
 		}
@@ -70,6 +91,12 @@ func Load(ctx context.Context, db *sql.DB) (*Dataset, error) {
 		}
 		if push.Valid {
 			g.PushTime = push.Time
+		}
+		if finished.Valid {
+			g.Finished = finished.Time
+		}
+		if g.Spans, err = parseSpans(spans.String); err != nil {
+			return nil, fmt.Errorf("read graphlet %d's input spans: %w", g.ID, err)
 		}
 		g.Features = make([]float64, len(vals))
 		for i, v := range vals {
@@ -82,7 +109,29 @@ func Load(ctx context.Context, db *sql.DB) (*Dataset, error) {
 		g.PPush = math.NaN()
 		ds.Graphlets = append(ds.Graphlets, g)
 	}
-	return ds, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read graphlet features: %w", err)
+	}
+	ds.computeHistory()
+	return ds, nil
+}
+
+// parseSpans reads a comma-separated list of spans, sorted as graphlets list them.
+func parseSpans(s string) ([]int64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	parts := strings.Split(s, ",")
+	out := make([]int64, len(parts))
+	for i, p := range parts {
+		v, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // truthLine is one line of a generated corpus's ground_truth.jsonl.

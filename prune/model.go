@@ -1,6 +1,8 @@
 package prune
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -34,17 +36,23 @@ func newEncoder(names []string, train []Graphlet) *encoder {
 
 func (e *encoder) encode(gs []Graphlet) [][]float64 {
 	X := make([][]float64, len(gs))
-	for i, g := range gs {
-		x := make([]float64, len(e.names))
-		copy(x, g.Features)
-		for j, t := range e.modelTypes {
-			if g.ModelType == t {
-				x[e.numeric+j] = 1
-			}
-		}
-		X[i] = x
+	for i := range gs {
+		X[i] = e.encodeOne(&gs[i], gs[i].Features)
 	}
 	return X
+}
+
+// encodeOne encodes graphlet g with the numeric features features (g's own, or those a
+// replay computed for it).
+func (e *encoder) encodeOne(g *Graphlet, features []float64) []float64 {
+	x := make([]float64, len(e.names))
+	copy(x, features)
+	for j, t := range e.modelTypes {
+		if g.ModelType == t {
+			x[e.numeric+j] = 1
+		}
+	}
+	return x
 }
 
 func labels(gs []Graphlet) []bool {
@@ -162,6 +170,33 @@ func (m *Logistic) Fit(X [][]float64, y []bool) {
 	_ = err // a stop short of convergence still leaves the best weights found
 }
 
+// logisticParams are a fitted Logistic's parameters as the store keeps them.
+type logisticParams struct {
+	L2      float64   `json:"l2"`
+	Mean    []float64 `json:"mean"`
+	Std     []float64 `json:"std"`
+	Missing []bool    `json:"missing"`
+	W       []float64 `json:"weights"`
+}
+
+// MarshalJSON writes the fitted parameters.
+func (m *Logistic) MarshalJSON() ([]byte, error) {
+	return json.Marshal(logisticParams{m.L2, m.mean, m.std, m.missing, m.w})
+}
+
+// UnmarshalJSON reads parameters MarshalJSON wrote.
+func (m *Logistic) UnmarshalJSON(b []byte) error {
+	var p logisticParams
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	if len(p.Mean) != len(p.Std) || len(p.Mean) != len(p.Missing) {
+		return fmt.Errorf("logistic regression of %d means, %d deviations, %d missing flags", len(p.Mean), len(p.Std), len(p.Missing))
+	}
+	m.L2, m.mean, m.std, m.missing, m.w = p.L2, p.Mean, p.Std, p.Missing, p.W
+	return nil
+}
+
 // Predict implements Model.
 func (m *Logistic) Predict(x []float64) float64 { return sigmoid(dot(m.w, m.row(x))) }
 
@@ -178,11 +213,38 @@ type Boosted struct {
 }
 
 type node struct {
-	feature int
-	bin     int // go left when the value's bin <= bin
-	left    *node
-	right   *node
-	value   float64
+	Feature int     `json:"f"`
+	Bin     int     `json:"b,omitempty"` // go left when the value's bin <= Bin
+	Left    *node   `json:"l,omitempty"`
+	Right   *node   `json:"r,omitempty"`
+	Value   float64 `json:"v"`
+}
+
+// boostedParams are a fitted Boosted's parameters as the store keeps them.
+type boostedParams struct {
+	Trees int         `json:"trees"`
+	Depth int         `json:"depth"`
+	Rate  float64     `json:"rate"`
+	L2    float64     `json:"l2"`
+	Bins  int         `json:"bins"`
+	Cuts  [][]float64 `json:"cuts"`
+	Base  float64     `json:"base"`
+	Nodes []*node     `json:"ensemble"`
+}
+
+// MarshalJSON writes the fitted parameters.
+func (m *Boosted) MarshalJSON() ([]byte, error) {
+	return json.Marshal(boostedParams{m.Trees, m.Depth, m.Rate, m.L2, m.Bins, m.cuts, m.base, m.trees})
+}
+
+// UnmarshalJSON reads parameters MarshalJSON wrote.
+func (m *Boosted) UnmarshalJSON(b []byte) error {
+	var p boostedParams
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	m.Trees, m.Depth, m.Rate, m.L2, m.Bins, m.cuts, m.base, m.trees = p.Trees, p.Depth, p.Rate, p.L2, p.Bins, p.Cuts, p.Base, p.Nodes
+	return nil
 }
 
 // Kind implements Model.
@@ -259,7 +321,7 @@ func (m *Boosted) grow(binned [][]uint8, grad, hess []float64, idx []int, depth 
 		G += grad[i]
 		H += hess[i]
 	}
-	n := &node{value: -m.Rate * G / (H + m.L2), feature: -1}
+	n := &node{Value: -m.Rate * G / (H + m.L2), Feature: -1}
 	if depth == 0 || len(idx) < 20 {
 		return n
 	}
@@ -300,21 +362,21 @@ func (m *Boosted) grow(binned [][]uint8, grad, hess []float64, idx []int, depth 
 			right = append(right, i)
 		}
 	}
-	n.feature, n.bin = best[0], best[1]
-	n.left = m.grow(binned, grad, hess, left, depth-1)
-	n.right = m.grow(binned, grad, hess, right, depth-1)
+	n.Feature, n.Bin = best[0], best[1]
+	n.Left = m.grow(binned, grad, hess, left, depth-1)
+	n.Right = m.grow(binned, grad, hess, right, depth-1)
 	return n
 }
 
 func leaf(n *node, b []uint8) float64 {
-	for n.feature >= 0 {
-		if int(b[n.feature]) <= n.bin {
-			n = n.left
+	for n.Feature >= 0 {
+		if int(b[n.Feature]) <= n.Bin {
+			n = n.Left
 		} else {
-			n = n.right
+			n = n.Right
 		}
 	}
-	return n.value
+	return n.Value
 }
 
 // Predict implements Model.
@@ -455,4 +517,40 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// contributions splits a model's score of x (in log-odds) among the columns of x: how far
+// each one moved the score from the model's baseline.
+func contributions(m Model, x []float64) []float64 {
+	c := make([]float64, len(x))
+	switch m := m.(type) {
+	case *Logistic:
+		r := m.row(x)
+		k := 1 + len(x)
+		for j := range x {
+			c[j] = m.w[1+j] * r[1+j]
+			if m.missing[j] {
+				c[j] += m.w[k] * r[k]
+				k++
+			}
+		}
+	case *Boosted:
+		b := make([]uint8, len(x))
+		for j, v := range x {
+			b[j] = uint8(m.bin(j, v))
+		}
+		// Each split is credited with the change it makes to the expected score
+		// along the path x takes.
+		for _, n := range m.trees {
+			for n.Feature >= 0 {
+				next := n.Right
+				if int(b[n.Feature]) <= n.Bin {
+					next = n.Left
+				}
+				c[n.Feature] += next.Value - n.Value
+				n = next
+			}
+		}
+	}
+	return c
 }

@@ -12,7 +12,10 @@ type Outcome struct {
 	// Threshold is the predicted push probability below which the policy skipped; nil for
 	// policies that do not threshold a score.
 	Threshold *float64 `json:"threshold"`
-	Skipped   int      `json:"skipped"`
+	// ChosenInAdvance says the threshold was chosen before the replayed period, from the
+	// training period alone; false for a threshold chosen on the replay itself (hindsight).
+	ChosenInAdvance bool `json:"chosen_in_advance"`
+	Skipped         int  `json:"skipped"`
 	// WasteSaved is the share of the wasted exclusive cost (graphlets that did not push) that
 	// skipping saved.
 	WasteSaved float64 `json:"waste_saved"`
@@ -141,6 +144,18 @@ func Sweep(name string, gs []Graphlet, score []float64, end time.Time) []Outcome
 		out = append(out, o)
 	}
 	return out
+}
+
+// atThreshold replays gs skipping where score < threshold, a threshold chosen in advance.
+func atThreshold(name string, gs []Graphlet, score []float64, threshold float64, end time.Time) Outcome {
+	skip := make([]bool, len(gs))
+	for i := range gs {
+		skip[i] = score[i] < threshold
+	}
+	o := Replay(name, gs, skip, end)
+	o.Threshold = &threshold
+	o.ChosenInAdvance = true
+	return o
 }
 
 // OperatingPoint picks, from a sweep, the largest waste saving whose share of pushes lost

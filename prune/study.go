@@ -12,7 +12,9 @@ type Options struct {
 	// TrainFraction is the share of the window (by Trainer start time) the model learns from;
 	// the rest is replayed. Default 0.6.
 	TrainFraction float64
-	// MaxCadenceLoss bounds the share of pushes the operating point may lose. Default 0.01.
+	// MaxCadenceLoss bounds the share of pushes the operating point may lose on the
+	// validation tail, where its threshold is chosen (and the hindsight optimum on the
+	// replay). Default 0.01.
 	MaxCadenceLoss float64
 	// Seed drives the random baseline and the permutation importances.
 	Seed uint64
@@ -20,7 +22,13 @@ type Options struct {
 
 // ModelReport says which classifier was chosen and how well it predicts the replayed period.
 type ModelReport struct {
-	Kind           string             `json:"kind"`
+	Kind string `json:"kind"`
+	// Threshold is the operating point's threshold, chosen on the validation tail of the
+	// training period (Validation), before the replayed period begins.
+	Threshold float64 `json:"threshold"`
+	// Validation is the operating point on the validation tail, scored by the model fitted
+	// on the graphlets before it: where the threshold was chosen.
+	Validation     Outcome            `json:"validation_operating_point"`
 	AUC            float64            `json:"auc"`
 	ValidationAUC  map[string]float64 `json:"validation_auc"`
 	Calibration    []CalibrationBin   `json:"calibration"`
@@ -28,23 +36,57 @@ type ModelReport struct {
 	Importances    []Importance       `json:"feature_importances"`
 	TrainGraphlets int                `json:"train_graphlets"`
 	EvalGraphlets  int                `json:"eval_graphlets"`
+	TrainFrom      time.Time          `json:"train_from"`
 	TrainUntil     time.Time          `json:"train_until"`
 	EvalUntil      time.Time          `json:"eval_until"`
 }
 
 // Result is the whole study.
 type Result struct {
-	MaxCadenceLoss    float64     `json:"max_cadence_loss"`
-	OperatingPoint    Outcome     `json:"operating_point"`
-	BestPossible      *Outcome    `json:"best_possible,omitempty"`
-	Baselines         []Outcome   `json:"baselines"`
-	Model             ModelReport `json:"model"`
-	Sweep             []Outcome   `json:"sweep"`
-	BestPossibleSweep []Outcome   `json:"best_possible_sweep,omitempty"`
+	MaxCadenceLoss float64 `json:"max_cadence_loss"`
+	// OperatingPoint is the replay at the threshold chosen in advance, from the training
+	// period alone: what a team would have saved.
+	OperatingPoint Outcome `json:"operating_point"`
+	// Hindsight is the replay at the threshold chosen on the replayed period itself: an
+	// upper bound, not a saving anyone could have planned.
+	Hindsight Outcome `json:"hindsight"`
+	// BestPossible is the generator's p_push with its threshold chosen as OperatingPoint's
+	// is; BestPossibleHindsight as Hindsight's is.
+	BestPossible          *Outcome    `json:"best_possible,omitempty"`
+	BestPossibleHindsight *Outcome    `json:"best_possible_hindsight,omitempty"`
+	Baselines             []Outcome   `json:"baselines"`
+	Model                 ModelReport `json:"model"`
+	// Sweep is the model's closed-loop replay at each of Thresholds; BestPossibleSweep the
+	// generator's p_push's.
+	Sweep             []Outcome `json:"sweep"`
+	BestPossibleSweep []Outcome `json:"best_possible_sweep,omitempty"`
+	model             Model     // the model fitted on the training period
+	enc               *encoder  // its encoding
+	// Decisions are the operating point's decisions, one per replayed graphlet in time order.
+	Decisions []Decision `json:"-"`
 }
 
-// ErrTooFewGraphlets means the history is too short or too one-sided to learn from.
-var ErrTooFewGraphlets = errors.New("too few graphlets to study pruning")
+// Decision is what the operating point decided for one replayed graphlet.
+type Decision struct {
+	GraphletID   int64
+	PipelineID   int64
+	TrainerStart time.Time
+	// PPush is the model's score on the features known at the start in the store's history,
+	// as advise computes it; PPushReplayed its score on the history the replay left, on which
+	// the decision was made (the same unless an earlier graphlet of the pipeline was skipped).
+	PPush, PPushReplayed float64
+	Skipped              bool
+}
+
+var (
+	// ErrTooFewGraphlets means the history is too short or too one-sided to learn from.
+	ErrTooFewGraphlets = errors.New("too few graphlets to study pruning")
+	// ErrNoModel means the store keeps no pruning model.
+	ErrNoModel = errors.New("the store keeps no pruning model")
+	// ErrNoTrainer means a pipeline has no Trainer run in the store to judge it by; advise
+	// answers "train" with it as a warning.
+	ErrNoTrainer = errors.New("no Trainer run to judge by")
+)
 
 // candidates are the classifiers the study chooses from, by validation AUC inside the
 // training period.
@@ -55,13 +97,25 @@ func candidates() []Model {
 	}
 }
 
+// fresh returns an unfitted model of the given kind, nil for a kind mlprov does not know.
 func fresh(kind string) Model {
 	for _, m := range candidates() {
 		if m.Kind() == kind {
 			return m
 		}
 	}
-	panic("unknown model kind " + kind)
+	return nil
+}
+
+// counted says how many graphlets gs holds and how many of them pushed.
+func counted(gs []Graphlet) string {
+	var pos int
+	for _, g := range gs {
+		if g.Pushed {
+			pos++
+		}
+	}
+	return fmt.Sprintf("%d graphlets (%d pushed, %d not)", len(gs), pos, len(gs)-pos)
 }
 
 func bothClasses(gs []Graphlet) bool {
@@ -74,7 +128,10 @@ func bothClasses(gs []Graphlet) bool {
 	return pos > 0 && pos < len(gs)
 }
 
-// Study learns on the earlier part of the history and replays the later part.
+// Study learns on the earlier part of the history (the training period), chooses the
+// threshold on the training period's last quarter, and replays the later part in closed loop
+// at that threshold; it also sweeps every threshold over the replay, for the hindsight optimum
+// and the trade-off curve. The replays are linear in the graphlets, once per threshold.
 func Study(ds *Dataset, opts Options) (*Result, error) {
 	if opts.TrainFraction <= 0 || opts.TrainFraction >= 1 {
 		opts.TrainFraction = 0.6
@@ -86,52 +143,78 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 	fit, valid := splitByTime(train, 0.75)
 	for _, part := range [][]Graphlet{fit, valid, eval} {
 		if len(part) < 10 || !bothClasses(part) {
-			return nil, fmt.Errorf("%w: %d graphlets (%d to learn from, %d to replay), and each part needs pushed and unpushed ones",
-				ErrTooFewGraphlets, len(ds.Graphlets), len(train), len(eval))
+			return nil, fmt.Errorf("%w: %s, and it needs at least 10 graphlets in each of three parts by time, each with pushed and unpushed ones: to learn from %s, to choose the threshold on %s, to replay %s",
+				ErrTooFewGraphlets, counted(ds.Graphlets), counted(fit), counted(valid), counted(eval))
 		}
 	}
+
+	nFit, nTrain, n := len(fit), len(train), len(ds.Graphlets)
 
 	res := &Result{MaxCadenceLoss: opts.MaxCadenceLoss}
 	res.Model.ValidationAUC = map[string]float64{}
 	enc := newEncoder(ds.Names, fit)
-	bestKind, bestAUC := "", -1.0
+	validX, validY := enc.encode(valid), labels(valid)
+	var best *scorer
 	for _, m := range candidates() {
 		m.Fit(enc.encode(fit), labels(fit))
-		auc := AUC(predictAll(m, enc.encode(valid)), labels(valid))
+		p := predictAll(m, validX)
+		auc := AUC(p, validY)
 		res.Model.ValidationAUC[m.Kind()] = auc
-		if auc > bestAUC {
-			bestKind, bestAUC = m.Kind(), auc
+		if best == nil || auc > res.Model.ValidationAUC[best.model.Kind()] {
+			best = &scorer{model: m, enc: enc, gs: ds.Graphlets, from: nFit, base: p}
 		}
 	}
-	model := fresh(bestKind)
+	// The threshold is chosen on the validation tail, replayed in closed loop as the model
+	// fitted before it scores it: nothing of the replayed period enters the choice.
+	validEnd := periodEnd(valid)
+	atValid := ds.trackerAt(nFit)
+	res.Model.Validation = OperatingPoint(best.sweep("model", atValid, nTrain, validEnd), opts.MaxCadenceLoss)
+	threshold := *res.Model.Validation.Threshold
+	res.Model.Threshold = threshold
+
+	model := fresh(best.model.Kind())
 	enc = newEncoder(ds.Names, train)
 	model.Fit(enc.encode(train), labels(train))
 
 	X, y := enc.encode(eval), labels(eval)
-	score := predictAll(model, X)
-	res.Model.Kind = bestKind
-	res.Model.AUC = AUC(score, y)
-	res.Model.Calibration, res.Model.ECE = calibration(score, y)
+	sc := &scorer{model: model, enc: enc, gs: ds.Graphlets, from: nTrain, base: predictAll(model, X)}
+	res.Model.Kind = model.Kind()
+	res.Model.AUC = AUC(sc.base, y)
+	res.Model.Calibration, res.Model.ECE = calibration(sc.base, y)
 	res.Model.Importances = permutationImportance(model, enc.names, X, y, opts.Seed)
 	res.Model.TrainGraphlets, res.Model.EvalGraphlets = len(train), len(eval)
-	res.Model.TrainUntil = train[len(train)-1].Start
-	end := eval[0].Start
-	for _, g := range eval {
-		end = later(end, later(g.Start, g.PushTime))
-	}
+	res.Model.TrainFrom, res.Model.TrainUntil = train[0].Start, train[len(train)-1].Start
+	res.model, res.enc = model, enc
+	end := periodEnd(eval)
 	res.Model.EvalUntil = end
 
-	res.Sweep = Sweep("model", eval, score, end)
-	res.OperatingPoint = OperatingPoint(res.Sweep, opts.MaxCadenceLoss)
+	// The replayed period, in closed loop: a skipped graphlet leaves no outcome and no
+	// spans behind, and the later graphlets of its pipeline are scored on what remains.
+	atEval := ds.trackerAt(nTrain)
+	res.Sweep = sc.sweep("model", atEval, n, end)
+	skip, replayed := sc.replayAt(atEval, n, threshold)
+	res.OperatingPoint = Replay("model", eval, skip, end)
+	res.OperatingPoint.Threshold, res.OperatingPoint.ChosenInAdvance = &threshold, true
+	res.Hindsight = OperatingPoint(res.Sweep, opts.MaxCadenceLoss)
+	for i, g := range eval {
+		res.Decisions = append(res.Decisions, Decision{GraphletID: g.ID, PipelineID: g.PipelineID, TrainerStart: g.Start,
+			PPush: sc.base[i], PPushReplayed: replayed[i], Skipped: skip[i]})
+	}
 
-	none, oracle, noData, random := make([]bool, len(eval)), make([]bool, len(eval)), make([]bool, len(eval)), make([]bool, len(eval))
+	none, oracle, random := make([]bool, len(eval)), make([]bool, len(eval)), make([]bool, len(eval))
 	share := float64(res.OperatingPoint.Skipped) / float64(len(eval))
 	rng := rand.New(rand.NewPCG(opts.Seed, 2))
 	for i, g := range eval {
 		oracle[i] = !g.Pushed
-		noData[i] = g.NewSpans == 0
 		random[i] = rng.Float64() < share
 	}
+	newSpans, known := atEval.col["new_spans"]
+	noData := atEval.clone().closedLoop(nTrain, n, func(i int, x []float64) bool {
+		if known {
+			return x[newSpans] == 0
+		}
+		return ds.Graphlets[i].NewSpans == 0
+	})
 	res.Baselines = []Outcome{
 		Replay("run everything", eval, none, end),
 		Replay("oracle (skip exactly the unpushed)", eval, oracle, end),
@@ -143,11 +226,29 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 		for i, g := range eval {
 			p[i] = g.PPush
 		}
-		res.BestPossibleSweep = Sweep("best possible (generator's p_push)", eval, p, end)
-		best := OperatingPoint(res.BestPossibleSweep, opts.MaxCadenceLoss)
-		res.BestPossible = &best
+		vp := make([]float64, len(valid))
+		for i, g := range valid {
+			vp[i] = g.PPush
+		}
+		// The generator's p_push reads no history: its replays are the same in closed loop.
+		const name = "best possible (generator's p_push)"
+		chosen := OperatingPoint(Sweep(name, valid, vp, validEnd), opts.MaxCadenceLoss)
+		inAdvance := atThreshold(name, eval, p, *chosen.Threshold, end)
+		res.BestPossible = &inAdvance
+		res.BestPossibleSweep = Sweep(name, eval, p, end)
+		hindsight := OperatingPoint(res.BestPossibleSweep, opts.MaxCadenceLoss)
+		res.BestPossibleHindsight = &hindsight
 	}
 	return res, nil
+}
+
+// periodEnd closes a period of graphlets: its last Trainer start or push.
+func periodEnd(gs []Graphlet) time.Time {
+	end := gs[0].Start
+	for _, g := range gs {
+		end = later(end, later(g.Start, g.PushTime))
+	}
+	return end
 }
 
 func later(a, b time.Time) time.Time {

@@ -63,6 +63,8 @@ var commands = []struct {
 	{"refresh", "derive the derived tables again after edits made through SQL", func(c *cli) subcommand { return &refreshCmd{cli: c} }},
 	{"lineage", "walk an artifact's or execution's provenance up and down (table, JSON or Graphviz DOT)", func(c *cli) subcommand { return &lineageCmd{cli: c} }},
 	{"prune", "study pruning: predict which graphlets will not push, replay history skipping them", func(c *cli) subcommand { return &pruneCmd{cli: c} }},
+	{"advise", "before a Trainer runs: train or skip, by the model mlprov prune kept", func(c *cli) subcommand { return &adviseCmd{cli: c} }},
+	{"serve", "serve the store over HTTP: an OpenLineage endpoint (as Marquez's) and a JSON API", func(c *cli) subcommand { return &serveCmd{cli: c} }},
 	{"export", "write the store's tables as Parquet, CSV or JSON lines, or as an MLMD store", func(c *cli) subcommand { return &exportCmd{cli: c} }},
 	{"bench", "benchmark gen, load, analyses, pruning and the ways to derive graphlets, by corpus scale", func(c *cli) subcommand { return &benchCmd{cli: c} }},
 	{"version", "print mlprov's version", func(c *cli) subcommand { return &versionCmd{cli: c} }},
@@ -81,6 +83,12 @@ func (u *usageError) Unwrap() error { return u.err }
 func usagef(cmd, format string, args ...any) error {
 	return &usageError{cmd: cmd, err: fmt.Errorf(format, args...)}
 }
+
+// exitStatus is an answer a command gives by its exit status alone (advise --exit-code): the
+// CLI prints nothing for it.
+type exitStatus int
+
+func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
 
 // hintError is an error the CLI prints with a try: line, such as the command and flag that
 // get past it: the library's errors state the facts and name no flag.
@@ -117,9 +125,12 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		}
 		err := cmd.make(c).Run(ctx, args[1:])
 		var hinted *hintError
+		var status exitStatus
 		switch {
 		case err == nil || errors.Is(err, pflag.ErrHelp):
 			return 0
+		case errors.As(err, &status):
+			return int(status)
 		case errors.As(err, new(*usageError)):
 			fmt.Fprintf(c.stderr, "error: %s\ntry: mlprov %s --help\n", oneLine(err), name)
 			return 2

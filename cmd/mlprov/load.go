@@ -30,6 +30,9 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 		"Each PATH is a file or folder, taken literally: *, ? and [ in it are plain characters,\n"+
 		"never patterns (let the shell expand a pattern into PATHs). A pipe or /dev/stdin is\n"+
 		"refused: save the input to a file first.\n\n"+
+		"A PATH may also be an MLMD database on a MySQL or MariaDB server (Kubeflow's metadb):\n"+
+		"mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?tls=true], the password best given in\n"+
+		"MLPROV_MYSQL_PASSWORD. It is read in one read-only snapshot, and needs only SELECT.\n\n"+
 		"Loading a source that is in the store already syncs it: an MLMD store or a native\n"+
 		"folder is the same source at the same path, and every OpenLineage file feeds the\n"+
 		"store's one OpenLineage source, whose runs merge by runId. New rows are added,\n"+
@@ -60,9 +63,6 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 	}
 	var ls []engine.Loader
 	for _, p := range fs.Args() {
-		if _, err := os.Stat(p); err != nil {
-			return err
-		}
 		l, err := loaders.Lookup(c.opts.format, p)
 		if errors.Is(err, loaders.ErrNotRecognised) {
 			return &hintError{err, fmt.Sprintf("mlprov load --format FORMAT %s, with FORMAT one of %s", p, strings.Join(loaders.Formats(), ", "))}
@@ -88,6 +88,10 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 	}()
 	for i, p := range fs.Args() {
 		lo := engine.LoadOptions{Replace: c.opts.replace, DeployRule: rule}
+		shown := p // what the output calls the input: a server's address without its password
+		if r, ok := ls[i].(engine.Remote); ok {
+			shown = r.Redact(p)
+		}
 		var bar *progress
 		if !c.opts.quiet {
 			bar = newProgress(c.stderr, "load", "records")
@@ -101,11 +105,11 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 		loaded++
 		switch {
 		case c.opts.json:
-			if err := json.NewEncoder(c.stdout).Encode(loadReport(p, res)); err != nil {
+			if err := json.NewEncoder(c.stdout).Encode(loadReport(shown, res)); err != nil {
 				return err
 			}
 		case !c.opts.quiet:
-			fmt.Fprintln(c.stdout, loadSummary(p, res))
+			fmt.Fprintln(c.stdout, loadSummary(shown, res))
 		}
 		if !c.opts.quiet && res.New {
 			ops, err := e.SourceOpTypes(ctx, res.SourceID)
@@ -113,11 +117,11 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 				return err
 			}
 			if len(ops) > 0 && !slices.ContainsFunc(ops, func(o engine.OpTypeCount) bool { return o.Category == engine.CategoryTrain }) {
-				fmt.Fprint(c.stderr, noTrainingHint(c.opts.db, p, ops))
+				fmt.Fprint(c.stderr, noTrainingHint(c.opts.db, shown, ops))
 			}
 		}
 		for _, w := range res.Warnings {
-			fmt.Fprintf(c.stderr, "warning: %s: %s\n", p, w)
+			fmt.Fprintf(c.stderr, "warning: %s: %s\n", shown, w)
 		}
 	}
 	return e.Close()

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -39,7 +42,7 @@ func (c *pruneCmd) Run(ctx context.Context, args []string) error {
 			fs.Uint64Var(&c.opts.seed, "seed", runner.DefaultSeed, "seed of the random baseline and the importances")
 		}),
 		jsonFlag(&c.opts.json, "print the result as one JSON object"),
-		outFlag(&c.opts.out, "", "also write prune.json and the plots to DIR"))
+		outFlag(&c.opts.out, "", "also write prune.json, decisions.csv and the plots to DIR"))
 	if err != nil {
 		return err
 	}
@@ -49,13 +52,18 @@ func (c *pruneCmd) Run(ctx context.Context, args []string) error {
 	if c.opts.maxCadenceLoss < 0 || c.opts.maxCadenceLoss > 1 {
 		return usagef("prune", "--max-cadence-loss %v is not a share in [0, 1]", c.opts.maxCadenceLoss)
 	}
-	e, err := c.openExisting(ctx, c.opts.db, true)
+	// Read-write: the study keeps its model in the store, for advise.
+	e, err := c.openExisting(ctx, c.opts.db, false)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
 	res, err := runner.Prune(ctx, e, runner.PruneOptions{MaxCadenceLoss: c.opts.maxCadenceLoss, TrainFraction: c.opts.trainFraction, Seed: c.opts.seed, GroundTruth: c.opts.groundTruth})
 	if err != nil {
+		return err
+	}
+	saved := res.Saved()
+	if err := prune.Save(ctx, e.DB(), saved); err != nil {
 		return err
 	}
 	if c.opts.out != "" {
@@ -66,7 +74,11 @@ func (c *pruneCmd) Run(ctx context.Context, args []string) error {
 	if c.opts.json {
 		return writeJSON(c.stdout, res)
 	}
-	return printPrune(c.stdout, res)
+	if err := printPrune(c.stdout, res); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.stdout, "kept as pruning model %d in the store (threshold %.3f), for mlprov advise\n", saved.ID, saved.Threshold)
+	return err
 }
 
 // writePruneFiles writes prune.json and, as PNG and SVG, the trade-off curve and the feature
@@ -76,6 +88,9 @@ func writePruneFiles(dir string, res *prune.Result) error {
 		return err
 	}
 	if err := writeJSONFile(filepath.Join(dir, "prune.json"), res); err != nil {
+		return err
+	}
+	if err := writeDecisions(filepath.Join(dir, "decisions.csv"), res.Decisions); err != nil {
 		return err
 	}
 	for _, a := range runner.PruneSections(res) {
@@ -93,6 +108,29 @@ func writePruneFiles(dir string, res *prune.Result) error {
 		}
 	}
 	return nil
+}
+
+// writeDecisions writes the operating point's decisions as CSV, one row per replayed
+// graphlet: p_push is the model's score on the store's history (what advise says for that
+// Trainer), p_push_replayed its score on the history the replay left, which skipped compares
+// with the threshold.
+func writeDecisions(path string, ds []prune.Decision) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	_ = w.Write([]string{"graphlet_id", "pipeline_id", "trainer_start", "p_push", "p_push_replayed", "skipped"})
+	for _, d := range ds {
+		_ = w.Write([]string{strconv.FormatInt(d.GraphletID, 10), strconv.FormatInt(d.PipelineID, 10), d.TrainerStart.UTC().Format(time.RFC3339Nano),
+			strconv.FormatFloat(d.PPush, 'g', -1, 64), strconv.FormatFloat(d.PPushReplayed, 'g', -1, 64), strconv.FormatBool(d.Skipped)})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 func pct(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) }
@@ -125,14 +163,8 @@ func printPrune(w io.Writer, res *prune.Result) error {
 	fmt.Fprintf(w, "strongest features (AUC lost when shuffled): %s\n\n", strings.Join(top, ", "))
 
 	t := &render.Result{Columns: outcomeColumns}
-	op := res.OperatingPoint
-	op.Name = fmt.Sprintf("operating point (pushes lost <= %s)", pct(res.MaxCadenceLoss))
-	t.Rows = append(t.Rows, outcomeRow(op))
-	if res.BestPossible != nil {
-		t.Rows = append(t.Rows, outcomeRow(*res.BestPossible))
-	}
-	for _, b := range res.Baselines {
-		t.Rows = append(t.Rows, outcomeRow(b))
+	for _, o := range runner.PrunePolicies(res) {
+		t.Rows = append(t.Rows, outcomeRow(o))
 	}
 	for _, o := range res.Sweep {
 		if th := *o.Threshold; math.Mod(math.Round(th*1000), 50) == 0 && th <= 0.5 {
@@ -142,8 +174,11 @@ func printPrune(w io.Writer, res *prune.Result) error {
 	if err := render.Write(w, "table", t); err != nil {
 		return err
 	}
+	op := res.OperatingPoint
+	fmt.Fprintf(w, "threshold %.3f chosen in advance on the training period's last quarter (there: %s of the waste saved, %s of pushes lost); hindsight rows are upper bounds, chosen on the replay itself\n",
+		*op.Threshold, pct(m.Validation.WasteSaved), pct(m.Validation.PushesLost))
 	if res.BestPossible != nil && res.BestPossible.WasteSaved > 0 {
-		fmt.Fprintf(w, "the model reaches %.0f%% of the best possible saving at the same bound\n", 100*op.WasteSaved/res.BestPossible.WasteSaved)
+		fmt.Fprintf(w, "the model reaches %.0f%% of the best possible saving, both chosen in advance\n", 100*op.WasteSaved/res.BestPossible.WasteSaved)
 	}
 	return nil
 }

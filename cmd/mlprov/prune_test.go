@@ -19,6 +19,7 @@ func TestPruneJSON(t *testing.T) {
 	}
 	var res struct {
 		OperatingPoint map[string]any   `json:"operating_point"`
+		Hindsight      map[string]any   `json:"hindsight"`
 		BestPossible   map[string]any   `json:"best_possible"`
 		Baselines      []map[string]any `json:"baselines"`
 		Model          map[string]any   `json:"model"`
@@ -40,8 +41,11 @@ func TestPruneJSON(t *testing.T) {
 			t.Errorf("%v: no staleness_added_hours_mean", o["name"])
 		}
 	}
-	if lost := res.OperatingPoint["pushes_lost"].(float64); lost > 0.01 {
-		t.Errorf("operating point loses %.3f of pushes, above the default bound 0.01", lost)
+	if res.OperatingPoint["chosen_in_advance"] != true || res.BestPossible["chosen_in_advance"] != true {
+		t.Errorf("chosen_in_advance: operating point %v, best possible %v; want true for both", res.OperatingPoint["chosen_in_advance"], res.BestPossible["chosen_in_advance"])
+	}
+	if res.Hindsight["chosen_in_advance"] != false || res.Hindsight["pushes_lost"].(float64) > 0.01 {
+		t.Errorf("hindsight %v: want chosen_in_advance false and pushes lost within the default bound 0.01", res.Hindsight)
 	}
 	names := []string{}
 	for _, b := range res.Baselines {
@@ -55,6 +59,22 @@ func TestPruneJSON(t *testing.T) {
 	}
 	if code, _, _ := mlprov(t, "prune", "--db", db, "--max-cadence-loss", "2"); code != 2 {
 		t.Errorf("--max-cadence-loss 2: exit %d, want a usage error", code)
+	}
+	// The model is kept in the store, once per run of the study, and the decisions are on disk.
+	if _, stdout, _ := mlprov(t, "prune", "--db", db); !strings.Contains(stdout, "kept as pruning model 2 in the store") {
+		t.Errorf("a second prune does not say it kept model 2:\n%s", stdout)
+	}
+	code, stdout, errOut = mlprov(t, "query", "--db", db, "--format", "csv", "SELECT count(*), max(kind), min(threshold) > 0, max(train_until) < min(saved_at) FROM prune_models")
+	if code != 0 || !strings.Contains(stdout, "2,"+res.Model["kind"].(string)+",true,true") {
+		t.Errorf("prune_models after two studies: exit %d, %q %s", code, stdout, errOut)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "decisions.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if lines[0] != "graphlet_id,pipeline_id,trainer_start,p_push,p_push_replayed,skipped" || len(lines)-1 != int(res.Model["eval_graphlets"].(float64)) {
+		t.Errorf("decisions.csv: header %q and %d rows; want one row per replayed graphlet (%v)", lines[0], len(lines)-1, res.Model["eval_graphlets"])
 	}
 	for _, f := range []string{"prune.json", "pruning_tradeoff.png", "pruning_tradeoff.svg", "pruning_features.png", "pruning_features.svg"} {
 		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {

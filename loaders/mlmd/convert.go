@@ -186,7 +186,6 @@ type converter struct {
 	err       error            // the first error of an id lookup (see pipeByName)
 	pipes     map[string]*pipe // by name
 	pipeOfCtx map[int64]*pipe  // pipeline contexts
-	fallback  string           // the pipeline of records no context or property places
 
 	execPos, artPos positions
 	execPipe        []int64  // pipeline id by execution position
@@ -234,7 +233,6 @@ func (r *reader) convert(ctx context.Context) (*staged, error) {
 	}
 	r.stage.KeyFloor = idHalf
 	c.ctx = ctx
-	c.fallback = strings.TrimSuffix(r.file, ".sqlite")
 
 	c.toPipelines()
 	for _, step := range []func() error{c.toExecutions, c.toEvents, c.toArtifacts} {

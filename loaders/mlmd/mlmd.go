@@ -1,6 +1,6 @@
 // Package mlmd loads ML Metadata (MLMD) stores: the SQLite files that TFX (both its current IR
 // orchestration and the legacy one notebooks use) and Kubeflow Pipelines v2 write, at schema
-// versions 6 to 10.
+// versions 6 to 10 (Loader), and the same tables in a MySQL or MariaDB database (Server).
 //
 // The user's store is never written, not even a journal, a lock or a shared-memory file: a
 // store with nothing beside it is opened read-only and immutable in place; one with a WAL or
@@ -87,8 +87,9 @@ var (
 	// ErrDamaged means the file starts with the SQLite header but SQLite cannot read it whole:
 	// it was cut short (copied while being written, a partial download) or overwritten.
 	ErrDamaged = errors.New("is an SQLite file but truncated or damaged")
-	// ErrNotMLMD means the SQLite file has no MLMDEnv table.
-	ErrNotMLMD = errors.New("not an MLMD store (no MLMDEnv table)")
+	// ErrNotMLMD means the file or database has no MLMDEnv table, or lacks a table of MLMD
+	// that mlprov needs.
+	ErrNotMLMD = errors.New("not an MLMD store")
 	// ErrSchemaVersion means the store's schema version is outside what mlprov reads.
 	ErrSchemaVersion = errors.New("unsupported MLMD schema version")
 )
@@ -324,12 +325,17 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	defer release()
+	return stageStore(ctx, st, &reader{db: sqliteDB{db}, file: name, fallback: strings.TrimSuffix(name, ".sqlite")})
+}
+
+// stageStore reads the store r holds and stages its canonical rows.
+func stageStore(ctx context.Context, st *engine.Stage, r *reader) error {
 	cats, err := st.Categories(ctx)
 	if err != nil {
 		return err
 	}
-	r := &reader{db: db, file: name, categories: cats, stage: st}
-	st.Step("reading %s", name)
+	r.categories, r.stage = cats, st
+	st.Step("reading %s", r.file)
 	if err := r.read(ctx); err != nil {
 		return err
 	}

@@ -56,10 +56,13 @@ type mevent struct {
 
 // reader reads one MLMD store into memory and converts it to canonical rows. MLMD spreads a
 // record over several tables (properties, contexts, event paths); reading each table once
-// and joining in Go keeps the SQLite side to full scans, whatever indexes the store has.
+// and joining in Go keeps the database's side to full scans, whatever indexes the store
+// has. The queries of the MLMD tables are the same for every backend; only the catalog and
+// the meaning of errors differ (see backend).
 type reader struct {
-	db         *sql.DB
-	file       string
+	db         backend
+	file       string // the store's name in errors: its file's name, or its database's
+	fallback   string // the pipeline of records nothing else places (see converter)
 	categories map[string]string
 	stage      *engine.Stage
 
@@ -87,37 +90,40 @@ var (
 		"ArtifactProperty", "EventPath", "Association", "Attribution"}
 )
 
-// damaged adds what an SQLite error most likely means for a file a user hands us.
+// backend is one kind of database that holds MLMD stores: it runs the reader's queries and
+// knows its own catalog and errors. The reader quotes names with backticks and uses only
+// SQL that SQLite and MySQL share.
+type backend interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	// tables lists the tables of the store.
+	tables(ctx context.Context) ([]string, error)
+	// columns lists the columns of one of its tables.
+	columns(ctx context.Context, table string) ([]string, error)
+	// explain wraps an error of the database met reading what, with what it most likely
+	// means for the store.
+	explain(what string, err error) error
+	// parallel reports whether tables may be read at once, each on its own connection; a
+	// backend that reads one snapshot on one connection says no.
+	parallel() bool
+}
+
+// damaged wraps an error of the database met reading what, naming the store.
 func (r *reader) damaged(what string, err error) error {
-	msg := err.Error()
-	if strings.Contains(msg, "malformed") || strings.Contains(msg, "not a database") || strings.Contains(msg, "disk I/O error") {
-		return fmt.Errorf("%s: %w: %s: %w", r.file, ErrDamaged, what, err)
-	}
-	return fmt.Errorf("%s: %s: %w", r.file, what, err)
+	return fmt.Errorf("%s: %w", r.file, r.db.explain(what, err))
 }
 
 func (r *reader) read(ctx context.Context) error {
-	tables := map[string]bool{}
-	rows, err := r.db.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type = 'table'")
+	names, err := r.db.tables(ctx)
 	if err != nil {
 		return r.damaged("read schema", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return r.damaged("read schema", err)
-		}
+	tables := map[string]bool{}
+	for _, n := range names {
 		tables[n] = true
 	}
-	if err := rows.Err(); err != nil {
-		return r.damaged("read schema", err)
-	}
-	if err := rows.Close(); err != nil { // free the connection for the reads below
-		return r.damaged("read schema", err)
-	}
 	if !tables["MLMDEnv"] {
-		return fmt.Errorf("%s: %w", r.file, ErrNotMLMD)
+		return fmt.Errorf("%s: %w (no MLMDEnv table)", r.file, ErrNotMLMD)
 	}
 	var v sql.NullInt64
 	if err := r.db.QueryRowContext(ctx, "SELECT max(schema_version) FROM MLMDEnv").Scan(&v); err != nil {
@@ -172,6 +178,9 @@ func (r *reader) read(ctx context.Context) error {
 		{r.readEventPaths},
 		{r.readEvents},
 	}
+	if !r.db.parallel() {
+		chains = [][]func(context.Context) error{slices.Concat(chains...)}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make([]error, len(chains))
@@ -204,20 +213,15 @@ func (r *reader) read(ctx context.Context) error {
 }
 
 func (r *reader) columns(ctx context.Context, table string) (map[string]bool, error) {
-	rows, err := r.db.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", table)
+	names, err := r.db.columns(ctx, table)
 	if err != nil {
 		return nil, r.damaged("table "+table, err)
 	}
-	defer rows.Close()
 	cols := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, r.damaged("table "+table, err)
-		}
+	for _, n := range names {
 		cols[n] = true
 	}
-	return cols, rows.Err()
+	return cols, nil
 }
 
 // sel selects columns from table, with NULL in place of columns this store does not have.

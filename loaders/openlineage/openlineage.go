@@ -55,6 +55,7 @@ type Loader struct{}
 var (
 	_ engine.Loader     = (*Loader)(nil)
 	_ engine.Identifier = (*Loader)(nil)
+	_ engine.Keeper     = (*Loader)(nil)
 )
 
 // Format implements engine.Loader.
@@ -123,7 +124,25 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 	if len(kept) > 0 {
 		st.Step("kept from earlier loads: %d events", len(kept))
 	}
-	all := append(kept, fresh...)
+	if err := stageEvents(ctx, st, append(kept, fresh...)); err != nil {
+		return err
+	}
+	return saveEvents(ctx, st, fresh)
+}
+
+// Restage implements engine.Keeper: it stages the rows of the events the store keeps of the
+// source, those of earlier loads and those posted to mlprov serve.
+func (*Loader) Restage(ctx context.Context, st *engine.Stage) error {
+	kept, err := readEvents(ctx, st)
+	if err != nil {
+		return err
+	}
+	st.Step("kept: %d events", len(kept))
+	return stageEvents(ctx, st, kept)
+}
+
+// stageEvents builds the source's rows from all of its events and stages them.
+func stageEvents(ctx context.Context, st *engine.Stage, all []*event) error {
 	sortEvents(all)
 	b := newBuilder(func(key string) (int64, error) { return st.ID(ctx, key) })
 	for _, e := range all {
@@ -142,7 +161,7 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 		st.Step("skipped %d %s", b.skipped[k], k)
 	}
 	st.Step("staging %d executions, %d artifacts, %d events", len(rows.executions), len(rows.artifacts), len(rows.events))
-	err = st.Write(ctx, func(w *engine.StageWriter) error {
+	return st.Write(ctx, func(w *engine.StageWriter) error {
 		for _, p := range rows.pipelines {
 			if err := w.Pipeline(p); err != nil {
 				return err
@@ -165,8 +184,4 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return saveEvents(ctx, st, fresh)
 }

@@ -50,6 +50,6 @@ func Example() {
 	// Output:
 	// pipelines: 2 (paper: 3,000)
 	// trained models: 5 (paper: > 450,000)
-	// waste saved by pruning with at most 1.0% of pushes lost: not run: too few graphlets to study pruning
+	// waste saved by pruning, chosen in advance for at most 1.0% of pushes lost: not run: too few graphlets to study pruning
 	// 19 sections
 }

@@ -259,14 +259,8 @@ func PruneSections(res *prune.Result) []catalog.Analysis {
 		summary.Rows = append(summary.Rows, []any{o.Name, th, int64(o.Skipped), o.WasteSaved, o.ComputeSaved, o.PushesLost,
 			o.PushesPerPipelineDay, o.BaselinePushesPerPipelineDay, o.StalenessAddedHoursMean, o.StalenessAddedHoursP95})
 	}
-	op := res.OperatingPoint
-	op.Name = fmt.Sprintf("operating point of the %s (pushes lost <= %s)", res.Model.Kind, fmt.Sprintf("%.1f%%", 100*res.MaxCadenceLoss))
-	add(op)
-	if res.BestPossible != nil {
-		add(*res.BestPossible)
-	}
-	for _, b := range res.Baselines {
-		add(b)
+	for _, o := range PrunePolicies(res) {
+		add(o)
 	}
 	curve := &render.Result{Columns: []string{"policy", "threshold", "pushes_lost", "waste_saved"}}
 	for _, sweep := range [][]prune.Outcome{res.Sweep, res.BestPossibleSweep} {
@@ -288,6 +282,30 @@ func PruneSections(res *prune.Result) []catalog.Analysis {
 		{Name: "pruning_features", Topic: "causes", Result: imp, Plot: catalog.Plot{Kind: "bar", X: "feature", Y: "auc_drop"},
 			Description: "What the pruning model relies on: the AUC it loses when a feature's values are shuffled"},
 	}
+}
+
+// PrunePolicies are the study's policies as a table lists them, each named for what it is:
+// the operating point and the best possible predictor with their thresholds chosen in
+// advance, the same with thresholds chosen in hindsight (upper bounds), then the baselines.
+func PrunePolicies(res *prune.Result) []prune.Outcome {
+	bound := fmt.Sprintf("%.1f%%", 100*res.MaxCadenceLoss)
+	op := res.OperatingPoint
+	op.Name = fmt.Sprintf("operating point of the %s (chosen in advance for pushes lost <= %s)", res.Model.Kind, bound)
+	hs := res.Hindsight
+	hs.Name = fmt.Sprintf("hindsight: %s, threshold chosen on the replay (an upper bound)", res.Model.Kind)
+	out := []prune.Outcome{op}
+	if res.BestPossible != nil {
+		b := *res.BestPossible
+		b.Name += ", chosen in advance"
+		out = append(out, b)
+	}
+	out = append(out, hs)
+	if res.BestPossibleHindsight != nil {
+		b := *res.BestPossibleHindsight
+		b.Name = "hindsight: " + b.Name + " (an upper bound)"
+		out = append(out, b)
+	}
+	return append(out, res.Baselines...)
 }
 
 // prunedNothing is the pruning section of a store too small to study: it says why, and what

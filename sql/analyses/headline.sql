@@ -11,7 +11,8 @@
 --
 -- The pruning figure comes from the pruning study, which a report runs before the headline
 -- and hands over as DuckDB variables: pruning_max_cadence_loss, the bound on pushes lost;
--- pruning_waste_saved, the share of waste its operating point saves, NULL when the study did
+-- pruning_waste_saved, the share of waste its operating point (its threshold chosen on the
+-- training period for that bound) saves on the replay, NULL when the study did
 -- not run; and pruning_not_run, why not. Without them (mlprov analyze headline) the row is left out.
 WITH
 corpus AS (
@@ -56,7 +57,7 @@ figures AS (
            'cost of the executions that only graphlets pushing no model hold, over the cost of all executions'
     FROM corpus
     UNION ALL SELECT 8,
-           printf('waste saved by pruning with at most %.1f%% of pushes lost', 100 * getvariable('pruning_max_cadence_loss')),
+           printf('waste saved by pruning, chosen in advance for at most %.1f%% of pushes lost', 100 * getvariable('pruning_max_cadence_loss')),
            '≈ 50%',
            coalesce(printf('%.1f%%', 100 * getvariable('pruning_waste_saved')), 'not run: ' || getvariable('pruning_not_run')),
            'share of the wasted compute (exclusive) that skipping the graphlets the pruning model predicts not to push saves on the replayed graphlets'

@@ -1,0 +1,288 @@
+package prune
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"time"
+)
+
+// historyNames are the features that depend on which of a pipeline's earlier graphlets
+// trained: the spans new since the previous trained graphlet of the same Trainer node, and
+// the outcomes of the graphlets that had finished. They are computed here, from the sequence
+// of graphlets per pipeline, so that a replay that skips graphlets sees the history it
+// produced; over the whole history they equal graphlet_features' columns of the same names
+// (a test checks it), which the analyses read.
+var historyNames = []string{
+	"new_spans", "overlap_prev", "known_outcomes", "pushes_so_far", "pushes_last_5",
+	"push_rate_so_far", "last_known_pushed", "hours_since_push", "new_spans_since_push",
+}
+
+// recent is how many of the latest outcomes pushes_last_5 counts.
+const recent = 5
+
+// tracker follows, graphlet by graphlet in time order, the history each pipeline has made:
+// which graphlets trained and which of those had finished, and so were known.
+type tracker struct {
+	gs  []Graphlet
+	col map[string]int // position in Features of each history feature the dataset has
+	at  []int          // the same, in historyNames' order, -1 where absent
+	by  map[int64]*pipelineState
+}
+
+// pipelineState is one pipeline's history as of the latest Trainer start.
+type pipelineState struct {
+	prev    map[string]int // the last graphlet trained, per Trainer node
+	running []int          // trained graphlets not yet finished, by (finish time, id)
+	known   int            // finished graphlets
+	pushes  int
+	last    [recent]bool // outcomes of the latest finished graphlets, a ring indexed by known
+	// lastPushed is the outcome of the latest finished graphlet; lastPush the latest push
+	// time among them; lastPushedSpans the spans of the latest that pushed.
+	lastPushed      bool
+	lastPush        time.Time
+	lastPushedSpans []int64
+}
+
+func newTracker(ds *Dataset) *tracker {
+	t := &tracker{gs: ds.Graphlets, col: map[string]int{}, by: map[int64]*pipelineState{}}
+	for j, n := range ds.Names {
+		if slices.Contains(historyNames, n) {
+			t.col[n] = j
+		}
+	}
+	for _, n := range historyNames {
+		j, ok := t.col[n]
+		if !ok {
+			j = -1
+		}
+		t.at = append(t.at, j)
+	}
+	return t
+}
+
+// clone copies the tracker, so that several replays can start from one point in time.
+func (t *tracker) clone() *tracker {
+	c := &tracker{gs: t.gs, col: t.col, at: t.at, by: make(map[int64]*pipelineState, len(t.by))}
+	for id, s := range t.by {
+		cs := *s
+		cs.prev = make(map[string]int, len(s.prev))
+		for k, v := range s.prev {
+			cs.prev[k] = v
+		}
+		cs.running = slices.Clone(s.running)
+		c.by[id] = &cs
+	}
+	return c
+}
+
+func (t *tracker) state(pipeline int64) *pipelineState {
+	s := t.by[pipeline]
+	if s == nil {
+		s = &pipelineState{prev: map[string]int{}}
+		t.by[pipeline] = s
+	}
+	return s
+}
+
+// features returns graphlet i's features as its Trainer's start sees the history so far: its
+// own features with the history features computed again. An outcome counts once its graphlet
+// finished strictly before the start.
+func (t *tracker) features(i int) []float64 {
+	g := &t.gs[i]
+	s := t.state(g.PipelineID)
+	for len(s.running) > 0 && t.gs[s.running[0]].Finished.Before(g.Start) {
+		s.finish(&t.gs[s.running[0]])
+		s.running = s.running[1:]
+	}
+	x := slices.Clone(g.Features)
+	set := func(name string, v float64) {
+		if j := t.at[slices.Index(historyNames, name)]; j >= 0 {
+			x[j] = v
+		}
+	}
+	nan := math.NaN()
+	if p, ok := s.prev[g.TrainerNode]; ok {
+		prev := t.gs[p].Spans
+		set("new_spans", float64(notIn(g.Spans, prev)))
+		overlap := nan
+		if len(g.Spans) > 0 {
+			overlap = float64(len(g.Spans)-notIn(g.Spans, prev)) / float64(len(g.Spans))
+		}
+		set("overlap_prev", overlap)
+	} else {
+		set("new_spans", float64(len(g.Spans)))
+		set("overlap_prev", nan)
+	}
+	set("known_outcomes", float64(s.known))
+	set("pushes_so_far", float64(s.pushes))
+	var last int
+	for _, p := range s.last[:min(s.known, recent)] {
+		last += int(b2f(p))
+	}
+	set("pushes_last_5", float64(last))
+	rate, lastPushed := nan, nan
+	if s.known > 0 {
+		rate, lastPushed = float64(s.pushes)/float64(s.known), b2f(s.lastPushed)
+	}
+	set("push_rate_so_far", rate)
+	set("last_known_pushed", lastPushed)
+	since, spans := nan, nan
+	if !s.lastPush.IsZero() {
+		// Whole seconds, as SQL's date_diff('second', ...) counts them.
+		since = float64(g.Start.Unix()-s.lastPush.Unix()) / 3600
+		spans = float64(notIn(g.Spans, s.lastPushedSpans))
+	}
+	set("hours_since_push", since)
+	set("new_spans_since_push", spans)
+	return x
+}
+
+// trained records that graphlet i, whose features were just read, ran: it becomes its Trainer
+// node's previous graphlet, and its outcome is known once it finishes.
+func (t *tracker) trained(i int) {
+	g := &t.gs[i]
+	s := t.state(g.PipelineID)
+	s.prev[g.TrainerNode] = i
+	if g.Finished.IsZero() {
+		return
+	}
+	at := sort.Search(len(s.running), func(k int) bool {
+		r := &t.gs[s.running[k]]
+		return r.Finished.After(g.Finished) || r.Finished.Equal(g.Finished) && r.ID > g.ID
+	})
+	s.running = slices.Insert(s.running, at, i)
+}
+
+// finish makes a trained graphlet's outcome known.
+func (s *pipelineState) finish(g *Graphlet) {
+	s.last[s.known%recent] = g.Pushed
+	s.known++
+	s.lastPushed = g.Pushed
+	if g.Pushed {
+		s.pushes++
+		s.lastPushedSpans = g.Spans
+		if g.PushTime.After(s.lastPush) {
+			s.lastPush = g.PushTime
+		}
+	}
+}
+
+// notIn counts the spans of a that b does not hold; both are sorted.
+func notIn(a, b []int64) int {
+	n := 0
+	for _, v := range a {
+		if _, found := slices.BinarySearch(b, v); !found {
+			n++
+		}
+	}
+	return n
+}
+
+// computeHistory sets every graphlet's history features from the whole history, every
+// graphlet trained, and returns the tracker as it stands after the last one.
+func (ds *Dataset) computeHistory() {
+	t := newTracker(ds)
+	for i := range ds.Graphlets {
+		ds.Graphlets[i].Features = t.features(i)
+		t.trained(i)
+	}
+	if j, ok := t.col["new_spans"]; ok {
+		for i := range ds.Graphlets {
+			ds.Graphlets[i].NewSpans = ds.Graphlets[i].Features[j]
+		}
+	}
+}
+
+// trackerAt returns the history as it stands when graphlet from starts, every graphlet
+// before it trained.
+func (ds *Dataset) trackerAt(from int) *tracker {
+	t := newTracker(ds)
+	for i := 0; i < from; i++ {
+		t.features(i)
+		t.trained(i)
+	}
+	return t
+}
+
+// closedLoop replays graphlets from..to-1 from the history t holds (t is used up): each one's
+// history features come from the graphlets kept so far, skip decides on them, and a kept
+// graphlet joins the history. It returns the decisions, indexed from from.
+func (t *tracker) closedLoop(from, to int, skip func(i int, x []float64) bool) []bool {
+	out := make([]bool, to-from)
+	for i := from; i < to; i++ {
+		if out[i-from] = skip(i, t.features(i)); !out[i-from] {
+			t.trained(i)
+		}
+	}
+	return out
+}
+
+// HistoryFeatures returns the names of the features that depend on which earlier graphlets
+// trained, which a replay computes from the history it produced.
+func HistoryFeatures() []string { return slices.Clone(historyNames) }
+
+// scorer scores graphlets with a fitted model. base holds the scores of graphlets from..
+// on the store's history; a replay whose features are the same reuses them.
+// Replays at neighbouring thresholds mostly leave a graphlet the same history, so the last
+// features each graphlet was scored on, and the score, are kept too.
+type scorer struct {
+	model Model
+	enc   *encoder
+	gs    []Graphlet
+	from  int
+	base  []float64
+
+	lastX [][]float64
+	lastP []float64
+}
+
+func (s *scorer) score(i int, x []float64) float64 {
+	k := i - s.from
+	if sameFeatures(x, s.gs[i].Features) {
+		return s.base[k]
+	}
+	if s.lastX == nil {
+		s.lastX, s.lastP = make([][]float64, len(s.base)), make([]float64, len(s.base))
+	}
+	if s.lastX[k] != nil && sameFeatures(x, s.lastX[k]) {
+		return s.lastP[k]
+	}
+	p := s.model.Predict(s.enc.encodeOne(&s.gs[i], x))
+	s.lastX[k], s.lastP[k] = x, p
+	return p
+}
+
+func sameFeatures(a, b []float64) bool {
+	for j := range a {
+		if a[j] != b[j] && !(math.IsNaN(a[j]) && math.IsNaN(b[j])) {
+			return false
+		}
+	}
+	return true
+}
+
+// replayAt replays graphlets from..to-1 in closed loop from the history start holds (left
+// as it was), skipping a graphlet when the model scores it below threshold; it returns the
+// decisions and the scores they were made on.
+func (s *scorer) replayAt(start *tracker, to int, threshold float64) (skip []bool, scores []float64) {
+	scores = make([]float64, to-s.from)
+	skip = start.clone().closedLoop(s.from, to, func(i int, x []float64) bool {
+		scores[i-s.from] = s.score(i, x)
+		return scores[i-s.from] < threshold
+	})
+	return skip, scores
+}
+
+// sweep replays graphlets from..to-1 in closed loop once per threshold (Thresholds).
+func (s *scorer) sweep(name string, start *tracker, to int, end time.Time) []Outcome {
+	var out []Outcome
+	for _, t := range Thresholds() {
+		t := t
+		skip, _ := s.replayAt(start, to, t)
+		o := Replay(name, s.gs[s.from:to], skip, end)
+		o.Threshold = &t
+		out = append(out, o)
+	}
+	return out
+}
