@@ -62,6 +62,8 @@ type Options struct {
 type Engine struct {
 	db   *sql.DB
 	path string
+	// locked is set by Lockdown: no setting can change any more.
+	locked bool
 }
 
 // Open opens the store at path (":memory:" for an in-memory one), creating it or upgrading its
@@ -215,6 +217,7 @@ func (e *Engine) Lockdown(ctx context.Context) error {
 			return fmt.Errorf("lock down %s: %w", e.path, err)
 		}
 	}
+	e.locked = true
 	return nil
 }
 

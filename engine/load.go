@@ -332,9 +332,13 @@ func (e *Engine) load(ctx context.Context, l Loader, in input, opts LoadOptions,
 		}
 		// Rows go into the canonical tables in no particular order, so that DuckDB fills whole
 		// row groups: the part-filled ones an ordered insert leaves, a checkpoint compacts,
-		// which made the next change's commit as slow as the load.
-		if _, err := conn.ExecContext(ctx, `SET preserve_insertion_order = false`); err != nil {
-			return err
+		// which made the next change's commit as slow as the load. A store locked down takes
+		// no setting; what a server syncs at a time is small.
+		unordered := !e.locked
+		if unordered {
+			if _, err := conn.ExecContext(ctx, `SET preserve_insertion_order = false`); err != nil {
+				return err
+			}
 		}
 		if fresh {
 			st.Step("inserting")
@@ -347,8 +351,10 @@ func (e *Engine) load(ctx context.Context, l Loader, in input, opts LoadOptions,
 				return err
 			}
 		}
-		if _, err := conn.ExecContext(ctx, `RESET preserve_insertion_order`); err != nil {
-			return err
+		if unordered {
+			if _, err := conn.ExecContext(ctx, `RESET preserve_insertion_order`); err != nil {
+				return err
+			}
 		}
 		if err := st.saveKeys(ctx); err != nil {
 			return err
