@@ -24,31 +24,10 @@ import (
 	"mlprov/loaders/openlineage"
 )
 
-// sharedData finds shared/data by walking up from the test's folder: it sits beside the
-// repository (../shared in CI's clone, /work/shared here).
-func sharedData(tb testing.TB) string {
-	tb.Helper()
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "data")
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no shared/data folder above the test: copy shared/ beside the repository")
-		}
-		dir = parent
-	}
-}
-
 // seed returns the path of Marquez's demo seed and its events, each as compact JSON.
 func seed(tb testing.TB) (string, [][]byte) {
 	tb.Helper()
-	path := filepath.Join(sharedData(tb), "openlineage", "marquez-food-delivery.json")
+	path := filepath.Join(storetest.SharedData(tb), "openlineage", "marquez-food-delivery.json")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		tb.Fatal(err)
@@ -112,21 +91,6 @@ func post(tb testing.TB, hs *httptest.Server, body []byte, headers ...string) (i
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	resp, err := hs.Client().Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
-}
-
-// get fetches path and returns the status and body.
-func get(tb testing.TB, hs *httptest.Server, path string) (int, string) {
-	tb.Helper()
-	resp, err := hs.Client().Get(hs.URL + path)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -298,8 +262,12 @@ func TestPostRefuses(t *testing.T) {
 	// The same event, with the token and gzipped, is taken.
 	var z bytes.Buffer
 	gz := gzip.NewWriter(&z)
-	gz.Write(good)
-	gz.Close()
+	if _, err := gz.Write(good); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if status, body := post(t, hs, z.Bytes(), append(auth, "Content-Encoding", "gzip", "Content-Type", "application/json; charset=utf-8")...); status != http.StatusCreated {
 		t.Errorf("gzipped event with the token: %d %s; want 201", status, body)
 	}
@@ -402,7 +370,7 @@ func TestServeDrains(t *testing.T) {
 func TestDeriverMaxLag(t *testing.T) {
 	e := trainStore(t)
 	d := newDeriver(e, 100*time.Millisecond, 300*time.Millisecond, slog.New(slog.DiscardHandler))
-	defer d.stop()
+	defer func() { _ = d.stop() }()
 	began := time.Now()
 	for time.Since(began) < 2*time.Second {
 		d.kick()

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mlprov/internal/storetest"
 	"net/http"
 	"os"
 	"os/exec"
@@ -60,10 +61,7 @@ func TestServeHelpHidesToken(t *testing.T) {
 // seedEvents returns the events of Marquez's demo seed, each as compact JSON.
 func seedEvents(t *testing.T) [][]byte {
 	t.Helper()
-	data, err := os.ReadFile("../../../shared/data/openlineage/marquez-food-delivery.json")
-	if os.IsNotExist(err) {
-		data, err = os.ReadFile("/work/shared/data/openlineage/marquez-food-delivery.json")
-	}
+	data, err := os.ReadFile(filepath.Join(storetest.SharedData(t), "openlineage", "marquez-food-delivery.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +109,7 @@ func startServe(t *testing.T, bin, db string) (*exec.Cmd, string) {
 			break
 		}
 		close(line)
-		io.Copy(io.Discard, stdout)
+		_, _ = io.Copy(io.Discard, stdout) // keep the server's stdout drained
 	}()
 	select {
 	case l := <-line:
@@ -160,7 +158,7 @@ func TestServeKilledKeepsAcknowledged(t *testing.T) {
 					resp, err := http.Post(base+"/api/v1/lineage", "application/json", bytes.NewReader(events[i]))
 					var body struct{ Digest string }
 					if err == nil {
-						json.NewDecoder(resp.Body).Decode(&body)
+						_ = json.NewDecoder(resp.Body).Decode(&body) // an empty digest counts as not acknowledged
 						resp.Body.Close()
 					}
 					mu.Lock()

@@ -67,3 +67,24 @@ func CopyFiles(tb testing.TB, from, to string) {
 		}
 	}
 }
+
+// SharedData finds the project's shared sample inputs (shared/data) by walking up from the
+// test's folder: shared/ sits beside the repository.
+func SharedData(tb testing.TB) string {
+	tb.Helper()
+	dir, err := filepath.Abs(".")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		p := filepath.Join(dir, "shared", "data")
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("no shared/data folder above the test: copy shared/ beside the repository")
+		}
+		dir = parent
+	}
+}

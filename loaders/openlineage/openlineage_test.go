@@ -15,27 +15,6 @@ import (
 	"mlprov/internal/storetest"
 )
 
-// sharedData finds shared/data by walking up from the test's folder: it sits beside the
-// repository (../shared in CI's clone, /work/shared here).
-func sharedData(tb testing.TB) string {
-	tb.Helper()
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "data")
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no shared/data folder above the test: copy shared/ beside the repository")
-		}
-		dir = parent
-	}
-}
-
 func load(tb testing.TB, e *engine.Engine, l *Loader, path string) ([]string, engine.LoadResult, error) {
 	tb.Helper()
 	return storetest.Load(tb, e, l, path, engine.LoadOptions{})
@@ -77,7 +56,7 @@ func dump(tb testing.TB, e *engine.Engine, steps []string, res engine.LoadResult
 // TestMarquez loads Marquez's demo seed: 13 jobs, each run once (START, COMPLETE), over 13
 // tables, with 14 reads and 13 writes.
 func TestMarquez(t *testing.T) {
-	path := filepath.Join(sharedData(t), "openlineage", "marquez-food-delivery.json")
+	path := filepath.Join(storetest.SharedData(t), "openlineage", "marquez-food-delivery.json")
 	l := &Loader{}
 	if !l.Detect(path) {
 		t.Fatal("Detect: the Marquez sample is not recognised")
@@ -96,7 +75,7 @@ func TestMarquez(t *testing.T) {
 // TestSamples loads the folder of Marquez's OpenLineage test events, plus the demo seed: the
 // job and dataset events have no run and are skipped; the rest load.
 func TestSamples(t *testing.T) {
-	dir := filepath.Join(sharedData(t), "openlineage")
+	dir := filepath.Join(storetest.SharedData(t), "openlineage")
 	l := &Loader{}
 	if !l.Detect(dir) {
 		t.Fatal("Detect: the samples folder is not recognised")

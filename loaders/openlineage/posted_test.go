@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"mlprov/engine"
+	"mlprov/internal/storetest"
 )
 
 // postAll reads each event of the JSON array at path as posted, and keeps them through a new
@@ -54,7 +55,7 @@ func postAll(tb testing.TB, e *engine.Engine, path string, batch int) {
 // gives. A second resync changes nothing, and posting the events again keeps none of them.
 func TestPostedThenResynced(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(sharedData(t), "openlineage", "marquez-food-delivery.json")
+	path := filepath.Join(storetest.SharedData(t), "openlineage", "marquez-food-delivery.json")
 	whole := trainStore(t)
 	loadAll(t, whole, path)
 	want := tables(t, whole)

@@ -315,7 +315,7 @@ func splitFile(tb testing.TB, path string, n int, oneLine bool) []string {
 // 3 and 10 files one after another, in order and in reverse: every table is what loading it
 // whole gives.
 func TestMarquezInParts(t *testing.T) {
-	path := filepath.Join(sharedData(t), "openlineage", "marquez-food-delivery.json")
+	path := filepath.Join(storetest.SharedData(t), "openlineage", "marquez-food-delivery.json")
 	whole := trainStore(t)
 	loadAll(t, whole, path)
 	want := tables(t, whole)
