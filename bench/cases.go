@@ -256,27 +256,32 @@ func adviseCase() Case {
 				at       time.Time
 			}
 			var asks []ask
-			rows, err := e.DB().QueryContext(ctx, `SELECT pipeline_id, max(trainer_start) FROM graphlets
-				WHERE trainer_start IS NOT NULL GROUP BY pipeline_id ORDER BY pipeline_id LIMIT ?`, advisedPipelines)
+			err = func() error {
+				rows, err := e.DB().QueryContext(ctx, `SELECT pipeline_id, max(trainer_start) FROM graphlets
+					WHERE trainer_start IS NOT NULL GROUP BY pipeline_id ORDER BY pipeline_id LIMIT ?`, advisedPipelines)
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				for rows.Next() {
+					var a ask
+					if err := rows.Scan(&a.pipeline, &a.at); err != nil {
+						return err
+					}
+					asks = append(asks, a)
+				}
+				return rows.Err()
+			}()
 			if err != nil {
 				return Outcome{}, err
 			}
-			for rows.Next() {
-				var a ask
-				if err := rows.Scan(&a.pipeline, &a.at); err != nil {
-					rows.Close()
-					return Outcome{}, err
-				}
-				asks = append(asks, a)
-			}
-			rows.Close()
 			t.StartTimer()
 			for _, a := range asks {
 				if _, err := prune.Advise(ctx, e.DB(), m, a.pipeline, a.at); err != nil {
 					return Outcome{}, err
 				}
 			}
-			return Outcome{Graphlets: int64(len(asks))}, rows.Err()
+			return Outcome{Graphlets: int64(len(asks))}, nil
 		},
 	}
 }

@@ -62,7 +62,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(b.Bytes())
+	_, _ = w.Write(b.Bytes()) // a client that went away is no error of ours
 }
 
 // writeError answers {"error": "..."}.
@@ -70,7 +70,7 @@ func writeError(w http.ResponseWriter, status int, err error) {
 	b, _ := json.Marshal(map[string]string{"error": err.Error()})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	_, _ = w.Write(append(b, '\n')) // a client that went away is no error of ours
 }
 
 // health answers whether the server runs and how the last derivation went.
@@ -315,7 +315,7 @@ func (s *Server) analysis(w http.ResponseWriter, r *http.Request) {
 func (s *Server) sql(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("sql")
 	if strings.TrimSpace(q) == "" {
-		writeError(w, http.StatusBadRequest, errors.New("sql is missing: want ?sql=SELECT ..."))
+		writeError(w, http.StatusBadRequest, errors.New("sql is missing: want ?sql=SELECT …"))
 		return
 	}
 	res, cut, err := s.query.run(r.Context(), q)

@@ -73,7 +73,8 @@ func (qr *querier) run(ctx context.Context, q string) (res *render.Result, cut b
 	if _, err := qr.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return nil, false, err
 	}
-	defer qr.conn.ExecContext(context.Background(), "ROLLBACK")
+	// A query changes nothing it could keep: whatever it did is rolled back.
+	defer func() { _, _ = qr.conn.ExecContext(context.Background(), "ROLLBACK") }()
 	if err := qr.check(q); err != nil {
 		return nil, false, err
 	}

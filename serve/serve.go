@@ -160,6 +160,8 @@ func Serve(ctx context.Context, eng *engine.Engine, addr string, grace time.Dura
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	err = hs.Shutdown(sctx)
-	<-done
+	if serr := <-done; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
 	return errors.Join(err, s.Close())
 }

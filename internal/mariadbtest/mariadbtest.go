@@ -92,10 +92,11 @@ func Start(tb testing.TB) *Server {
 			return // it exited already
 		}
 		select {
-		case <-exited:
+		case err := <-exited:
+			tb.Logf("mariadbd stopped: %v", err)
 		case <-time.After(30 * time.Second):
 			_ = cmd.Process.Kill()
-			<-exited
+			tb.Logf("mariadbd killed after 30 s: %v", <-exited)
 		}
 	})
 	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port)}
@@ -177,25 +178,7 @@ func CopySQLite(tb testing.TB, path string, db *sql.DB) {
 		tb.Fatal(err)
 	}
 	defer src.Close()
-	var tables []string
-	rows, err := src.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			tb.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
-	if err := rows.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	if err := rows.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	for _, t := range tables {
+	for _, t := range sqliteTables(tb, src) {
 		copyTable(tb, src, db, t)
 	}
 }
@@ -248,4 +231,26 @@ func copyTable(tb testing.TB, src, db *sql.DB, table string) {
 		tb.Fatal(err)
 	}
 	flush()
+}
+
+// sqliteTables lists the tables of the SQLite database src, by name.
+func sqliteTables(tb testing.TB, src *sql.DB) []string {
+	tb.Helper()
+	rows, err := src.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			tb.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return tables
 }
