@@ -254,7 +254,7 @@ func open(dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(4) // the reader scans tables in parallel
+	db.SetMaxOpenConns(2) // the reader scans two tables at once (see converter.stream)
 	return db, nil
 }
 

@@ -7,10 +7,12 @@ import (
 	"database/sql/driver"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"mlprov/engine"
@@ -74,8 +76,9 @@ type unfinished struct {
 type converter struct {
 	*reader
 	ctx    context.Context
-	w      *engine.StageWriter
 	offset int64
+	out    *batcher // the executions, events and artifacts, read in turn
+	roles  *batcher // the events' key steps, read beside them where the backend can
 
 	err       error            // the first error of an id lookup (see pipeByName)
 	pipes     map[string]*pipe // by name
@@ -122,11 +125,8 @@ func (r *reader) convert(ctx context.Context) (*converter, error) {
 		return nil, fmt.Errorf("stage: %w", err)
 	}
 	err := r.stage.Write(ctx, func(w *engine.StageWriter) error {
-		c.w = w
-		for _, step := range []func(context.Context) error{c.toExecutions, c.toEvents, c.toRoles, c.toArtifacts} {
-			if err := step(ctx); err != nil {
-				return err
-			}
+		if err := c.stream(ctx, w); err != nil {
+			return err
 		}
 		if c.err != nil {
 			return c.err
@@ -136,7 +136,7 @@ func (r *reader) convert(ctx context.Context) (*converter, error) {
 				return err
 			}
 		}
-		return c.abandon()
+		return c.abandon(w)
 	})
 	if err != nil {
 		return nil, err
@@ -361,13 +361,139 @@ func (c *converter) toExecutions(ctx context.Context) error {
 				c.pending[xi] = &unfinished{id: x.id, create: create, update: update, lastSeen: max(create, update), node: key}
 			}
 			c.nExecs++
-			return c.w.Execution(row)
+			c.out.b.executions = append(c.out.b.executions, row)
+			return c.out.full(ctx)
 		})
 	if err != nil {
 		return err
 	}
 	c.execPos = newPositions(len(ids), func(i int) int64 { return ids[i] })
 	return nil
+}
+
+// stream reads the executions, the events and the artifacts in turn, and the events' key
+// steps beside them when the backend reads tables at once, converting what they read, while
+// the rows go into the stage on this goroutine: reading through the pure-Go SQLite driver and
+// appending through DuckDB's take about as long as each other.
+func (c *converter) stream(ctx context.Context, w *engine.StageWriter) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan *batch, 4)
+	c.out, c.roles = &batcher{ch: ch, b: &batch{}}, &batcher{ch: ch, b: &batch{}}
+	chains := [][]func(context.Context) error{
+		{c.toExecutions, c.toEvents, c.toArtifacts, c.out.flush},
+		{c.toRoles, c.roles.flush},
+	}
+	if !c.db.parallel() {
+		chains = [][]func(context.Context) error{slices.Concat(chains...)}
+	}
+	errs := make([]error, len(chains))
+	var wg sync.WaitGroup
+	for i, chain := range chains {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, step := range chain {
+				if err := step(ctx); err != nil {
+					errs[i] = err
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(ch)
+	}()
+	var werr error
+	for b := range ch {
+		if werr == nil {
+			if werr = b.write(w); werr != nil {
+				cancel()
+			}
+		}
+	}
+	// What failed first cancels the rest; report its error, not their "canceled".
+	for _, err := range append(errs, werr) {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	return errors.Join(append(errs, werr)...)
+}
+
+// rawEvent is one row of mlmd_events.
+type rawEvent struct {
+	execution, artifact int64
+	direction           string
+	rank, id, ms        int64
+}
+
+// rawRole is one row of mlmd_roles.
+type rawRole struct {
+	event, seq int64
+	role       string
+}
+
+// batchRows is how many rows a batch holds before it is handed to be written.
+const batchRows = 2048
+
+// batch is rows on their way to the stage.
+type batch struct {
+	executions []engine.Execution
+	artifacts  []engine.Artifact
+	events     []rawEvent
+	roles      []rawRole
+}
+
+func (b *batch) write(w *engine.StageWriter) error {
+	for _, x := range b.executions {
+		if err := w.Execution(x); err != nil {
+			return err
+		}
+	}
+	for _, e := range b.events {
+		if err := w.Append("mlmd_events", e.execution, e.artifact, e.direction, e.rank, e.id, e.ms); err != nil {
+			return err
+		}
+	}
+	for _, r := range b.roles {
+		if err := w.Append("mlmd_roles", r.event, r.seq, r.role); err != nil {
+			return err
+		}
+	}
+	for _, a := range b.artifacts {
+		if err := w.Artifact(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batcher gathers one reader's rows into batches and hands them to the writer.
+type batcher struct {
+	ch chan<- *batch
+	b  *batch
+}
+
+// full hands the batch on once it holds batchRows rows.
+func (o *batcher) full(ctx context.Context) error {
+	if len(o.b.executions)+len(o.b.artifacts)+len(o.b.events)+len(o.b.roles) < batchRows {
+		return nil
+	}
+	return o.flush(ctx)
+}
+
+// flush hands the batch on, waiting while the writer is behind.
+func (o *batcher) flush(ctx context.Context) error {
+	select {
+	case o.ch <- o.b:
+		o.b = &batch{}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // finished gives the end time and the cost proxy (its duration in seconds) of an execution
@@ -495,7 +621,8 @@ func (c *converter) toEvents(ctx context.Context) error {
 		} else if c.consumer[ai] == 0 {
 			c.consumer[ai] = int32(xi + 1)
 		}
-		return c.w.Append("mlmd_events", exec, art, dir, int64(rank), id, ms.Int64)
+		c.out.b.events = append(c.out.b.events, rawEvent{exec, art, dir, int64(rank), id, ms.Int64})
+		return c.out.full(ctx)
 	})
 }
 
@@ -512,7 +639,8 @@ func (c *converter) toRoles(ctx context.Context) error {
 		}
 		seq++
 		last = id
-		return c.w.Append("mlmd_roles", id, seq, key.String)
+		c.roles.b.roles = append(c.roles.b.roles, rawRole{id, seq, key.String})
+		return c.roles.full(ctx)
 	})
 }
 
@@ -568,11 +696,12 @@ func (c *converter) toArtifacts(ctx context.Context) error {
 				return fmt.Errorf("%s: %w", c.src("Artifact", a.id), err)
 			}
 			c.nArts++
-			return c.w.Artifact(engine.Artifact{
+			c.out.b.artifacts = append(c.out.b.artifacts, engine.Artifact{
 				ID: c.offset + a.id, PipelineID: pid, Type: lastSegment(t.name), URI: a.uri.String,
 				Span: propInt(ps, "span"), Version: propInt(ps, "version"), State: state,
 				Created: msTime(a.create.Int64), SizeBytes: propInt(ps, sizeProp), Attrs: attrs, Src: c.src("Artifact", a.id),
 			})
+			return c.out.full(ctx)
 		})
 }
 
@@ -580,7 +709,7 @@ func (c *converter) toArtifacts(ctx context.Context) error {
 // abandon.sql to mark failed. An unfinished execution that published nothing is abandoned
 // once a later run of its node completed, or once the store went on for abandonedAfter
 // without it.
-func (c *converter) abandon() error {
+func (c *converter) abandon(w *engine.StageWriter) error {
 	for _, u := range c.pending {
 		if u.published {
 			continue
@@ -596,7 +725,7 @@ func (c *converter) abandon() error {
 		if cost.Valid {
 			costV = cost.Float64
 		}
-		if err := c.w.Append("mlmd_abandoned", c.offset+u.id, endV, costV); err != nil {
+		if err := w.Append("mlmd_abandoned", c.offset+u.id, endV, costV); err != nil {
 			return err
 		}
 	}
