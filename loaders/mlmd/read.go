@@ -140,13 +140,8 @@ func (r *reader) read(ctx context.Context) error {
 		r.total.Add(n)
 		r.counts[t] = n
 	}
-	return r.step(ctx, r.readTypes, r.readContexts, r.readLinks)
-}
-
-// step runs the steps of a read in turn, stopping at the first error.
-func (r *reader) step(ctx context.Context, steps ...func(context.Context) error) error {
-	for _, s := range steps {
-		if err := s(ctx); err != nil {
+	for _, step := range []func(context.Context) error{r.readTypes, r.readContexts, r.readLinks} {
+		if err := step(ctx); err != nil {
 			return err
 		}
 	}
@@ -329,8 +324,9 @@ type prop struct {
 	value  any
 }
 
-// props are one record's properties, sorted by name, one per name. They are sub-slices of
-// one table-wide slice: a map per record would cost an allocation per execution and artifact.
+// props are one record's properties, sorted by name, one per name: a map per record would
+// cost an allocation per execution and artifact. A context's are a sub-slice of its table's;
+// an execution's or an artifact's are valid only while it is converted (see eachWithProps).
 type props []prop
 
 // get returns the value of the property name.
