@@ -128,8 +128,8 @@ func loadCase(alt, desc string, l engine.Loader, path func(*Corpus) string, def 
 		Description: "mlprov load of " + desc + " into a new file store, validated and materialized, in one transaction",
 		run: func(ctx context.Context, env *Env, t Timer) (Outcome, error) {
 			t.StopTimer()
-			// A load holds the whole corpus at once (an MLMD one in Go's heap): the shared
-			// store and the garbage of the last iteration must not add to it.
+			// The shared store and the garbage of the last iteration must not add to the
+			// load's peak memory, which is measured.
 			if err := env.release(); err != nil {
 				return Outcome{}, err
 			}
@@ -138,9 +138,11 @@ func loadCase(alt, desc string, l engine.Loader, path func(*Corpus) string, def 
 			if err != nil {
 				return Outcome{}, err
 			}
+			resetPeakRSS()
 			t.StartTimer()
 			res, err := e.Load(ctx, l, path(env.Corpus), engine.LoadOptions{})
 			t.StopTimer()
+			peak := peakRSS()
 			defer t.StartTimer()
 			if err != nil {
 				_ = removeStore(e) // the load's error is the one to report
@@ -155,7 +157,7 @@ func loadCase(alt, desc string, l engine.Loader, path func(*Corpus) string, def 
 				_ = removeStore(e) // a scratch store: what matters is measured
 			}
 			debug.FreeOSMemory()
-			return Outcome{Rows: res.Rows(), Graphlets: m.Graphlets, Check: m}, err
+			return Outcome{Rows: res.Rows(), Graphlets: m.Graphlets, PeakRSS: peak, Check: m}, err
 		},
 		reference: membersRef,
 	}

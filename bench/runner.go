@@ -36,6 +36,9 @@ type Outcome struct {
 	Rows int64
 	// Bytes is the size of what it wrote (MB).
 	Bytes int64
+	// PeakRSS is the process's peak resident memory while it ran, in bytes (peak-RSS-MB),
+	// where the system tells it; 0 for cases that do not measure it.
+	PeakRSS int64
 	// Check is compared with the benchmark's reference, so that alternatives are known to
 	// agree; nil where there is nothing to compare.
 	Check any
@@ -157,6 +160,9 @@ func metrics(out Outcome, seconds float64, rowsUnit string) []Metric {
 	}
 	if out.Bytes > 0 {
 		ms = append(ms, Metric{float64(out.Bytes) / 1e6, "MB"})
+	}
+	if out.PeakRSS > 0 {
+		ms = append(ms, Metric{float64(out.PeakRSS) / 1e6, "peak-RSS-MB"})
 	}
 	return ms
 }

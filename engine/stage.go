@@ -65,11 +65,20 @@ type Event struct {
 // Each row goes in as the values of its table's Columns in order, then src.
 type StageWriter struct {
 	pipelines, executions, artifacts, events *duckdb.Appender
+
+	conn  driver.Conn
+	extra map[string]*duckdb.Appender // the loader's own temporary tables (see Append)
 }
 
 // Write runs fn with a StageWriter on the load's connection and flushes every row it appended
-// before returning. fn must not use st.Conn: the connection is held for the appenders.
+// before returning. fn must not use st.Conn: the connection is held for the appenders. fn may
+// call ID, since the source's keys are read before the connection is taken.
 func (st *Stage) Write(ctx context.Context, fn func(w *StageWriter) error) error {
+	if st.keys == nil {
+		if err := st.readKeys(ctx); err != nil {
+			return err
+		}
+	}
 	return st.Conn.Raw(func(dc any) (err error) {
 		conn, ok := dc.(driver.Conn)
 		if !ok {
@@ -83,6 +92,8 @@ func (st *Stage) Write(ctx context.Context, fn func(w *StageWriter) error) error
 			}
 			appenders[t.Name] = a
 		}
+		w := &StageWriter{pipelines: appenders["pipelines"], executions: appenders["executions"],
+			artifacts: appenders["artifacts"], events: appenders["events"], conn: conn, extra: map[string]*duckdb.Appender{}}
 		defer func() {
 			// Close flushes: every appender must be closed, and the first error kept.
 			for _, t := range Tables {
@@ -90,10 +101,29 @@ func (st *Stage) Write(ctx context.Context, fn func(w *StageWriter) error) error
 					err = fmt.Errorf("stage: flush stage_%s: %w", t.Name, cerr)
 				}
 			}
+			for name, a := range w.extra {
+				if cerr := a.CloseWithCancel(ctx); cerr != nil && err == nil {
+					err = fmt.Errorf("stage: flush %s: %w", name, cerr)
+				}
+			}
 		}()
-		return fn(&StageWriter{pipelines: appenders["pipelines"], executions: appenders["executions"],
-			artifacts: appenders["artifacts"], events: appenders["events"]})
+		return fn(w)
 	})
+}
+
+// Append appends one row to table, a temporary table the loader made on st.Conn before Write
+// to hold rows it finishes in SQL once they are all written (joins, ranking), so that they
+// need not wait in the loader's memory. The rows are flushed when Write returns.
+func (w *StageWriter) Append(table string, values ...driver.Value) error {
+	a, ok := w.extra[table]
+	if !ok {
+		var err error
+		if a, err = duckdb.NewAppender(w.conn, "temp", "main", table); err != nil {
+			return fmt.Errorf("stage: open appender for %s: %w", table, err)
+		}
+		w.extra[table] = a
+	}
+	return a.AppendRow(values...)
 }
 
 func nullString(s string) driver.Value {

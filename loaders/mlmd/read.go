@@ -4,12 +4,10 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"mlprov/engine"
@@ -29,36 +27,13 @@ type mcontext struct {
 	parents  []int64
 }
 
-// mexec is one row of Execution with its decoded properties.
-type mexec struct {
-	id, typeID     int64
-	state          sql.NullInt64
-	name           string
-	create, update int64
-	props          props
-}
-
-// mart is one row of Artifact with its decoded properties.
-type mart struct {
-	id, typeID     int64
-	uri, name      string
-	state          sql.NullInt64
-	create, update int64
-	props          props
-}
-
-// mevent is one row of Event.
-type mevent struct {
-	id, artifact, execution int64
-	typ                     int64
-	ms                      int64
-}
-
-// reader reads one MLMD store into memory and converts it to canonical rows. MLMD spreads a
-// record over several tables (properties, contexts, event paths); reading each table once
-// and joining in Go keeps the database's side to full scans, whatever indexes the store
-// has. The queries of the MLMD tables are the same for every backend; only the catalog and
-// the meaning of errors differ (see backend).
+// reader reads one MLMD store and streams it, converted to canonical rows, into the stage
+// (see converter). MLMD spreads a record over several tables (properties, contexts, event
+// paths): the small ones (types and contexts, and the links of records to contexts) are held
+// in memory; executions and artifacts are read in id order joined with their properties, one
+// record at a time, and events go to the stage's connection raw, to be ranked and joined with
+// their paths there. The queries of the MLMD tables are the same for every backend; only the
+// catalog and the meaning of errors differ (see backend).
 type reader struct {
 	db         backend
 	file       string // the store's name in errors: its file's name, or its database's
@@ -71,12 +46,8 @@ type reader struct {
 	types       map[int64]*mtype
 	contexts    map[int64]*mcontext
 	ctxProps    map[int64]props
-	assoc       []link // Association, by execution
-	attrib      []link // Attribution, by artifact
-	execs       []mexec
-	arts        []mart
-	events      []mevent
-	roles       map[int64]string // event id -> channel key
+	assoc       []link           // Association, by execution
+	attrib      []link           // Attribution, by artifact
 	counts      map[string]int64 // rows per table, to size what is read
 	warnings    []string
 	done, total atomic.Int64
@@ -169,46 +140,11 @@ func (r *reader) read(ctx context.Context) error {
 		r.total.Add(n)
 		r.counts[t] = n
 	}
-	// The tables are independent until convert: read them on separate connections at once,
-	// since reading through the pure-Go driver is most of a load's time.
-	chains := [][]func(context.Context) error{
-		{r.readTypes, r.readContexts, r.readLinks},
-		{r.readExecutions},
-		{r.readArtifacts},
-		{r.readEventPaths},
-		{r.readEvents},
-	}
-	if !r.db.parallel() {
-		chains = [][]func(context.Context) error{slices.Concat(chains...)}
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make([]error, len(chains))
-	var wg sync.WaitGroup
-	for i, chain := range chains {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for _, step := range chain {
-				if err := step(ctx); err != nil {
-					errs[i] = err
-					cancel()
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	// A chain that failed first cancels the others; report its error, not their "canceled".
-	for _, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) {
+	for _, step := range []func(context.Context) error{r.readTypes, r.readContexts, r.readLinks} {
+		if err := step(ctx); err != nil {
 			return err
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	r.stage.Count(r.total.Load(), r.total.Load())
 	return nil
 }
 
@@ -388,8 +324,9 @@ type prop struct {
 	value  any
 }
 
-// props are one record's properties, sorted by name, one per name. They are sub-slices of
-// one table-wide slice: a map per record would cost an allocation per execution and artifact.
+// props are one record's properties, sorted by name, one per name: a map per record would
+// cost an allocation per execution and artifact. A context's are a sub-slice of its table's;
+// an execution's or an artifact's are valid only while it is converted (see eachWithProps).
 type props []prop
 
 // get returns the value of the property name.
@@ -402,45 +339,51 @@ func (ps props) get(name string) (any, bool) {
 	return nil, false
 }
 
-// readProps reads a property table, decoded and sorted by owner and name. A property (one
-// the type declares) wins over a custom property of the same name.
-func (r *reader) readProps(ctx context.Context, table, owner string) ([]prop, error) {
-	var out []prop
-	var id int64
-	var name string
-	var custom sql.NullBool
-	var iv sql.NullInt64
-	var dv sql.NullFloat64
-	var sv, bv, pv, boolv any
-	q := r.sel(table, owner, "name", "is_custom_property", "int_value", "double_value", "string_value", "byte_value", "proto_value", "bool_value")
-	err := r.scan(ctx, table, q, []any{&id, &name, &custom, &iv, &dv, &sv, &bv, &pv, &boolv}, func() error {
-		r.tick()
-		var v value
-		if iv.Valid {
-			v.intV = &iv.Int64
-		}
-		if dv.Valid {
-			v.doubleV = &dv.Float64
-		}
-		if s, ok := asString(sv); ok {
-			v.stringV = &s
-		}
-		v.byteV = asBytes(bv)
-		v.protoV = asBytes(pv)
-		if b, ok := asBool(boolv); ok {
-			v.boolV = &b
-		}
-		d, err := v.decode()
-		if err != nil {
-			return fmt.Errorf("%s: %s (%s %d, %q): %w", r.file, table, owner, id, name, err)
-		}
-		out = append(out, prop{owner: id, name: name, custom: custom.Bool, value: d})
-		return nil
-	})
-	if err != nil {
-		return nil, err
+// propCols are the columns of a property row after its owner's id.
+var propCols = []string{"name", "is_custom_property", "int_value", "double_value", "string_value", "byte_value", "proto_value", "bool_value"}
+
+// propRow receives the propCols of one property row.
+type propRow struct {
+	name              sql.NullString
+	custom            sql.NullBool
+	iv                sql.NullInt64
+	dv                sql.NullFloat64
+	sv, bv, pv, boolv any
+}
+
+func (p *propRow) dest() []any {
+	return []any{&p.name, &p.custom, &p.iv, &p.dv, &p.sv, &p.bv, &p.pv, &p.boolv}
+}
+
+// prop decodes the row as a property of owner; errors name the table and the record.
+func (r *reader) prop(p *propRow, table, ownerCol string, owner int64) (prop, error) {
+	r.tick()
+	var v value
+	if p.iv.Valid {
+		v.intV = &p.iv.Int64
 	}
-	slices.SortFunc(out, func(a, b prop) int {
+	if p.dv.Valid {
+		v.doubleV = &p.dv.Float64
+	}
+	if s, ok := asString(p.sv); ok {
+		v.stringV = &s
+	}
+	v.byteV = asBytes(p.bv)
+	v.protoV = asBytes(p.pv)
+	if b, ok := asBool(p.boolv); ok {
+		v.boolV = &b
+	}
+	d, err := v.decode()
+	if err != nil {
+		return prop{}, fmt.Errorf("%s: %s (%s %d, %q): %w", r.file, table, ownerCol, owner, p.name.String, err)
+	}
+	return prop{owner: owner, name: p.name.String, custom: p.custom.Bool, value: d}, nil
+}
+
+// sortProps sorts properties by owner and name and keeps one of each (owner, name): a
+// property (one the type declares) wins over a custom property of the same name.
+func sortProps(ps []prop) []prop {
+	slices.SortFunc(ps, func(a, b prop) int {
 		if c := cmp.Compare(a.owner, b.owner); c != 0 {
 			return c
 		}
@@ -455,28 +398,50 @@ func (r *reader) readProps(ctx context.Context, table, owner string) ([]prop, er
 		}
 		return 0
 	})
-	// Keep the first of each (owner, name): the declared property when both exist.
-	return slices.CompactFunc(out, func(a, b prop) bool { return a.owner == b.owner && a.name == b.name }), nil
+	return slices.CompactFunc(ps, func(a, b prop) bool { return a.owner == b.owner && a.name == b.name })
 }
 
-// propsOf walks a table's sorted properties alongside its records read in id order.
-type propsOf struct {
-	all []prop
-	i   int
+// readProps reads a property table, decoded and sorted by owner and name (see sortProps).
+func (r *reader) readProps(ctx context.Context, table, owner string) ([]prop, error) {
+	var out []prop
+	var id int64
+	var p propRow
+	q := r.sel(table, append([]string{owner}, propCols...)...)
+	err := r.scan(ctx, table, q, append([]any{&id}, p.dest()...), func() error {
+		d, err := r.prop(&p, table, owner, id)
+		out = append(out, d)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sortProps(out), nil
 }
 
-// next returns the properties of id; ids must come in increasing order.
-func (w *propsOf) next(id int64) props {
-	for w.i < len(w.all) && w.all[w.i].owner < id {
-		w.i++
+// selWithProps selects cols of table, each record joined with its rows of propTable (keyed by
+// owner) and their propCols, in record id order: one row per property, or one with a NULL
+// name for a record without any. Columns the store does not have read as NULL.
+func (r *reader) selWithProps(table string, cols []string, propTable, owner string) string {
+	out := make([]string, 0, len(cols)+len(propCols))
+	for _, c := range cols {
+		if r.cols[table][c] {
+			out = append(out, "r.`"+c+"`")
+		} else {
+			out = append(out, "NULL")
+		}
 	}
-	j := w.i
-	for j < len(w.all) && w.all[j].owner == id {
-		j++
+	join := ""
+	if r.cols[propTable][owner] {
+		join = " LEFT JOIN `" + propTable + "` p ON p.`" + owner + "` = r.`id`"
 	}
-	ps := props(w.all[w.i:j:j])
-	w.i = j
-	return ps
+	for _, c := range propCols {
+		if join != "" && r.cols[propTable][c] {
+			out = append(out, "p.`"+c+"`")
+		} else {
+			out = append(out, "NULL")
+		}
+	}
+	return "SELECT " + strings.Join(out, ", ") + " FROM `" + table + "` r" + join + " ORDER BY r.`id`"
 }
 
 func asString(v any) (string, bool) {
@@ -507,83 +472,6 @@ func asBool(v any) (bool, bool) {
 		return v != 0, true
 	}
 	return false, false
-}
-
-func (r *reader) readExecutions(ctx context.Context) error {
-	all, err := r.readProps(ctx, "ExecutionProperty", "execution_id")
-	if err != nil {
-		return err
-	}
-	props := &propsOf{all: all}
-	r.execs = make([]mexec, 0, r.counts["Execution"])
-	var x mexec
-	var name sql.NullString
-	var create, update sql.NullInt64
-	q := r.sel("Execution", "id", "type_id", "last_known_state", "name", "create_time_since_epoch", "last_update_time_since_epoch") + " ORDER BY id"
-	return r.scan(ctx, "Execution", q, []any{&x.id, &x.typeID, &x.state, &name, &create, &update}, func() error {
-		r.tick()
-		x.name, x.create, x.update = name.String, create.Int64, update.Int64
-		x.props = props.next(x.id)
-		r.execs = append(r.execs, x)
-		return nil
-	})
-}
-
-func (r *reader) readArtifacts(ctx context.Context) error {
-	all, err := r.readProps(ctx, "ArtifactProperty", "artifact_id")
-	if err != nil {
-		return err
-	}
-	props := &propsOf{all: all}
-	r.arts = make([]mart, 0, r.counts["Artifact"])
-	var a mart
-	var uri, name sql.NullString
-	var create, update sql.NullInt64
-	q := r.sel("Artifact", "id", "type_id", "uri", "state", "name", "create_time_since_epoch", "last_update_time_since_epoch") + " ORDER BY id"
-	return r.scan(ctx, "Artifact", q, []any{&a.id, &a.typeID, &uri, &a.state, &name, &create, &update}, func() error {
-		r.tick()
-		a.uri, a.name, a.create, a.update = uri.String, name.String, create.Int64, update.Int64
-		a.props = props.next(a.id)
-		r.arts = append(r.arts, a)
-		return nil
-	})
-}
-
-// readEventPaths reads each event's channel key: its first key step. Scanning EventPath on
-// its own connection, beside Event on another, beats joining them in SQLite (1.6 s + 0.8 s
-// in parallel against 2.9 s for a correlated subquery at 1M events), and needs no index.
-func (r *reader) readEventPaths(ctx context.Context) error {
-	r.roles = make(map[int64]string, r.counts["Event"])
-	intern := map[string]string{}
-	var id int64
-	var key sql.NullString
-	// Only key steps name a channel; filtering in SQLite skips the index steps' half.
-	q := r.sel("EventPath", "event_id", "step_key") + " WHERE `is_index_step` = 0 AND `step_key` IS NOT NULL"
-	return r.scan(ctx, "EventPath", q, []any{&id, &key}, func() error {
-		if _, ok := r.roles[id]; ok {
-			return nil // the first key step names the channel
-		}
-		k, ok := intern[key.String]
-		if !ok {
-			k = key.String
-			intern[k] = k
-		}
-		r.roles[id] = k
-		return nil
-	})
-}
-
-func (r *reader) readEvents(ctx context.Context) error {
-	r.events = make([]mevent, 0, r.counts["Event"])
-	var e mevent
-	var t sql.NullInt64
-	q := r.sel("Event", "id", "artifact_id", "execution_id", "type", "milliseconds_since_epoch")
-	return r.scan(ctx, "Event", q, []any{&e.id, &e.artifact, &e.execution, &e.typ, &t}, func() error {
-		r.tick()
-		e.ms = t.Int64
-		r.events = append(r.events, e)
-		return nil
-	})
 }
 
 // positions maps MLMD ids to positions in a table read in id order. MLMD numbers rows
@@ -626,45 +514,4 @@ func (p positions) get(id int64) (int, bool) {
 		v = p.sparse[id]
 	}
 	return int(v) - 1, v > 0
-}
-
-// staged holds the canonical rows of one store, ready to append.
-type staged struct {
-	pipelines  []engine.Pipeline
-	executions []engine.Execution
-	artifacts  []engine.Artifact
-	events     []engine.Event
-}
-
-func (s *staged) write(ctx context.Context, w *engine.StageWriter) error {
-	for _, p := range s.pipelines {
-		if err := w.Pipeline(p); err != nil {
-			return err
-		}
-	}
-	for i, x := range s.executions {
-		if i&0xffff == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err := w.Execution(x); err != nil {
-			return err
-		}
-	}
-	for i, a := range s.artifacts {
-		if i&0xffff == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err := w.Artifact(a); err != nil {
-			return err
-		}
-	}
-	for i, e := range s.events {
-		if i&0xffff == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err := w.Event(e); err != nil {
-			return err
-		}
-	}
-	return nil
 }
