@@ -223,7 +223,7 @@ var _ backend = mysqlDB{}
 // tables lists the tables of the database, named as MLMD names them: a server run with
 // lower_case_table_names stores them in lower case, and finds them in any case.
 func (db mysqlDB) tables(ctx context.Context) ([]string, error) {
-	names, err := db.names(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")
+	names, err := catalogNames(ctx, db, "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")
 	if err != nil {
 		return nil, err
 	}
@@ -241,25 +241,7 @@ func (db mysqlDB) tables(ctx context.Context) ([]string, error) {
 }
 
 func (db mysqlDB) columns(ctx context.Context, table string) ([]string, error) {
-	return db.names(ctx, "SELECT lower(column_name) FROM information_schema.columns WHERE table_schema = DATABASE() AND lower(table_name) = lower(?)", table)
-}
-
-// names runs a query of the catalog that returns one name per row.
-func (db mysqlDB) names(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return catalogNames(ctx, db, "SELECT lower(column_name) FROM information_schema.columns WHERE table_schema = DATABASE() AND lower(table_name) = lower(?)", table)
 }
 
 func (mysqlDB) explain(what string, err error) error {

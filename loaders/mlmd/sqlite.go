@@ -15,15 +15,30 @@ type sqliteDB struct {
 var _ backend = sqliteDB{}
 
 func (db sqliteDB) tables(ctx context.Context) ([]string, error) {
-	return db.names(ctx, "SELECT name FROM sqlite_master WHERE type = 'table'")
+	return catalogNames(ctx, db, "SELECT name FROM sqlite_master WHERE type = 'table'")
 }
 
 func (db sqliteDB) columns(ctx context.Context, table string) ([]string, error) {
-	return db.names(ctx, "SELECT name FROM pragma_table_info(?)", table)
+	return catalogNames(ctx, db, "SELECT name FROM pragma_table_info(?)", table)
 }
 
-// names runs a query of the catalog that returns one name per row.
-func (db sqliteDB) names(ctx context.Context, q string, args ...any) ([]string, error) {
+// explain adds what an SQLite error most likely means for a file a user hands us.
+func (sqliteDB) explain(what string, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "malformed") || strings.Contains(msg, "not a database") || strings.Contains(msg, "disk I/O error") {
+		return fmt.Errorf("%w: %s: %w", ErrDamaged, what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// parallel is true: the file is read on several connections at once, since reading through
+// the pure-Go driver is most of a load's time.
+func (sqliteDB) parallel() bool { return true }
+
+// catalogNames runs a query of a backend's catalog that returns one name per row.
+func catalogNames(ctx context.Context, db interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, q string, args ...any) ([]string, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -42,16 +57,3 @@ func (db sqliteDB) names(ctx context.Context, q string, args ...any) ([]string, 
 	}
 	return out, rows.Close() // free the connection for the reads that follow
 }
-
-// explain adds what an SQLite error most likely means for a file a user hands us.
-func (sqliteDB) explain(what string, err error) error {
-	msg := err.Error()
-	if strings.Contains(msg, "malformed") || strings.Contains(msg, "not a database") || strings.Contains(msg, "disk I/O error") {
-		return fmt.Errorf("%w: %s: %w", ErrDamaged, what, err)
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
-
-// parallel is true: the file is read on several connections at once, since reading through
-// the pure-Go driver is most of a load's time.
-func (sqliteDB) parallel() bool { return true }
