@@ -191,3 +191,17 @@ func nullable(v float64) *float64 {
 	}
 	return &v
 }
+
+// timeLayouts are the forms ParseTime accepts, in UTC unless they carry an offset.
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05.999999999", "2006-01-02 15:04", "2006-01-02"}
+
+// ParseTime reads the time a Trainer starts, as advise is asked about it: RFC 3339, or
+// 2006-01-02 15:04:05 (or a prefix of it down to the day) in UTC.
+func ParseTime(s string) (time.Time, error) {
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("not a time (want RFC 3339, such as 2024-03-01T12:00:00Z, or 2024-03-01 12:00:00)")
+}
