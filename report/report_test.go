@@ -204,3 +204,16 @@ func TestWriteOverEarlierReport(t *testing.T) {
 		t.Errorf("writing into a folder of other files: err = %v, want ErrNotReportFolder", err)
 	}
 }
+
+// TestHTML checks that the page HTML renders, for a server to answer with, is the
+// report.html that Write writes, and that it writes no folder.
+func TestHTML(t *testing.T) {
+	dir := write(t, sample())
+	got, err := HTML(context.Background(), sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := read(t, filepath.Join(dir, "report.html")); !bytes.Equal(got, want) {
+		t.Errorf("HTML gave %d bytes, not the %d of report.html", len(got), len(want))
+	}
+}
