@@ -36,6 +36,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/analyses/{name}", s.analysis)
 	mux.HandleFunc("GET /api/v1/query", s.sql)
 	mux.HandleFunc("POST /api/v1/advise", s.advise)
+	s.pageRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no API at %s %s", r.Method, r.URL.Path))
 	})

@@ -70,6 +70,7 @@ type Server struct {
 	writer  *writer
 	deriver *deriver
 	query   *querier
+	report  reportCache
 	handler http.Handler
 }
 
