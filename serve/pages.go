@@ -179,6 +179,28 @@ func isNumber(v any) bool {
 	return false
 }
 
+// pick is res with only the columns named, those it has, in that order.
+func pick(res *render.Result, cols ...string) *render.Result {
+	var idx []int
+	out := &render.Result{}
+	for _, c := range cols {
+		for i, have := range res.Columns {
+			if have == c {
+				idx = append(idx, i)
+				out.Columns = append(out.Columns, c)
+			}
+		}
+	}
+	for _, r := range res.Rows {
+		row := make([]any, len(idx))
+		for j, i := range idx {
+			row[j] = r[i]
+		}
+		out.Rows = append(out.Rows, row)
+	}
+	return out
+}
+
 // rowMaps reads each row of res as a map by column.
 func rowMaps(res *render.Result) []map[string]any {
 	out := make([]map[string]any, len(res.Rows))
@@ -359,13 +381,14 @@ type timeline struct {
 	W, H, Left, Right, Top, Bottom int
 	From, To, Max, Note            string
 	Points                         []timePoint
+	Advised                        bool
 }
 
 type timePoint struct {
-	ID     int64
-	X, Y   float64
-	Pushed bool
-	Title  string
+	ID           int64
+	X, Y         float64
+	Pushed, Skip bool
+	Title        string
 }
 
 // maxPoints is the most graphlets a timeline draws: the latest ones.
@@ -457,14 +480,49 @@ func (s *Server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, http.StatusInternalServerError, err)
 		return
 	}
-	data.Timeline = drawTimeline(rowMaps(gs))
-	data.Graphlets = newTable(gs, map[string]func(any) string{"graphlet_id": link("/graphlets/")})
+	// What advise says of each graphlet's Trainer, asked at its start, with the model now kept.
+	advised := map[int64]*prune.Advice{}
+	if data.Advice != nil {
+		m, err := prune.Latest(ctx, s.eng.DB())
+		if err != nil {
+			s.pageError(w, http.StatusInternalServerError, err)
+			return
+		}
+		each, err := prune.AdviseEach(ctx, s.eng.DB(), m, id)
+		if err != nil {
+			s.pageError(w, http.StatusInternalServerError, err)
+			return
+		}
+		for _, a := range each {
+			advised[*a.GraphletID] = a
+		}
+		gs.Columns = append(gs.Columns, "advise")
+		for i, row := range gs.Rows {
+			var v any
+			if a := advised[int64(num(row[0]))]; a != nil {
+				v = adviceText(a)
+			}
+			gs.Rows[i] = append(row, v)
+		}
+	}
+	data.Timeline = drawTimeline(rowMaps(gs), advised)
+	data.Graphlets = newTable(pick(gs, "graphlet_id", "trainer_node_id", "trainer_start", "trainer_state", "n_executions", "n_artifacts",
+		"cost_total", "cost_exclusive", "pushed", "advise"), map[string]func(any) string{"graphlet_id": link("/graphlets/")})
 	data.Graphlets.Empty = "This pipeline has no graphlets: none of its runs trained."
 	s.renderPage(w, "pipeline", data)
 }
 
-// drawTimeline places graphlets by their Trainer's start (x) and their total cost (y).
-func drawTimeline(gs []map[string]any) *timeline {
+// adviceText is advise's answer in a few words: the decision and the score.
+func adviceText(a *prune.Advice) string {
+	if a.PPush == nil {
+		return a.Decision
+	}
+	return fmt.Sprintf("%s (p_push %.3f)", a.Decision, *a.PPush)
+}
+
+// drawTimeline places graphlets by their Trainer's start (x) and their total cost (y), each
+// marked with what advise says of it, when it says.
+func drawTimeline(gs []map[string]any, advised map[int64]*prune.Advice) *timeline {
 	var pts []map[string]any
 	for _, g := range gs {
 		if _, ok := g["trainer_start"].(time.Time); ok {
@@ -498,8 +556,14 @@ func drawTimeline(gs []map[string]any) *timeline {
 			outcome = "pushed a model"
 		}
 		id := int64(num(g["graphlet_id"]))
-		t.Points = append(t.Points, timePoint{ID: id, X: math.Round(x*10) / 10, Y: math.Round(y*10) / 10, Pushed: pushed,
-			Title: fmt.Sprintf("graphlet %d, %s: cost %s, %s", id, when(start), render.Cell(render.RoundSig(cost, 4)), outcome)})
+		pt := timePoint{ID: id, X: math.Round(x*10) / 10, Y: math.Round(y*10) / 10, Pushed: pushed,
+			Title: fmt.Sprintf("graphlet %d, %s: cost %s, %s", id, when(start), render.Cell(render.RoundSig(cost, 4)), outcome)}
+		if a := advised[id]; a != nil {
+			pt.Skip = a.Decision == "skip"
+			pt.Title += "; advise: " + adviceText(a)
+			t.Advised = true
+		}
+		t.Points = append(t.Points, pt)
 	}
 	t.From, t.To, t.Max = when(lo), when(hi), render.Cell(render.RoundSig(top, 3))
 	return t

@@ -14,7 +14,7 @@
   function draw(svg) {
     var data = JSON.parse(document.getElementById(svg.getAttribute("data-graph")).textContent);
     var g = new dagre.graphlib.Graph({ multigraph: true });
-    g.setGraph({ rankdir: data.rankdir || "LR", nodesep: 16, ranksep: 48, edgesep: 8, marginx: 10, marginy: 10 });
+    g.setGraph({ rankdir: data.rankdir || "LR", nodesep: 14, ranksep: 24, edgesep: 6, marginx: 10, marginy: 10 });
     g.setDefaultEdgeLabel(function () { return {}; });
 
     var arrow = svg.id + "-arrow";
@@ -39,12 +39,20 @@
       drawn[n.id] = { group: group, shape: shape, text: text, w: w, h: h, lines: lines.length, kind: n.kind };
       g.setNode(n.id, { width: w, height: h });
     });
+    // An edge's label is laid out with the graph, so that no node covers it.
     var labels = {};
     data.edges.forEach(function (e, i) {
-      if (drawn[e.from] && drawn[e.to]) {
-        g.setEdge(e.from, e.to, {}, "e" + i);
-        labels["e" + i] = e.label || "";
+      if (!drawn[e.from] || !drawn[e.to]) { return; }
+      var attrs = {};
+      if (e.label) {
+        var group = el("g", { "class": "edge" }, edgeLayer);
+        var text = el("text", { "text-anchor": "middle" }, group);
+        text.textContent = e.label;
+        var box = text.getBBox();
+        attrs = { width: box.width + 4, height: box.height, labelpos: "c" };
+        labels["e" + i] = text;
       }
+      g.setEdge(e.from, e.to, attrs, "e" + i);
     });
 
     dagre.layout(g);
@@ -71,9 +79,12 @@
       var group = el("g", { "class": "edge" }, edgeLayer);
       var d = pts.map(function (p, i) { return (i === 0 ? "M" : "L") + p.x.toFixed(1) + "," + p.y.toFixed(1); }).join(" ");
       el("path", { d: d, "marker-end": "url(#" + arrow + ")" }, group);
-      if (labels[e.name]) {
-        var mid = pts[Math.floor(pts.length / 2)];
-        el("text", { x: mid.x, y: mid.y - 3, "text-anchor": "middle" }, group).textContent = labels[e.name];
+      var label = labels[e.name];
+      if (label) {
+        var at = g.edge(e);
+        label.setAttribute("x", at.x);
+        label.setAttribute("y", at.y);
+        label.setAttribute("dominant-baseline", "central");
       }
     });
 
@@ -81,6 +92,8 @@
     svg.setAttribute("viewBox", "0 0 " + Math.ceil(size.width) + " " + Math.ceil(size.height));
     svg.setAttribute("width", Math.ceil(size.width));
     svg.setAttribute("height", Math.ceil(size.height));
+    // Wide graphs shrink to the page's width, but not below 80% of their size: then they scroll.
+    svg.style.minWidth = Math.ceil(size.width * 0.8) + "px";
     // Wide graphs shrink to the page's width, but not below half their size: then they scroll.
     svg.style.minWidth = Math.ceil(size.width / 2) + "px";
     svg.setAttribute("data-drawn", String(g.nodeCount()));
