@@ -62,7 +62,9 @@ func TestAdvise(t *testing.T) {
 		var want bytes.Buffer
 		enc := json.NewEncoder(&want)
 		enc.SetIndent("", "  ")
-		enc.Encode(a)
+		if err := enc.Encode(a); err != nil {
+			t.Fatal(err)
+		}
 		code, got := postAdvise(t, hs.URL, fmt.Sprintf(`{"pipeline_id": %d, "at": %q}`, pipeline, at), "Content-Type", "application/json")
 		if code != 200 || got != want.String() {
 			t.Errorf("advise pipeline %d at %s: %d\n%s\nwant 200\n%s", pipeline, at, code, got, want.String())

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,17 +80,24 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	})
 }
 
-// renderPage answers the page name drawn with data.
-func (s *Server) renderPage(w http.ResponseWriter, name string, data any) {
+// renderPage answers the page name drawn with data, with status.
+func (s *Server) renderPage(w http.ResponseWriter, status int, name string, data any) {
 	var b bytes.Buffer
 	if err := pageTemplates[name].ExecuteTemplate(&b, "layout", data); err != nil {
 		s.opts.Log.Error("rendering a page", "page", name, "err", err)
 		http.Error(w, "rendering the page failed: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
+	writeHTML(w, status, contentSecurity, b.Bytes())
+}
+
+// writeHTML answers page, a whole HTML page, under the content security policy csp.
+func writeHTML(w http.ResponseWriter, status int, csp string, page []byte) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", contentSecurity)
-	w.Write(b.Bytes())
+	w.Header().Set("Content-Security-Policy", csp)
+	w.WriteHeader(status)
+	// A client that went away cannot be told so.
+	_, _ = w.Write(page)
 }
 
 // pageError answers an error page.
@@ -105,10 +114,7 @@ func (s *Server) pageError(w http.ResponseWriter, status int, err error) {
 		http.Error(w, err.Error(), status)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", contentSecurity)
-	w.WriteHeader(status)
-	w.Write(b.Bytes())
+	writeHTML(w, status, contentSecurity, b.Bytes())
 }
 
 // when formats a time as the pages show it, to the minute, in UTC.
@@ -199,6 +205,15 @@ func pick(res *render.Result, cols ...string) *render.Result {
 		out.Rows = append(out.Rows, row)
 	}
 	return out
+}
+
+// readRows reads rows, keeping at most limit of them (0: all), and closes them.
+func readRows(rows *sql.Rows, limit int) (*render.Result, error) {
+	defer rows.Close()
+	if limit > 0 {
+		return render.ReadSome(rows, limit)
+	}
+	return render.Read(rows)
 }
 
 // rowMaps reads each row of res as a map by column.
@@ -317,8 +332,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, http.StatusInternalServerError, err)
 		return
 	}
-	pipes, err := render.ReadSome(rows, maxListed)
-	rows.Close()
+	pipes, err := readRows(rows, maxListed)
 	if err != nil {
 		s.pageError(w, http.StatusInternalServerError, err)
 		return
@@ -353,7 +367,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) {
 		}
 		data.Pipelines = append(data.Pipelines, p)
 	}
-	s.renderPage(w, "overview", data)
+	s.renderPage(w, http.StatusOK, "overview", data)
 }
 
 // spark draws counts as a sparkline scaled to their largest.
@@ -406,8 +420,7 @@ func (s *Server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, http.StatusInternalServerError, err)
 		return
 	}
-	one, err := render.Read(rows)
-	rows.Close()
+	one, err := readRows(rows, 0)
 	if err != nil {
 		s.pageError(w, http.StatusInternalServerError, err)
 		return
@@ -474,8 +487,7 @@ func (s *Server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, http.StatusInternalServerError, err)
 		return
 	}
-	gs, err := render.Read(rows)
-	rows.Close()
+	gs, err := readRows(rows, 0)
 	if err != nil {
 		s.pageError(w, http.StatusInternalServerError, err)
 		return
@@ -509,7 +521,7 @@ func (s *Server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 	data.Graphlets = newTable(pick(gs, "graphlet_id", "trainer_node_id", "trainer_start", "trainer_state", "n_executions", "n_artifacts",
 		"cost_total", "cost_exclusive", "pushed", "advise"), map[string]func(any) string{"graphlet_id": link("/graphlets/")})
 	data.Graphlets.Empty = "This pipeline has no graphlets: none of its runs trained."
-	s.renderPage(w, "pipeline", data)
+	s.renderPage(w, http.StatusOK, "pipeline", data)
 }
 
 // adviceText is advise's answer in a few words: the decision and the score.
@@ -668,7 +680,7 @@ func (s *Server) graphletPage(w http.ResponseWriter, r *http.Request) {
 	}
 	data.Sharing = newTable(sharing, map[string]func(any) string{"graphlet_id": link("/graphlets/")})
 	data.Sharing.Empty = "No other graphlet shares an execution or an artifact with this one."
-	s.renderPage(w, "graphlet", data)
+	s.renderPage(w, http.StatusOK, "graphlet", data)
 }
 
 // --- lineage ---
@@ -691,7 +703,7 @@ func (s *Server) lineagePage(w http.ResponseWriter, r *http.Request) {
 		data.Dir = "both"
 	}
 	if data.Node == "" {
-		s.renderPage(w, "lineage", data)
+		s.renderPage(w, http.StatusOK, "lineage", data)
 		return
 	}
 	status := http.StatusOK
@@ -706,7 +718,7 @@ func (s *Server) lineagePage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	opts.Depth = data.Depth
-	if err == nil && !strings.Contains(strings.Join(lineageDirs, " "), data.Dir) {
+	if err == nil && !slices.Contains(lineageDirs, data.Dir) {
 		err = fmt.Errorf("direction %q: want both, up or down", data.Dir)
 	}
 	var l *engine.Lineage
@@ -723,37 +735,26 @@ func (s *Server) lineagePage(w http.ResponseWriter, r *http.Request) {
 	default:
 		data.Title = "Lineage of " + l.Start.Ref()
 		data.Described = fmt.Sprintf("%s %d (%s): %d nodes, %s.", l.Start.Type, l.Start.ID, l.Start.Kind, len(l.Nodes), l.Options.Describe())
-		data.Graph, data.Nodes = s.lineageGraph(r, l)
-		data.Scripts = true
-	}
-	if status != http.StatusOK {
-		var b bytes.Buffer
-		if terr := pageTemplates["lineage"].ExecuteTemplate(&b, "layout", data); terr != nil {
-			s.pageError(w, http.StatusInternalServerError, terr)
+		if data.Graph, data.Nodes, err = s.lineageGraph(r, l); err != nil {
+			s.pageError(w, http.StatusInternalServerError, err)
 			return
 		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", contentSecurity)
-		w.WriteHeader(status)
-		w.Write(b.Bytes())
-		return
+		data.Scripts = true
 	}
-	s.renderPage(w, "lineage", data)
+	s.renderPage(w, status, "lineage", data)
 }
 
 // lineageGraph draws a walk: each node links to a walk from it, and a Trainer to its graphlet.
-func (s *Server) lineageGraph(r *http.Request, l *engine.Lineage) (*graph, table) {
+func (s *Server) lineageGraph(r *http.Request, l *engine.Lineage) (*graph, table, error) {
 	g := &graph{ID: "lineage", Label: "Upstream to the left, downstream to the right; the walk's start is outlined. Each node links to a walk from it.",
 		Data: graphData{RankDir: "LR"}}
 	graphlets := map[int64]bool{}
-	if rows, err := s.eng.DB().QueryContext(r.Context(), `SELECT graphlet_id FROM graphlets WHERE graphlet_id IN (SELECT unnest(?::BIGINT[]))`, executionIDs(l)); err == nil {
-		for rows.Next() {
-			var id int64
-			if rows.Scan(&id) == nil {
-				graphlets[id] = true
-			}
-		}
-		rows.Close()
+	trainers, err := render.Query(r.Context(), s.eng.DB(), `SELECT graphlet_id FROM graphlets WHERE graphlet_id IN (SELECT unnest(?::BIGINT[]))`, executionIDs(l))
+	if err != nil {
+		return nil, table{}, fmt.Errorf("find the graphlets of the walk's Trainers: %w", err)
+	}
+	for _, row := range trainers.Rows {
+		graphlets[int64(num(row[0]))] = true
 	}
 	res := &render.Result{Columns: []string{"node", "kind", "type", "time", "dir", "hops", "role", "graphlet"}}
 	drawn := map[string]bool{}
@@ -795,7 +796,7 @@ func (s *Server) lineageGraph(r *http.Request, l *engine.Lineage) (*graph, table
 	if len(l.Nodes) > maxDrawn {
 		g.Note = fmt.Sprintf("The first %d of %d nodes are drawn; lower the depth to see the rest.", maxDrawn, len(l.Nodes))
 	}
-	return g, newTable(res, map[string]func(any) string{"node": link("/lineage?node="), "graphlet": link("/graphlets/")})
+	return g, newTable(res, map[string]func(any) string{"node": link("/lineage?node="), "graphlet": link("/graphlets/")}), nil
 }
 
 func executionIDs(l *engine.Lineage) []int64 {
@@ -823,17 +824,16 @@ func (s *Server) sqlPage(w http.ResponseWriter, r *http.Request) {
 		Result                *table
 		Tables                []string
 	}{page: page{Title: "SQL"}, SQL: text, Timeout: s.opts.QueryTimeout, Limit: render.Cell(float64(s.opts.QueryRows))}
-	if rows, err := s.eng.DB().QueryContext(r.Context(), `SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1`); err == nil {
-		for rows.Next() {
-			var t string
-			if rows.Scan(&t) == nil {
-				data.Tables = append(data.Tables, t)
-			}
-		}
-		rows.Close()
+	tables, err := render.Query(r.Context(), s.eng.DB(), `SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1`)
+	if err != nil {
+		s.pageError(w, http.StatusInternalServerError, fmt.Errorf("list the tables: %w", err))
+		return
+	}
+	for _, row := range tables.Rows {
+		data.Tables = append(data.Tables, render.Text(row[0], ""))
 	}
 	if strings.TrimSpace(text) == "" {
-		s.renderPage(w, "sql", data)
+		s.renderPage(w, http.StatusOK, "sql", data)
 		return
 	}
 	res, cut, err := s.query.run(r.Context(), text)
@@ -844,7 +844,7 @@ func (s *Server) sqlPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		data.Error = err.Error()
-		s.renderPage(w, "sql", data)
+		s.renderPage(w, http.StatusOK, "sql", data)
 		return
 	}
 	switch format {
@@ -861,7 +861,7 @@ func (s *Server) sqlPage(w http.ResponseWriter, r *http.Request) {
 		ct := map[string]string{"csv": "text/csv; charset=utf-8", "json": "application/json"}[format]
 		w.Header().Set("Content-Type", ct)
 		w.Header().Set("Content-Disposition", `attachment; filename="query.`+format+`"`)
-		w.Write(b.Bytes())
+		_, _ = w.Write(b.Bytes()) // a client that went away cannot be told so
 		return
 	default:
 		writeError(w, http.StatusBadRequest, fmt.Errorf("format %q: want csv or json", format))
@@ -871,5 +871,5 @@ func (s *Server) sqlPage(w http.ResponseWriter, r *http.Request) {
 	data.Result, data.Count, data.Cut = &t, len(res.Rows), cut
 	data.CSV = "/sql?" + url.Values{"sql": {text}, "format": {"csv"}}.Encode()
 	data.JSON = "/sql?" + url.Values{"sql": {text}, "format": {"json"}}.Encode()
-	s.renderPage(w, "sql", data)
+	s.renderPage(w, http.StatusOK, "sql", data)
 }

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"mlprov/internal/storetest"
 )
 
 // pageServer serves the generated store through httptest.
@@ -68,6 +70,7 @@ func TestPages(t *testing.T) {
 	wantPage(t, hs, "/lineage", 200, "Walk the provenance")
 	wantPage(t, hs, "/lineage?node=a:424242", 404, "no artifact 424242")
 	wantPage(t, hs, "/lineage?node=x:1", 400, `class="error"`)
+	wantPage(t, hs, fmt.Sprintf("/lineage?node=e:%d&dir=bo", g), 400, "direction &#34;bo&#34;: want both, up or down")
 	q := "SELECT name FROM pipelines WHERE pipeline_id = " + fmt.Sprint(evil)
 	wantPage(t, hs, "/sql?"+url.Values{"sql": {q}}.Encode(), 200, "1 row.", "<td>"+escaped+"</td>",
 		`<a href="/sql?format=csv&amp;sql=SELECT&#43;name`, `<a href="/sql?format=json&amp;sql=SELECT&#43;name`)
@@ -120,12 +123,12 @@ func TestReportPage(t *testing.T) {
 	hs, _, _ := pageServer(t)
 	_, s := generatedServer(t)
 	derived(t, s) // the derivation at start changes the store's state
-	first := readAll(t, mustGet(t, hs, "/report"))
-	if !strings.Contains(first, "<!DOCTYPE html>") || !strings.Contains(first, "data:image/png;base64,") {
+	code, first := get(t, hs, "/report")
+	if code != 200 || !strings.Contains(first, "<!DOCTYPE html>") || !strings.Contains(first, "data:image/png;base64,") {
 		t.Fatalf("report: %.300s", first)
 	}
 	renders := s.report.renders
-	second := readAll(t, mustGet(t, hs, "/report"))
+	_, second := get(t, hs, "/report")
 	if s.report.renders != renders || second != first {
 		t.Errorf("the report was rendered again for the same store (%d renders)", s.report.renders)
 	}
@@ -140,14 +143,14 @@ func TestReportPageFollowsTheStore(t *testing.T) {
 		t.Fatalf("post: %d %s", code, body)
 	}
 	derived(t, s)
-	first := readAll(t, mustGet(t, hs, "/report"))
+	_, first := get(t, hs, "/report")
 	for _, ev := range events[1:] {
 		if code, body := post(t, hs, ev); code != 201 {
 			t.Fatalf("post: %d %s", code, body)
 		}
 	}
 	derived(t, s)
-	second := readAll(t, mustGet(t, hs, "/report"))
+	_, second := get(t, hs, "/report")
 	if s.report.renders != 2 || first == second {
 		t.Errorf("after more events: %d renders, the same page %v; want 2 renders, a new page", s.report.renders, first == second)
 	}
@@ -157,9 +160,33 @@ func TestAssets(t *testing.T) {
 	hs, _, _ := pageServer(t)
 	for path, want := range map[string]string{"/assets/dagre.min.js": "text/javascript", "/assets/graph.js": "text/javascript", "/assets/style.css": "text/css"} {
 		resp := mustGet(t, hs, path)
+		defer resp.Body.Close()
 		readAll(t, resp)
 		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), want) {
 			t.Errorf("%s: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
+	}
+}
+
+// TestPageSQL runs each of the pages' queries on an empty store: each is valid SQL over the
+// store's schema, with its parameter.
+func TestPageSQL(t *testing.T) {
+	e := storetest.Open(t)
+	entries, err := sqlFS.ReadDir("sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range entries {
+		name := strings.TrimSuffix(f.Name(), ".sql")
+		q := pageSQL(name)
+		if !strings.HasPrefix(q, "-- name: "+name+"\n") || !strings.Contains(q, "-- description: ") {
+			t.Errorf("%s: no header naming and describing it", f.Name())
+		}
+		rows, err := e.DB().Query(q, 1)
+		if err != nil {
+			t.Errorf("%s: %v", f.Name(), err)
+			continue
+		}
+		rows.Close()
 	}
 }

@@ -57,6 +57,7 @@ func (s *Server) reportPage(w http.ResponseWriter, r *http.Request) {
 			s.pageError(w, http.StatusInternalServerError, fmt.Errorf("report: %w", err))
 			return
 		}
+		in.Version = s.opts.Version
 		html, err := report.HTML(r.Context(), *in)
 		if err != nil {
 			s.pageError(w, http.StatusInternalServerError, fmt.Errorf("report: %w", err))
@@ -66,8 +67,6 @@ func (s *Server) reportPage(w http.ResponseWriter, r *http.Request) {
 		c.renders++
 		s.opts.Log.Info("rendered the report", "seconds", time.Since(start).Seconds())
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	// The report is one page: inline styles, plots as data URLs, no scripts.
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'")
-	w.Write(c.html)
+	writeHTML(w, http.StatusOK, "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'", c.html)
 }
