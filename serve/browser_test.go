@@ -127,6 +127,9 @@ func TestPagesInBrowser(t *testing.T) {
 			if n == 0 || shapes != n || (p.nodes >= 0 && n != p.nodes) || paths == 0 {
 				t.Errorf("drew %s nodes, %d shapes, %d edges; want %d nodes, a shape each, and edges", m[1], shapes, paths, p.nodes)
 			}
+			if p.name == "graphlet" && !strings.Contains(svg, strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(evilName)) {
+				t.Errorf("the graph does not show the execution typed %s as text", evilName)
+			}
 			if !strings.Contains(svg, "<text") || !strings.Contains(svg, `viewBox="0 0 `) {
 				t.Errorf("the graph has no labels or no size: %.300s", svg)
 			}

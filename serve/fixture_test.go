@@ -26,7 +26,8 @@ var fixtureOnce struct {
 }
 
 // generatedServer serves, to every test of the package that asks, one small generated store
-// with a pruning model kept in it and its first pipeline named evilName. The server is never
+// with a pruning model kept in it, its first pipeline named evilName and an execution of its
+// largest graphlet typed so. The server is never
 // closed: it lives as long as the test binary.
 func generatedServer(t *testing.T) (*engine.Engine, *Server) {
 	t.Helper()
@@ -56,6 +57,13 @@ func generatedServer(t *testing.T) (*engine.Engine, *Server) {
 			return
 		}
 		if _, f.err = f.e.DB().Exec(`UPDATE pipelines SET name = ? WHERE pipeline_id = (SELECT min(pipeline_id) FROM pipelines)`, evilName); f.err != nil {
+			return
+		}
+		// And an upstream execution of the largest graphlet has the name for its type, which
+		// goes into the graph's JSON in the graphlet's page.
+		if _, f.err = f.e.DB().Exec(`UPDATE executions SET op_type = ? WHERE execution_id = (
+			SELECT min(execution_id) FROM graphlet_members WHERE side = 'upstream' AND graphlet_id =
+				(SELECT graphlet_id FROM graphlets ORDER BY n_executions + n_artifacts DESC, graphlet_id LIMIT 1))`, evilName); f.err != nil {
 			return
 		}
 		f.s, f.err = New(ctx, f.e, Options{})

@@ -61,7 +61,8 @@ func TestPages(t *testing.T) {
 		`<svg id="topology"`, `<script type="application/json" id="topology-data">`, "Graphlets over time", `<circle class="`, `href="/graphlets/`)
 	body := wantPage(t, hs, fmt.Sprintf("/graphlets/%d", g), 200, fmt.Sprintf("Graphlet %d", g), `<svg id="lineage"`,
 		`"kind":"execution"`, `"class":"trainer"`, "Members", fmt.Sprintf(`href="/lineage?node=e:%d"`, g), "Graphlets sharing members",
-		`<script src="/assets/dagre.min.js"></script>`, `<script src="/assets/graph.js"></script>`)
+		`<script src="/assets/dagre.min.js"></script>`, `<script src="/assets/graph.js"></script>`,
+		`\u003cscript\u003ealert(\"x\")\u003c/script\u003e`)
 	if !strings.Contains(body, "Of pipeline <a href=\"/pipelines/") {
 		t.Errorf("graphlet %d: no link to its pipeline", g)
 	}
