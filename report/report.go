@@ -94,13 +94,11 @@ func Write(ctx context.Context, dir string, in Input) (*Summary, error) {
 	return sum, nil
 }
 
-// HTML renders the report of in as Write writes its report.html: one self-contained page.
-func HTML(ctx context.Context, in Input) ([]byte, error) {
+// Files renders the report of in as Write writes it, without writing: each file by its path
+// in the folder (report.html, results.json, plots/NAME.png, ...).
+func Files(ctx context.Context, in Input) (map[string][]byte, error) {
 	files, _, err := build(ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	return files["report.html"], nil
+	return files, err
 }
 
 // build renders every file of the report of in, by path in the folder.

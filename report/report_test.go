@@ -205,15 +205,17 @@ func TestWriteOverEarlierReport(t *testing.T) {
 	}
 }
 
-// TestHTML checks that the page HTML renders, for a server to answer with, is the
-// report.html that Write writes, and that it writes no folder.
-func TestHTML(t *testing.T) {
+// TestFiles checks that the files Files renders, for a server to answer with, are those
+// Write writes.
+func TestFiles(t *testing.T) {
 	dir := write(t, sample())
-	got, err := HTML(context.Background(), sample())
+	files, err := Files(context.Background(), sample())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := read(t, filepath.Join(dir, "report.html")); !bytes.Equal(got, want) {
-		t.Errorf("HTML gave %d bytes, not the %d of report.html", len(got), len(want))
+	for _, name := range []string{"report.html", "report.md", "results.json", "manifest.json"} {
+		if want := read(t, filepath.Join(dir, name)); !bytes.Equal(files[name], want) {
+			t.Errorf("Files gave %d bytes of %s, not the %d Write wrote", len(files[name]), name, len(want))
+		}
 	}
 }

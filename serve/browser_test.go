@@ -99,6 +99,7 @@ func TestPagesInBrowser(t *testing.T) {
 		{"pipeline", fmt.Sprintf("/pipelines/%d", pipeline), "topology", components},
 		{"graphlet", fmt.Sprintf("/graphlets/%d", g), "lineage", members},
 		{"lineage", fmt.Sprintf("/lineage?node=e:%d&depth=2", g), "lineage", -1},
+		{"report", "/report/", "", 0},
 		{"sql", "/sql?sql=" + strings.ReplaceAll("SELECT graphlet_id, pipeline_id, pushed, cost_total FROM graphlets ORDER BY cost_total DESC LIMIT 12", " ", "+"), "", 0},
 	} {
 		t.Run(p.name, func(t *testing.T) {
@@ -110,7 +111,7 @@ func TestPagesInBrowser(t *testing.T) {
 			if len(console) > 0 {
 				t.Errorf("the page logged to the console:\n%s", strings.Join(console, "\n"))
 			}
-			if !strings.Contains(dom, "</main>") {
+			if !strings.Contains(dom, "</main>") && !strings.Contains(dom, "mlprov report") {
 				t.Fatalf("the page did not load: %.500s", dom)
 			}
 			if p.svg == "" {

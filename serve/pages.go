@@ -74,7 +74,8 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /graphlets/{id}", s.graphletPage)
 	mux.HandleFunc("GET /lineage", s.lineagePage)
 	mux.HandleFunc("GET /sql", s.sqlPage)
-	mux.HandleFunc("GET /report", s.reportPage)
+	mux.Handle("GET /report", http.RedirectHandler("/report/", http.StatusMovedPermanently))
+	mux.HandleFunc("GET /report/{file...}", s.reportPage)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, http.StatusNotFound, fmt.Errorf("no page at %s", r.URL.Path))
 	})

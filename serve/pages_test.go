@@ -124,12 +124,22 @@ func TestReportPage(t *testing.T) {
 	hs, _, _ := pageServer(t)
 	_, s := generatedServer(t)
 	derived(t, s) // the derivation at start changes the store's state
-	code, first := get(t, hs, "/report")
-	if code != 200 || !strings.Contains(first, "<!DOCTYPE html>") || !strings.Contains(first, "data:image/png;base64,") {
+	code, first := get(t, hs, "/report/")
+	if code != 200 || !strings.Contains(first, "<!DOCTYPE html>") || !strings.Contains(first, "data:image/png;base64,") ||
+		!strings.Contains(first, `<a href="results.json">`) {
 		t.Fatalf("report: %.300s", first)
 	}
+	// The files the page links to are served beside it.
+	for file, want := range map[string]string{"results.json": `"analyses"`, "manifest.json": `"fingerprint"`, "report.md": "# mlprov report"} {
+		if code, body := get(t, hs, "/report/"+file); code != 200 || !strings.Contains(body, want) {
+			t.Errorf("/report/%s: %d %.200s; want it to hold %q", file, code, body, want)
+		}
+	}
+	if code, _ := get(t, hs, "/report/nothing.txt"); code != 404 {
+		t.Errorf("/report/nothing.txt: %d, want 404", code)
+	}
 	renders := s.report.renders
-	_, second := get(t, hs, "/report")
+	_, second := get(t, hs, "/report/")
 	if s.report.renders != renders || second != first {
 		t.Errorf("the report was rendered again for the same store (%d renders)", s.report.renders)
 	}
@@ -144,14 +154,14 @@ func TestReportPageFollowsTheStore(t *testing.T) {
 		t.Fatalf("post: %d %s", code, body)
 	}
 	derived(t, s)
-	_, first := get(t, hs, "/report")
+	_, first := get(t, hs, "/report/")
 	for _, ev := range events[1:] {
 		if code, body := post(t, hs, ev); code != 201 {
 			t.Fatalf("post: %d %s", code, body)
 		}
 	}
 	derived(t, s)
-	_, second := get(t, hs, "/report")
+	_, second := get(t, hs, "/report/")
 	if s.report.renders != 2 || first == second {
 		t.Errorf("after more events: %d renders, the same page %v; want 2 renders, a new page", s.report.renders, first == second)
 	}

@@ -33,7 +33,7 @@ within a few seconds, as mlprov load merges runs. GET /api/v1/pipelines, /graphl
 /lineage?node=a:ID, /analyses, /query?sql=... read the store as JSON, and POST
 /api/v1/advise answers as mlprov advise --json; the SQL runs read-only, without access to
 files or the network, within a time and a row limit. The same address serves pages for a
-browser: the overview at /, /pipelines/ID, /graphlets/ID, /lineage, /report and /sql.
+browser: the overview at /, /pipelines/ID, /graphlets/ID, /lineage, /report/ and /sql.
 Listening beyond this machine (any address but a loopback one) needs --token, which every
 POST must then bring as "Authorization: Bearer TOKEN".`,
 		c.dbFlag(&c.opts.db),
