@@ -91,6 +91,11 @@ func TestPagesInBrowser(t *testing.T) {
 	components := count(t, e, fmt.Sprintf(`SELECT count(DISTINCT n) FROM (SELECT from_node AS n FROM pipeline_topology WHERE pipeline_id = %[1]d
 		UNION ALL SELECT to_node FROM pipeline_topology WHERE pipeline_id = %[1]d)`, pipeline))
 	shots := os.Getenv("MLPROV_PAGE_SHOTS")
+	if shots != "" {
+		if err := os.MkdirAll(shots, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, p := range []struct {
 		name, path, svg string
 		nodes           int64

@@ -270,10 +270,12 @@ type graphNode struct {
 	Href  string `json:"href,omitempty"`
 }
 
+// graphEdge is an edge; Label is drawn beside it, Title shown when the pointer is on it.
 type graphEdge struct {
 	From  string `json:"from"`
 	To    string `json:"to"`
 	Label string `json:"label,omitempty"`
+	Title string `json:"title,omitempty"`
 }
 
 // maxDrawn is the most nodes a page draws; a table lists them all.
@@ -666,7 +668,7 @@ func (s *Server) graphletPage(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, e := range g.Edges {
 		if drawn[e.From] && drawn[e.To] {
-			gr.Data.Edges = append(gr.Data.Edges, graphEdge{From: e.From, To: e.To, Label: e.Role})
+			gr.Data.Edges = append(gr.Data.Edges, graphEdge{From: e.From, To: e.To, Title: e.Role})
 		}
 	}
 	if len(g.Nodes) > maxDrawn {
@@ -791,7 +793,7 @@ func (s *Server) lineageGraph(r *http.Request, l *engine.Lineage) (*graph, table
 	}
 	for _, e := range l.Edges {
 		if drawn[e.From] && drawn[e.To] {
-			g.Data.Edges = append(g.Data.Edges, graphEdge{From: e.From, To: e.To, Label: e.Role})
+			g.Data.Edges = append(g.Data.Edges, graphEdge{From: e.From, To: e.To, Title: e.Role})
 		}
 	}
 	if len(l.Nodes) > maxDrawn {

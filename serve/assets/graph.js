@@ -40,7 +40,7 @@
       g.setNode(n.id, { width: w, height: h });
     });
     // An edge's label is laid out with the graph, so that no node covers it.
-    var labels = {};
+    var labels = {}, titles = {};
     data.edges.forEach(function (e, i) {
       if (!drawn[e.from] || !drawn[e.to]) { return; }
       var attrs = {};
@@ -52,6 +52,7 @@
         attrs = { width: box.width + 4, height: box.height, labelpos: "c" };
         labels["e" + i] = text;
       }
+      titles["e" + i] = e.title || "";
       g.setEdge(e.from, e.to, attrs, "e" + i);
     });
 
@@ -79,6 +80,7 @@
       var group = el("g", { "class": "edge" }, edgeLayer);
       var d = pts.map(function (p, i) { return (i === 0 ? "M" : "L") + p.x.toFixed(1) + "," + p.y.toFixed(1); }).join(" ");
       el("path", { d: d, "marker-end": "url(#" + arrow + ")" }, group);
+      if (titles[e.name]) { el("title", {}, group).textContent = titles[e.name]; }
       var label = labels[e.name];
       if (label) {
         var at = g.edge(e);
