@@ -89,7 +89,32 @@ func Advise(ctx context.Context, db *sql.DB, m *SavedModel, pipeline int64, at t
 		ds.computeHistory()
 		a.Basis = fmt.Sprintf("a Trainer starting then: graphlet %d's data, structure and code (the last Trainer before), the spans created since, the history as of then", last.ID)
 	}
-	g := ds.Graphlets[i]
+	m.score(a, ds, ds.Graphlets[i])
+	return a, nil
+}
+
+// AdviseEach answers, for each of pipeline's graphlets in the order their Trainers started,
+// what Advise answers when asked at its Trainer's start, reading the store once.
+func AdviseEach(ctx context.Context, db *sql.DB, m *SavedModel, pipeline int64) ([]*Advice, error) {
+	ds, err := loadPipeline(ctx, db, pipeline)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Advice, len(ds.Graphlets))
+	for i, g := range ds.Graphlets {
+		id := g.ID
+		a := &Advice{PipelineID: pipeline, At: g.Start, Threshold: m.Threshold, GraphletID: &id,
+			Model: AdviceModel{ID: m.ID, Kind: m.Kind, TrainedUntil: m.TrainUntil, ValidationAUC: m.Validation.AUC},
+			Basis: fmt.Sprintf("the Trainer of graphlet %d, which started at %s", id, g.Start.Format(time.RFC3339Nano))}
+		m.score(a, ds, g)
+		out[i] = a
+	}
+	return out, nil
+}
+
+// score fills in a's score, reasons, warnings and decision for a Trainer with g's features.
+func (m *SavedModel) score(a *Advice, ds *Dataset, g Graphlet) {
+	pipeline, at := a.PipelineID, a.At
 
 	// The saved model reads its features by name, in its own order.
 	x := make([]float64, len(m.enc.names))
@@ -145,7 +170,6 @@ func Advise(ctx context.Context, db *sql.DB, m *SavedModel, pipeline int64, at t
 	if p < m.Threshold && len(a.Warnings) == 0 {
 		a.Decision = "skip"
 	}
-	return a, nil
 }
 
 // spansAt is the window of spans a Trainer starting at at would read, after last: last's
@@ -190,4 +214,18 @@ func nullable(v float64) *float64 {
 		return nil
 	}
 	return &v
+}
+
+// timeLayouts are the forms ParseTime accepts, in UTC unless they carry an offset.
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05.999999999", "2006-01-02 15:04", "2006-01-02"}
+
+// ParseTime reads the time a Trainer starts, as advise is asked about it: RFC 3339, or
+// 2006-01-02 15:04:05 (or a prefix of it down to the day) in UTC.
+func ParseTime(s string) (time.Time, error) {
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("not a time (want RFC 3339, such as 2024-03-01T12:00:00Z, or 2024-03-01 12:00:00)")
 }

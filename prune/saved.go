@@ -108,3 +108,14 @@ func Latest(ctx context.Context, db *sql.DB) (*SavedModel, error) {
 	}
 	return &m, nil
 }
+
+// NoModelError explains ErrNoModel for a store: it wraps ErrNoModel and says how many
+// graphlets the study would learn from, so that the reader knows whether running it is worth it.
+func NoModelError(ctx context.Context, db *sql.DB) error {
+	var n, pushed int64
+	if err := db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE pushed) FROM graphlets WHERE trainer_start IS NOT NULL`).Scan(&n, &pushed); err != nil {
+		return fmt.Errorf("count the graphlets: %w", err)
+	}
+	return fmt.Errorf("%w: advise scores with the model the pruning study keeps, which learns from the store's %d graphlets (%d pushed, %d not)",
+		ErrNoModel, n, pushed, n-pushed)
+}

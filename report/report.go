@@ -80,6 +80,29 @@ func Write(ctx context.Context, dir string, in Input) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	files, sum, err := build(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	progress := in.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	if err := t.install(ctx, files, func() { progress("moving the report into " + dir) }); err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+// Files renders the report of in as Write writes it, without writing: each file by its path
+// in the folder (report.html, results.json, plots/NAME.png, ...).
+func Files(ctx context.Context, in Input) (map[string][]byte, error) {
+	files, _, err := build(ctx, in)
+	return files, err
+}
+
+// build renders every file of the report of in, by path in the folder.
+func build(ctx context.Context, in Input) (map[string][]byte, *Summary, error) {
 	progress := in.Progress
 	if progress == nil {
 		progress = func(string) {}
@@ -89,7 +112,7 @@ func Write(ctx context.Context, dir string, in Input) (*Summary, error) {
 	var plots []manifestAnalysis
 	for i, a := range in.Analyses {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		normalise(a.Result)
 		sec := newSection(a)
@@ -111,7 +134,7 @@ func Write(ctx context.Context, dir string, in Input) (*Summary, error) {
 			case errors.As(err, &zero):
 				sec.Note = fmt.Sprintf("No plot: every %s is 0; %s.", zero.Column, in.fill(a))
 			case err != nil:
-				return nil, fmt.Errorf("plot %s: %w", a.Name, err)
+				return nil, nil, fmt.Errorf("plot %s: %w", a.Name, err)
 			default:
 				sec.PNG, sec.SVG = "plots/"+a.Name+".png", "plots/"+a.Name+".svg"
 				sec.Image = "data:image/png;base64," + base64.StdEncoding.EncodeToString(fig.PNG)
@@ -135,11 +158,12 @@ func Write(ctx context.Context, dir string, in Input) (*Summary, error) {
 	}
 	progress("writing report.md, report.html and results.json")
 	files["report.md"] = markdown(doc)
+	var err error
 	if files["report.html"], err = html(doc); err != nil {
-		return nil, fmt.Errorf("report.html: %w", err)
+		return nil, nil, fmt.Errorf("report.html: %w", err)
 	}
 	if files["results.json"], err = results(in); err != nil {
-		return nil, fmt.Errorf("results.json: %w", err)
+		return nil, nil, fmt.Errorf("results.json: %w", err)
 	}
 	m := manifest{
 		Version:  in.Version,
@@ -162,20 +186,17 @@ func Write(ctx context.Context, dir string, in Input) (*Summary, error) {
 		m.Files[name] = digest(b)
 	}
 	if files["manifest.json"], err = marshal(m); err != nil {
-		return nil, fmt.Errorf("manifest.json: %w", err)
+		return nil, nil, fmt.Errorf("manifest.json: %w", err)
 	}
 	names = append(names, "manifest.json")
 	slices.Sort(names)
-	if err := t.install(ctx, files, func() { progress("moving the report into " + dir) }); err != nil {
-		return nil, err
-	}
 	n := 0
 	for _, p := range plots {
 		if len(p.Files) > 0 {
 			n++
 		}
 	}
-	return &Summary{Files: names, Plots: n}, nil
+	return files, &Summary{Files: names, Plots: n}, nil
 }
 
 // NoTrainingRunsHint is what the report says, under the headline, of a store that holds no

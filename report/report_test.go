@@ -204,3 +204,18 @@ func TestWriteOverEarlierReport(t *testing.T) {
 		t.Errorf("writing into a folder of other files: err = %v, want ErrNotReportFolder", err)
 	}
 }
+
+// TestFiles checks that the files Files renders, for a server to answer with, are those
+// Write writes.
+func TestFiles(t *testing.T) {
+	dir := write(t, sample())
+	files, err := Files(context.Background(), sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"report.html", "report.md", "results.json", "manifest.json"} {
+		if want := read(t, filepath.Join(dir, name)); !bytes.Equal(files[name], want) {
+			t.Errorf("Files gave %d bytes of %s, not the %d Write wrote", len(files[name]), name, len(want))
+		}
+	}
+}

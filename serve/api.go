@@ -35,6 +35,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/analyses", s.analyses)
 	mux.HandleFunc("GET /api/v1/analyses/{name}", s.analysis)
 	mux.HandleFunc("GET /api/v1/query", s.sql)
+	mux.HandleFunc("POST /api/v1/advise", s.advise)
+	s.pageRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no API at %s %s", r.Method, r.URL.Path))
 	})
@@ -83,18 +85,27 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	}{"ok", pending, last})
 }
 
-// postLineage keeps one posted OpenLineage event and answers 201 once it is durable.
-func (s *Server) postLineage(w http.ResponseWriter, r *http.Request) {
+// postAllowed answers 401 to a POST without the server's token, when it has one, and 415 to
+// one whose body is not JSON; it reports whether the POST may go on.
+func (s *Server) postAllowed(w http.ResponseWriter, r *http.Request) bool {
 	if s.opts.Token != "" {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.opts.Token)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mlprov"`)
 			writeError(w, http.StatusUnauthorized, errors.New("this server wants Authorization: Bearer TOKEN"))
-			return
+			return false
 		}
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		writeError(w, http.StatusUnsupportedMediaType, fmt.Errorf("Content-Type %q: want application/json", r.Header.Get("Content-Type")))
+		return false
+	}
+	return true
+}
+
+// postLineage keeps one posted OpenLineage event and answers 201 once it is durable.
+func (s *Server) postLineage(w http.ResponseWriter, r *http.Request) {
+	if !s.postAllowed(w, r) {
 		return
 	}
 	body := io.Reader(http.MaxBytesReader(w, r.Body, maxBody))

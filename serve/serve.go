@@ -1,6 +1,8 @@
 // Package serve is mlprov's HTTP server: an OpenLineage endpoint compatible with Marquez's
 // (POST /api/v1/lineage) that keeps every acknowledged event durable in the store, and JSON
-// reads of what the store derives (pipelines, graphlets, lineage, analyses, read-only SQL).
+// reads of what the store derives (pipelines, graphlets, lineage, analyses, advice,
+// read-only SQL), and pages for a browser that show the same, drawn with html/template and
+// assets embedded in the binary (see pages.go).
 //
 // One goroutine writes: posted events queue up while it commits, and it commits all the
 // events that queued during the previous commit in the next one (group commit). A
@@ -42,6 +44,8 @@ type Options struct {
 	QueryRows    int
 	// Log receives a line per derivation and per failure (default: discard).
 	Log *slog.Logger
+	// Version is mlprov's version, which the report page names.
+	Version string
 }
 
 func (o *Options) defaults() {
@@ -70,6 +74,7 @@ type Server struct {
 	writer  *writer
 	deriver *deriver
 	query   *querier
+	report  reportCache
 	handler http.Handler
 }
 

@@ -28,9 +28,6 @@ type adviseCmd command[adviseOptions]
 // skipStatus is the exit status of advise --exit-code when the answer is skip.
 const skipStatus = 10
 
-// timeLayouts are the forms --at accepts, in UTC unless they carry an offset.
-var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05.999999999", "2006-01-02 15:04", "2006-01-02"}
-
 func (c *adviseCmd) Run(ctx context.Context, args []string) error {
 	fs, err := c.parse(args, "advise", "mlprov advise --pipeline ID|NAME [--at TIME] [--db FILE] [--json] [--exit-code]",
 		c.dbFlag(&c.opts.db),
@@ -51,7 +48,7 @@ func (c *adviseCmd) Run(ctx context.Context, args []string) error {
 	}
 	at := time.Now().UTC()
 	if c.opts.at != "" {
-		if at, err = parseTime(c.opts.at); err != nil {
+		if at, err = prune.ParseTime(c.opts.at); err != nil {
 			return usagef("advise", "--at %q: %v", c.opts.at, err)
 		}
 	}
@@ -66,12 +63,7 @@ func (c *adviseCmd) Run(ctx context.Context, args []string) error {
 	}
 	m, err := prune.Latest(ctx, e.DB())
 	if errors.Is(err, prune.ErrNoModel) {
-		var n, pushed int64
-		if err := e.DB().QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE pushed) FROM graphlets WHERE trainer_start IS NOT NULL`).Scan(&n, &pushed); err != nil {
-			return fmt.Errorf("count the graphlets: %w", err)
-		}
-		return &hintError{err: fmt.Errorf("%w: advise scores with the model the pruning study keeps, which learns from the store's %d graphlets (%d pushed, %d not)",
-			prune.ErrNoModel, n, pushed, n-pushed), hint: "mlprov prune --db " + c.opts.db}
+		return &hintError{err: prune.NoModelError(ctx, e.DB()), hint: "mlprov prune --db " + c.opts.db}
 	}
 	if err != nil {
 		return err
@@ -89,15 +81,6 @@ func (c *adviseCmd) Run(ctx context.Context, args []string) error {
 		return exitStatus(skipStatus)
 	}
 	return err
-}
-
-func parseTime(s string) (time.Time, error) {
-	for _, l := range timeLayouts {
-		if t, err := time.Parse(l, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("not a time (want RFC 3339, such as 2024-03-01T12:00:00Z, or 2024-03-01 12:00:00)")
 }
 
 // pipelineID finds a pipeline by id or, failing that, by name.

@@ -30,8 +30,10 @@ in flight finish and close the store cleanly. OpenLineage clients post their eve
 POST /api/v1/lineage (OPENLINEAGE_URL=http://127.0.0.1:8484): each is answered 201 once it
 is committed to the store, and its run is merged into the store's OpenLineage source
 within a few seconds, as mlprov load merges runs. GET /api/v1/pipelines, /graphlets/ID,
-/lineage?node=a:ID, /analyses, /query?sql=... read the store as JSON; the SQL runs
-read-only, without access to files or the network, within a time and a row limit.
+/lineage?node=a:ID, /analyses, /query?sql=... read the store as JSON, and POST
+/api/v1/advise answers as mlprov advise --json; the SQL runs read-only, without access to
+files or the network, within a time and a row limit. The same address serves pages for a
+browser: the overview at /, /pipelines/ID, /graphlets/ID, /lineage, /report/ and /sql.
 Listening beyond this machine (any address but a loopback one) needs --token, which every
 POST must then bring as "Authorization: Bearer TOKEN".`,
 		c.dbFlag(&c.opts.db),
@@ -60,7 +62,7 @@ POST must then bring as "Authorization: Bearer TOKEN".`,
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(c.stderr, nil))
-	err = serve.Serve(ctx, e, c.opts.addr, 30*time.Second, serve.Options{Token: c.opts.token, Log: log}, func(a net.Addr) {
+	err = serve.Serve(ctx, e, c.opts.addr, 30*time.Second, serve.Options{Token: c.opts.token, Log: log, Version: mlprovVersion()}, func(a net.Addr) {
 		fmt.Fprintf(c.stdout, "serving %s at http://%s (OPENLINEAGE_URL=http://%s)\n", c.opts.db, a, a)
 	})
 	if cerr := e.Close(); cerr != nil {
