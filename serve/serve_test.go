@@ -384,3 +384,18 @@ func TestDeriverMaxLag(t *testing.T) {
 	}
 	t.Error("no derivation in 2s while events kept arriving every 20ms")
 }
+
+// get fetches path and returns the status and body.
+func get(tb testing.TB, hs *httptest.Server, path string) (int, string) {
+	tb.Helper()
+	resp, err := hs.Client().Get(hs.URL + path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
