@@ -278,11 +278,12 @@ func (m *Boosted) Fit(X [][]float64, y []bool) {
 		}
 		m.cuts[j] = cuts
 	}
-	binned := make([][]uint8, len(X))
+	// The bins are read once, row by row in one flat slice, and every node's split is
+	// found from per-feature histograms of the gradients built in one pass over its rows.
+	binned := make([]uint8, len(X)*d)
 	for i, x := range X {
-		binned[i] = make([]uint8, d)
 		for j, v := range x {
-			binned[i][j] = uint8(m.bin(j, v))
+			binned[i*d+j] = uint8(m.bin(j, v))
 		}
 	}
 	var pos float64
@@ -295,53 +296,70 @@ func (m *Boosted) Fit(X [][]float64, y []bool) {
 	for i := range score {
 		score[i] = m.base
 	}
-	grad, hess := make([]float64, len(X)), make([]float64, len(X))
+	g := &grower{m: m, d: d, nb: m.Bins + 1, binned: binned, grad: make([]float64, len(X)), hess: make([]float64, len(X)),
+		scratch: make([]int, len(X))}
+	g.hist = make([]float64, 2*d*g.nb)
 	idx := make([]int, len(X))
-	for i := range idx {
-		idx[i] = i
-	}
 	m.trees = nil
 	for t := 0; t < m.Trees; t++ {
 		for i := range X {
 			p := sigmoid(score[i])
-			grad[i] = p - b2f(y[i])
-			hess[i] = math.Max(p*(1-p), 1e-6)
+			g.grad[i] = p - b2f(y[i])
+			g.hess[i] = math.Max(p*(1-p), 1e-6)
 		}
-		tree := m.grow(binned, grad, hess, idx, m.Depth)
+		for i := range idx {
+			idx[i] = i
+		}
+		tree := g.grow(idx, m.Depth)
 		m.trees = append(m.trees, tree)
 		for i := range X {
-			score[i] += leaf(tree, binned[i])
+			score[i] += leaf(tree, binned[i*d:(i+1)*d])
 		}
 	}
 }
 
-func (m *Boosted) grow(binned [][]uint8, grad, hess []float64, idx []int, depth int) *node {
+// grower grows one tree of a Boosted from the binned rows (d bins a row) and the rows'
+// gradients and hessians.
+type grower struct {
+	m          *Boosted
+	d, nb      int
+	binned     []uint8
+	grad, hess []float64
+	hist       []float64 // per feature and bin, the sums of gradients and hessians
+	scratch    []int     // room to partition a node's rows in
+}
+
+// grow returns the subtree that splits rows idx (in ascending order, which it keeps) down
+// to depth more levels. It reorders idx so that the left child's rows come first.
+func (g *grower) grow(idx []int, depth int) *node {
+	m := g.m
 	var G, H float64
 	for _, i := range idx {
-		G += grad[i]
-		H += hess[i]
+		G += g.grad[i]
+		H += g.hess[i]
 	}
 	n := &node{Value: -m.Rate * G / (H + m.L2), Feature: -1}
 	if depth == 0 || len(idx) < 20 {
 		return n
 	}
-	nb := m.Bins + 1
+	d, nb, hist := g.d, g.nb, g.hist
+	clear(hist)
+	for _, i := range idx {
+		gr, hs := g.grad[i], g.hess[i]
+		for j, b := range g.binned[i*d : (i+1)*d] {
+			k := 2 * (j*nb + int(b))
+			hist[k] += gr
+			hist[k+1] += hs
+		}
+	}
 	best, bestGain := [2]int{-1, 0}, 1e-9
 	parent := G * G / (H + m.L2)
-	gs, hs := make([]float64, nb), make([]float64, nb)
-	for j := range binned[idx[0]] {
-		for b := range gs {
-			gs[b], hs[b] = 0, 0
-		}
-		for _, i := range idx {
-			b := binned[i][j]
-			gs[b] += grad[i]
-			hs[b] += hess[i]
-		}
+	for j := 0; j < d; j++ {
+		h := hist[2*j*nb : 2*(j+1)*nb]
 		var gl, hl float64
 		for b := 0; b < nb-1; b++ {
-			gl += gs[b]
-			hl += hs[b]
+			gl += h[2*b]
+			hl += h[2*b+1]
 			gr, hr := G-gl, H-hl
 			if hl < 1e-3 || hr < 1e-3 {
 				continue
@@ -354,17 +372,21 @@ func (m *Boosted) grow(binned [][]uint8, grad, hess []float64, idx []int, depth 
 	if best[0] < 0 {
 		return n
 	}
-	var left, right []int
+	// A stable partition: each child sums its rows in the order the parent did.
+	right := g.scratch[:0]
+	l := 0
 	for _, i := range idx {
-		if int(binned[i][best[0]]) <= best[1] {
-			left = append(left, i)
+		if int(g.binned[i*d+best[0]]) <= best[1] {
+			idx[l] = i
+			l++
 		} else {
 			right = append(right, i)
 		}
 	}
+	copy(idx[l:], right)
 	n.Feature, n.Bin = best[0], best[1]
-	n.Left = m.grow(binned, grad, hess, left, depth-1)
-	n.Right = m.grow(binned, grad, hess, right, depth-1)
+	n.Left = g.grow(idx[:l], depth-1)
+	n.Right = g.grow(idx[l:], depth-1)
 	return n
 }
 
