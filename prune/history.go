@@ -1,6 +1,7 @@
 package prune
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -218,6 +219,28 @@ func (t *tracker) closedLoop(from, to int, skip func(i int, x []float64) bool) [
 	return out
 }
 
+// closedLoopOver is closedLoop over the graphlets idx (in time order), writing the decisions
+// into out.
+func (t *tracker) closedLoopOver(idx []int, out []bool, skip func(i int, x []float64) bool) {
+	for k, i := range idx {
+		if out[k] = skip(i, t.features(i)); !out[k] {
+			t.trained(i)
+		}
+	}
+}
+
+// only returns a tracker that holds pipeline p's history as t does, and no other's.
+func (t *tracker) only(p int64) *tracker {
+	c := &tracker{gs: t.gs, col: t.col, at: t.at, by: map[int64]*pipelineState{}}
+	if s := t.by[p]; s != nil {
+		cs := *s
+		cs.prev = maps.Clone(s.prev)
+		cs.running = slices.Clone(s.running)
+		c.by[p] = &cs
+	}
+	return c
+}
+
 // HistoryFeatures returns the names of the features that depend on which earlier graphlets
 // trained, which a replay computes from the history it produced.
 func HistoryFeatures() []string { return slices.Clone(historyNames) }
@@ -274,12 +297,67 @@ func (s *scorer) replayAt(start *tracker, to int, threshold float64) (skip []boo
 	return skip, scores
 }
 
-// sweep replays graphlets from..to-1 in closed loop once per threshold (Thresholds).
+// pipelineReplay is one pipeline's latest replay in a sweep.
+type pipelineReplay struct {
+	idx    []int     // its graphlets, in time order
+	scores []float64 // their scores in the replay
+	skip   []bool    // and the decisions
+	at     float64   // the replay's threshold
+	done   bool
+}
+
+// changesAt says whether the replay at threshold t could decide otherwise: whether a score it
+// made lies between its threshold and t.
+func (r *pipelineReplay) changesAt(t float64) bool {
+	for _, p := range r.scores {
+		if (p < t) != (p < r.at) {
+			return true
+		}
+	}
+	return false
+}
+
+// sweep replays graphlets from..to-1 in closed loop once per threshold (Thresholds). The
+// pipelines replay apart, as their histories are apart, and a pipeline's replay at one
+// threshold is its replay at the one before unless it scored a graphlet between the two:
+// until then it skipped the same graphlets, saw the same history and scored the same. Only
+// the pipelines whose decisions change are replayed again.
 func (s *scorer) sweep(name string, start *tracker, to int, end time.Time) []Outcome {
+	var order []int64
+	byPipeline := map[int64]*pipelineReplay{}
+	for i := s.from; i < to; i++ {
+		p := s.gs[i].PipelineID
+		r := byPipeline[p]
+		if r == nil {
+			r = &pipelineReplay{}
+			byPipeline[p] = r
+			order = append(order, p)
+		}
+		r.idx = append(r.idx, i)
+	}
+	skip := make([]bool, to-s.from)
 	var out []Outcome
 	for _, t := range Thresholds() {
 		t := t
-		skip, _ := s.replayAt(start, to, t)
+		for _, p := range order {
+			r := byPipeline[p]
+			if r.done && !r.changesAt(t) {
+				continue
+			}
+			if r.scores == nil {
+				r.scores, r.skip = make([]float64, len(r.idx)), make([]bool, len(r.idx))
+			}
+			k := 0
+			start.only(p).closedLoopOver(r.idx, r.skip, func(i int, x []float64) bool {
+				r.scores[k] = s.score(i, x)
+				k++
+				return r.scores[k-1] < t
+			})
+			r.at, r.done = t, true
+			for k, i := range r.idx {
+				skip[i-s.from] = r.skip[k]
+			}
+		}
 		o := Replay(name, s.gs[s.from:to], skip, end)
 		o.Threshold = &t
 		out = append(out, o)

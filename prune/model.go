@@ -2,6 +2,7 @@ package prune
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -210,6 +211,18 @@ type Boosted struct {
 	cuts  [][]float64 // per feature, the upper edges of its bins
 	base  float64
 	trees []*node
+	// flat are the trees' nodes in one slice, each split comparing the value with the
+	// upper edge of its bin, and roots where each tree starts in it: what Predict reads.
+	flat  []flatNode
+	roots []int32
+}
+
+// flatNode is a node of flat: a leaf when feature < 0, else it sends a value to left when
+// the value is unknown or at most cut, to right otherwise.
+type flatNode struct {
+	feature     int32
+	left, right int32
+	cut, value  float64
 }
 
 type node struct {
@@ -243,8 +256,61 @@ func (m *Boosted) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return err
 	}
+	for j, n := range p.Nodes {
+		if err := checkTree(n, len(p.Cuts)); err != nil {
+			return fmt.Errorf("tree %d: %w", j+1, err)
+		}
+	}
 	m.Trees, m.Depth, m.Rate, m.L2, m.Bins, m.cuts, m.base, m.trees = p.Trees, p.Depth, p.Rate, p.L2, p.Bins, p.Cuts, p.Base, p.Nodes
+	m.compile()
 	return nil
+}
+
+// checkTree checks that every split of n reads one of the features that have cuts and
+// has both children.
+func checkTree(n *node, features int) error {
+	if n == nil {
+		return errors.New("a missing node")
+	}
+	if n.Feature < 0 {
+		return nil
+	}
+	if n.Feature >= features || n.Left == nil || n.Right == nil {
+		return fmt.Errorf("a split on feature %d of %d without both children", n.Feature, features)
+	}
+	if err := checkTree(n.Left, features); err != nil {
+		return err
+	}
+	return checkTree(n.Right, features)
+}
+
+// compile lays the trees out in flat. A value's bin is at most b exactly when it is
+// unknown (bin 0) or at most the upper edge of bin b, cuts[b-1]; only unknown values are in
+// bin 0, and every value is in a bin at most b when b is past the last cut.
+func (m *Boosted) compile() {
+	m.flat, m.roots = m.flat[:0], m.roots[:0]
+	var add func(n *node) int32
+	add = func(n *node) int32 {
+		k := int32(len(m.flat))
+		m.flat = append(m.flat, flatNode{feature: int32(n.Feature), value: n.Value})
+		if n.Feature < 0 {
+			m.flat[k].feature = -1
+			return k
+		}
+		cut := math.NaN() // bin 0: only unknown values go left
+		if cuts := m.cuts[n.Feature]; n.Bin > len(cuts) {
+			cut = math.Inf(1)
+		} else if n.Bin > 0 {
+			cut = cuts[n.Bin-1]
+		}
+		l := add(n.Left)
+		r := add(n.Right)
+		m.flat[k].left, m.flat[k].right, m.flat[k].cut = l, r, cut
+		return k
+	}
+	for _, t := range m.trees {
+		m.roots = append(m.roots, add(t))
+	}
 }
 
 // Kind implements Model.
@@ -316,6 +382,7 @@ func (m *Boosted) Fit(X [][]float64, y []bool) {
 			score[i] += leaf(tree, binned[i*d:(i+1)*d])
 		}
 	}
+	m.compile()
 }
 
 // grower grows one tree of a Boosted from the binned rows (d bins a row) and the rows'
@@ -403,13 +470,23 @@ func leaf(n *node, b []uint8) float64 {
 
 // Predict implements Model.
 func (m *Boosted) Predict(x []float64) float64 {
-	b := make([]uint8, len(x))
-	for j, v := range x {
-		b[j] = uint8(m.bin(j, v))
+	if len(m.roots) != len(m.trees) {
+		m.compile()
 	}
 	s := m.base
-	for _, t := range m.trees {
-		s += leaf(t, b)
+	for _, k := range m.roots {
+		for {
+			n := &m.flat[k]
+			if n.feature < 0 {
+				s += n.value
+				break
+			}
+			if v := x[n.feature]; v <= n.cut || math.IsNaN(v) {
+				k = n.left
+			} else {
+				k = n.right
+			}
+		}
 	}
 	return sigmoid(s)
 }
