@@ -336,6 +336,7 @@ func (s *scorer) sweep(name string, start *tracker, to int, end time.Time) []Out
 		r.idx = append(r.idx, i)
 	}
 	skip := make([]bool, to-s.from)
+	rp := newReplayer(s.gs[s.from:to], end)
 	var out []Outcome
 	for _, t := range Thresholds() {
 		t := t
@@ -358,7 +359,7 @@ func (s *scorer) sweep(name string, start *tracker, to int, end time.Time) []Out
 				skip[i-s.from] = r.skip[k]
 			}
 		}
-		o := Replay(name, s.gs[s.from:to], skip, end)
+		o := rp.replay(name, skip)
 		o.Threshold = &t
 		out = append(out, o)
 	}

@@ -255,3 +255,21 @@ func TestSweepReplaysAsEachThresholdDoes(t *testing.T) {
 		t.Fatal("no threshold skips some graphlets and keeps others: the test proves nothing")
 	}
 }
+
+// TestStudyIsDeterministic checks that the study, whose independent steps run side by side,
+// gives the same result every time on the same history.
+func TestStudyIsDeterministic(t *testing.T) {
+	var first []byte
+	for k := 0; k < 3; k++ {
+		res, err := Study(pipelinesHistory(4), Options{Seed: 1, MaxCadenceLoss: 0.05})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(res)
+		if k == 0 {
+			first = b
+		} else if !bytes.Equal(b, first) {
+			t.Fatalf("run %d differs from the first:\n%.400s\n%.400s", k+1, b, first)
+		}
+	}
+}
