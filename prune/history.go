@@ -86,56 +86,78 @@ func (t *tracker) state(pipeline int64) *pipelineState {
 	return s
 }
 
-// features returns graphlet i's features as its Trainer's start sees the history so far: its
-// own features with the history features computed again. An outcome counts once its graphlet
-// finished strictly before the start.
-func (t *tracker) features(i int) []float64 {
+// advance brings graphlet i's pipeline's history up to its Trainer's start: the outcomes of
+// the graphlets that finished strictly before it become known. It returns the pipeline's
+// state.
+func (t *tracker) advance(i int) *pipelineState {
 	g := &t.gs[i]
 	s := t.state(g.PipelineID)
 	for len(s.running) > 0 && t.gs[s.running[0]].Finished.Before(g.Start) {
 		s.finish(&t.gs[s.running[0]])
 		s.running = s.running[1:]
 	}
+	return s
+}
+
+// The positions of the history features in historyNames.
+const (
+	hNewSpans = iota
+	hOverlapPrev
+	hKnownOutcomes
+	hPushesSoFar
+	hPushesLast5
+	hPushRateSoFar
+	hLastKnownPushed
+	hHoursSincePush
+	hNewSpansSincePush
+)
+
+// features returns graphlet i's features as its Trainer's start sees the history so far: its
+// own features with the history features computed again. An outcome counts once its graphlet
+// finished strictly before the start.
+func (t *tracker) features(i int) []float64 {
+	g := &t.gs[i]
+	s := t.advance(i)
 	x := slices.Clone(g.Features)
-	set := func(name string, v float64) {
-		if j := t.at[slices.Index(historyNames, name)]; j >= 0 {
+	set := func(k int, v float64) {
+		if j := t.at[k]; j >= 0 {
 			x[j] = v
 		}
 	}
 	nan := math.NaN()
 	if p, ok := s.prev[g.TrainerNode]; ok {
-		prev := t.gs[p].Spans
-		set("new_spans", float64(notIn(g.Spans, prev)))
+		fresh := notIn(g.Spans, t.gs[p].Spans)
+		set(hNewSpans, float64(fresh))
 		overlap := nan
 		if len(g.Spans) > 0 {
-			overlap = float64(len(g.Spans)-notIn(g.Spans, prev)) / float64(len(g.Spans))
+			overlap = float64(len(g.Spans)-fresh) / float64(len(g.Spans))
 		}
-		set("overlap_prev", overlap)
+		set(hOverlapPrev, overlap)
 	} else {
-		set("new_spans", float64(len(g.Spans)))
-		set("overlap_prev", nan)
+		set(hNewSpans, float64(len(g.Spans)))
+		set(hOverlapPrev, nan)
 	}
-	set("known_outcomes", float64(s.known))
-	set("pushes_so_far", float64(s.pushes))
+	set(hKnownOutcomes, float64(s.known))
+	set(hPushesSoFar, float64(s.pushes))
 	var last int
 	for _, p := range s.last[:min(s.known, recent)] {
 		last += int(b2f(p))
 	}
-	set("pushes_last_5", float64(last))
+	set(hPushesLast5, float64(last))
 	rate, lastPushed := nan, nan
 	if s.known > 0 {
 		rate, lastPushed = float64(s.pushes)/float64(s.known), b2f(s.lastPushed)
 	}
-	set("push_rate_so_far", rate)
-	set("last_known_pushed", lastPushed)
+	set(hPushRateSoFar, rate)
+	set(hLastKnownPushed, lastPushed)
 	since, spans := nan, nan
 	if !s.lastPush.IsZero() {
 		// Whole seconds, as SQL's date_diff('second', ...) counts them.
 		since = float64(g.Start.Unix()-s.lastPush.Unix()) / 3600
 		spans = float64(notIn(g.Spans, s.lastPushedSpans))
 	}
-	set("hours_since_push", since)
-	set("new_spans_since_push", spans)
+	set(hHoursSincePush, since)
+	set(hNewSpansSincePush, spans)
 	return x
 }
 
@@ -171,9 +193,12 @@ func (s *pipelineState) finish(g *Graphlet) {
 
 // notIn counts the spans of a that b does not hold; both are sorted.
 func notIn(a, b []int64) int {
-	n := 0
+	n, j := 0, 0
 	for _, v := range a {
-		if _, found := slices.BinarySearch(b, v); !found {
+		for j < len(b) && b[j] < v {
+			j++
+		}
+		if j == len(b) || b[j] != v {
 			n++
 		}
 	}
@@ -217,16 +242,6 @@ func (t *tracker) closedLoop(from, to int, skip func(i int, x []float64) bool) [
 		}
 	}
 	return out
-}
-
-// closedLoopOver is closedLoop over the graphlets idx (in time order), writing the decisions
-// into out.
-func (t *tracker) closedLoopOver(idx []int, out []bool, skip func(i int, x []float64) bool) {
-	for k, i := range idx {
-		if out[k] = skip(i, t.features(i)); !out[k] {
-			t.trained(i)
-		}
-	}
 }
 
 // only returns a tracker that holds pipeline p's history as t does, and no other's.
@@ -306,22 +321,24 @@ type pipelineReplay struct {
 	done   bool
 }
 
-// changesAt says whether the replay at threshold t could decide otherwise: whether a score it
-// made lies between its threshold and t.
-func (r *pipelineReplay) changesAt(t float64) bool {
-	for _, p := range r.scores {
+// firstChange returns the first graphlet the replay at threshold t could decide otherwise,
+// the first whose score lies between the replay's threshold and t; -1 when there is none, and
+// the replay at t is this one.
+func (r *pipelineReplay) firstChange(t float64) int {
+	for k, p := range r.scores {
 		if (p < t) != (p < r.at) {
-			return true
+			return k
 		}
 	}
-	return false
+	return -1
 }
 
 // sweep replays graphlets from..to-1 in closed loop once per threshold (Thresholds). The
 // pipelines replay apart, as their histories are apart, and a pipeline's replay at one
 // threshold is its replay at the one before unless it scored a graphlet between the two:
 // until then it skipped the same graphlets, saw the same history and scored the same. Only
-// the pipelines whose decisions change are replayed again.
+// the pipelines whose decisions change are replayed again, and each from the first graphlet
+// it decides otherwise.
 func (s *scorer) sweep(name string, start *tracker, to int, end time.Time) []Outcome {
 	var order []int64
 	byPipeline := map[int64]*pipelineReplay{}
@@ -342,18 +359,28 @@ func (s *scorer) sweep(name string, start *tracker, to int, end time.Time) []Out
 		t := t
 		for _, p := range order {
 			r := byPipeline[p]
-			if r.done && !r.changesAt(t) {
-				continue
-			}
-			if r.scores == nil {
+			first := 0
+			if r.done {
+				if first = r.firstChange(t); first < 0 {
+					continue
+				}
+			} else {
 				r.scores, r.skip = make([]float64, len(r.idx)), make([]bool, len(r.idx))
 			}
-			k := 0
-			start.only(p).closedLoopOver(r.idx, r.skip, func(i int, x []float64) bool {
-				r.scores[k] = s.score(i, x)
-				k++
-				return r.scores[k-1] < t
-			})
+			// Up to the first graphlet decided otherwise, the replay is the last one: its
+			// history is only brought along.
+			tr := start.only(p)
+			for k, i := range r.idx {
+				if k < first {
+					tr.advance(i)
+				} else {
+					r.scores[k] = s.score(i, tr.features(i))
+					r.skip[k] = r.scores[k] < t
+				}
+				if !r.skip[k] {
+					tr.trained(i)
+				}
+			}
 			r.at, r.done = t, true
 			for k, i := range r.idx {
 				skip[i-s.from] = r.skip[k]
