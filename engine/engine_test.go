@@ -70,7 +70,7 @@ func TestOpenUpgradesOlderStore(t *testing.T) {
 	for _, q := range []string{
 		`DROP TABLE sources`, `DROP TABLE pipelines`, `DROP TABLE executions`, `DROP TABLE artifacts`,
 		`DROP TABLE events`, `DROP TABLE op_categories`, `DROP TABLE loads`, `DROP TABLE source_keys`,
-		`DROP TABLE openlineage_events`, `DROP TABLE prune_models`, `UPDATE mlprov_meta SET value = '0'`,
+		`DROP TABLE openlineage_events`, `DROP TABLE prune_models`, `DROP TABLE prune_studies`, `UPDATE mlprov_meta SET value = '0'`,
 	} {
 		if _, err := e.DB().ExecContext(ctx, q); err != nil {
 			t.Fatal(err)

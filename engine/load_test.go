@@ -212,7 +212,7 @@ func TestUpgradeThenLoadAgain(t *testing.T) {
 	}
 	want := counts(t, e)
 	for _, q := range []string{
-		`DROP TABLE prune_models`, `DROP TABLE loads`, `DROP TABLE source_keys`, `DROP TABLE openlineage_events`,
+		`DROP TABLE prune_studies`, `DROP TABLE prune_models`, `DROP TABLE loads`, `DROP TABLE source_keys`, `DROP TABLE openlineage_events`,
 		`ALTER TABLE executions DROP COLUMN source_id`, `ALTER TABLE artifacts DROP COLUMN source_id`,
 		`ALTER TABLE sources DROP COLUMN identity`, `ALTER TABLE sources DROP COLUMN id_base`,
 		`UPDATE mlprov_meta SET value = '1' WHERE key = 'schema_version'`,

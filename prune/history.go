@@ -1,6 +1,7 @@
 package prune
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -85,56 +86,78 @@ func (t *tracker) state(pipeline int64) *pipelineState {
 	return s
 }
 
-// features returns graphlet i's features as its Trainer's start sees the history so far: its
-// own features with the history features computed again. An outcome counts once its graphlet
-// finished strictly before the start.
-func (t *tracker) features(i int) []float64 {
+// advance brings graphlet i's pipeline's history up to its Trainer's start: the outcomes of
+// the graphlets that finished strictly before it become known. It returns the pipeline's
+// state.
+func (t *tracker) advance(i int) *pipelineState {
 	g := &t.gs[i]
 	s := t.state(g.PipelineID)
 	for len(s.running) > 0 && t.gs[s.running[0]].Finished.Before(g.Start) {
 		s.finish(&t.gs[s.running[0]])
 		s.running = s.running[1:]
 	}
+	return s
+}
+
+// The positions of the history features in historyNames.
+const (
+	hNewSpans = iota
+	hOverlapPrev
+	hKnownOutcomes
+	hPushesSoFar
+	hPushesLast5
+	hPushRateSoFar
+	hLastKnownPushed
+	hHoursSincePush
+	hNewSpansSincePush
+)
+
+// features returns graphlet i's features as its Trainer's start sees the history so far: its
+// own features with the history features computed again. An outcome counts once its graphlet
+// finished strictly before the start.
+func (t *tracker) features(i int) []float64 {
+	g := &t.gs[i]
+	s := t.advance(i)
 	x := slices.Clone(g.Features)
-	set := func(name string, v float64) {
-		if j := t.at[slices.Index(historyNames, name)]; j >= 0 {
+	set := func(k int, v float64) {
+		if j := t.at[k]; j >= 0 {
 			x[j] = v
 		}
 	}
 	nan := math.NaN()
 	if p, ok := s.prev[g.TrainerNode]; ok {
-		prev := t.gs[p].Spans
-		set("new_spans", float64(notIn(g.Spans, prev)))
+		fresh := notIn(g.Spans, t.gs[p].Spans)
+		set(hNewSpans, float64(fresh))
 		overlap := nan
 		if len(g.Spans) > 0 {
-			overlap = float64(len(g.Spans)-notIn(g.Spans, prev)) / float64(len(g.Spans))
+			overlap = float64(len(g.Spans)-fresh) / float64(len(g.Spans))
 		}
-		set("overlap_prev", overlap)
+		set(hOverlapPrev, overlap)
 	} else {
-		set("new_spans", float64(len(g.Spans)))
-		set("overlap_prev", nan)
+		set(hNewSpans, float64(len(g.Spans)))
+		set(hOverlapPrev, nan)
 	}
-	set("known_outcomes", float64(s.known))
-	set("pushes_so_far", float64(s.pushes))
+	set(hKnownOutcomes, float64(s.known))
+	set(hPushesSoFar, float64(s.pushes))
 	var last int
 	for _, p := range s.last[:min(s.known, recent)] {
 		last += int(b2f(p))
 	}
-	set("pushes_last_5", float64(last))
+	set(hPushesLast5, float64(last))
 	rate, lastPushed := nan, nan
 	if s.known > 0 {
 		rate, lastPushed = float64(s.pushes)/float64(s.known), b2f(s.lastPushed)
 	}
-	set("push_rate_so_far", rate)
-	set("last_known_pushed", lastPushed)
+	set(hPushRateSoFar, rate)
+	set(hLastKnownPushed, lastPushed)
 	since, spans := nan, nan
 	if !s.lastPush.IsZero() {
 		// Whole seconds, as SQL's date_diff('second', ...) counts them.
 		since = float64(g.Start.Unix()-s.lastPush.Unix()) / 3600
 		spans = float64(notIn(g.Spans, s.lastPushedSpans))
 	}
-	set("hours_since_push", since)
-	set("new_spans_since_push", spans)
+	set(hHoursSincePush, since)
+	set(hNewSpansSincePush, spans)
 	return x
 }
 
@@ -170,9 +193,12 @@ func (s *pipelineState) finish(g *Graphlet) {
 
 // notIn counts the spans of a that b does not hold; both are sorted.
 func notIn(a, b []int64) int {
-	n := 0
+	n, j := 0, 0
 	for _, v := range a {
-		if _, found := slices.BinarySearch(b, v); !found {
+		for j < len(b) && b[j] < v {
+			j++
+		}
+		if j == len(b) || b[j] != v {
 			n++
 		}
 	}
@@ -216,6 +242,18 @@ func (t *tracker) closedLoop(from, to int, skip func(i int, x []float64) bool) [
 		}
 	}
 	return out
+}
+
+// only returns a tracker that holds pipeline p's history as t does, and no other's.
+func (t *tracker) only(p int64) *tracker {
+	c := &tracker{gs: t.gs, col: t.col, at: t.at, by: map[int64]*pipelineState{}}
+	if s := t.by[p]; s != nil {
+		cs := *s
+		cs.prev = maps.Clone(s.prev)
+		cs.running = slices.Clone(s.running)
+		c.by[p] = &cs
+	}
+	return c
 }
 
 // HistoryFeatures returns the names of the features that depend on which earlier graphlets
@@ -274,13 +312,81 @@ func (s *scorer) replayAt(start *tracker, to int, threshold float64) (skip []boo
 	return skip, scores
 }
 
-// sweep replays graphlets from..to-1 in closed loop once per threshold (Thresholds).
+// pipelineReplay is one pipeline's latest replay in a sweep.
+type pipelineReplay struct {
+	idx    []int     // its graphlets, in time order
+	scores []float64 // their scores in the replay
+	skip   []bool    // and the decisions
+	at     float64   // the replay's threshold
+	done   bool
+}
+
+// firstChange returns the first graphlet the replay at threshold t could decide otherwise,
+// the first whose score lies between the replay's threshold and t; -1 when there is none, and
+// the replay at t is this one.
+func (r *pipelineReplay) firstChange(t float64) int {
+	for k, p := range r.scores {
+		if (p < t) != (p < r.at) {
+			return k
+		}
+	}
+	return -1
+}
+
+// sweep replays graphlets from..to-1 in closed loop once per threshold (Thresholds). The
+// pipelines replay apart, as their histories are apart, and a pipeline's replay at one
+// threshold is its replay at the one before unless it scored a graphlet between the two:
+// until then it skipped the same graphlets, saw the same history and scored the same. Only
+// the pipelines whose decisions change are replayed again, and each from the first graphlet
+// it decides otherwise.
 func (s *scorer) sweep(name string, start *tracker, to int, end time.Time) []Outcome {
+	var order []int64
+	byPipeline := map[int64]*pipelineReplay{}
+	for i := s.from; i < to; i++ {
+		p := s.gs[i].PipelineID
+		r := byPipeline[p]
+		if r == nil {
+			r = &pipelineReplay{}
+			byPipeline[p] = r
+			order = append(order, p)
+		}
+		r.idx = append(r.idx, i)
+	}
+	skip := make([]bool, to-s.from)
+	rp := newReplayer(s.gs[s.from:to], end)
 	var out []Outcome
 	for _, t := range Thresholds() {
 		t := t
-		skip, _ := s.replayAt(start, to, t)
-		o := Replay(name, s.gs[s.from:to], skip, end)
+		for _, p := range order {
+			r := byPipeline[p]
+			first := 0
+			if r.done {
+				if first = r.firstChange(t); first < 0 {
+					continue
+				}
+			} else {
+				r.scores, r.skip = make([]float64, len(r.idx)), make([]bool, len(r.idx))
+			}
+			// Up to the first graphlet decided otherwise, the replay is the last one: its
+			// history is only brought along.
+			tr := start.only(p)
+			for k, i := range r.idx {
+				if k < first {
+					tr.advance(i)
+				} else {
+					r.scores[k] = s.score(i, tr.features(i))
+					r.skip[k] = r.scores[k] < t
+				}
+				if !r.skip[k] {
+					tr.trained(i)
+				}
+			}
+			r.at, r.done = t, true
+			for k, i := range r.idx {
+				skip[i-s.from] = r.skip[k]
+			}
+		}
+		o := rp.replay(name, skip)
 		o.Threshold = &t
 		out = append(out, o)
 	}

@@ -2,6 +2,7 @@ package prune
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -210,6 +211,18 @@ type Boosted struct {
 	cuts  [][]float64 // per feature, the upper edges of its bins
 	base  float64
 	trees []*node
+	// flat are the trees' nodes in one slice, each split comparing the value with the
+	// upper edge of its bin, and roots where each tree starts in it: what Predict reads.
+	flat  []flatNode
+	roots []int32
+}
+
+// flatNode is a node of flat: a leaf when feature < 0, else it sends a value to left when
+// the value is unknown or at most cut, to right otherwise.
+type flatNode struct {
+	feature     int32
+	left, right int32
+	cut, value  float64
 }
 
 type node struct {
@@ -243,8 +256,61 @@ func (m *Boosted) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return err
 	}
+	for j, n := range p.Nodes {
+		if err := checkTree(n, len(p.Cuts)); err != nil {
+			return fmt.Errorf("tree %d: %w", j+1, err)
+		}
+	}
 	m.Trees, m.Depth, m.Rate, m.L2, m.Bins, m.cuts, m.base, m.trees = p.Trees, p.Depth, p.Rate, p.L2, p.Bins, p.Cuts, p.Base, p.Nodes
+	m.compile()
 	return nil
+}
+
+// checkTree checks that every split of n reads one of the features that have cuts and
+// has both children.
+func checkTree(n *node, features int) error {
+	if n == nil {
+		return errors.New("a missing node")
+	}
+	if n.Feature < 0 {
+		return nil
+	}
+	if n.Feature >= features || n.Left == nil || n.Right == nil {
+		return fmt.Errorf("a split on feature %d of %d without both children", n.Feature, features)
+	}
+	if err := checkTree(n.Left, features); err != nil {
+		return err
+	}
+	return checkTree(n.Right, features)
+}
+
+// compile lays the trees out in flat. A value's bin is at most b exactly when it is
+// unknown (bin 0) or at most the upper edge of bin b, cuts[b-1]; only unknown values are in
+// bin 0, and every value is in a bin at most b when b is past the last cut.
+func (m *Boosted) compile() {
+	m.flat, m.roots = m.flat[:0], m.roots[:0]
+	var add func(n *node) int32
+	add = func(n *node) int32 {
+		k := int32(len(m.flat))
+		m.flat = append(m.flat, flatNode{feature: int32(n.Feature), value: n.Value})
+		if n.Feature < 0 {
+			m.flat[k].feature = -1
+			return k
+		}
+		cut := math.NaN() // bin 0: only unknown values go left
+		if cuts := m.cuts[n.Feature]; n.Bin > len(cuts) {
+			cut = math.Inf(1)
+		} else if n.Bin > 0 {
+			cut = cuts[n.Bin-1]
+		}
+		l := add(n.Left)
+		r := add(n.Right)
+		m.flat[k].left, m.flat[k].right, m.flat[k].cut = l, r, cut
+		return k
+	}
+	for _, t := range m.trees {
+		m.roots = append(m.roots, add(t))
+	}
 }
 
 // Kind implements Model.
@@ -278,11 +344,12 @@ func (m *Boosted) Fit(X [][]float64, y []bool) {
 		}
 		m.cuts[j] = cuts
 	}
-	binned := make([][]uint8, len(X))
+	// The bins are read once, row by row in one flat slice, and every node's split is
+	// found from per-feature histograms of the gradients built in one pass over its rows.
+	binned := make([]uint8, len(X)*d)
 	for i, x := range X {
-		binned[i] = make([]uint8, d)
 		for j, v := range x {
-			binned[i][j] = uint8(m.bin(j, v))
+			binned[i*d+j] = uint8(m.bin(j, v))
 		}
 	}
 	var pos float64
@@ -295,53 +362,71 @@ func (m *Boosted) Fit(X [][]float64, y []bool) {
 	for i := range score {
 		score[i] = m.base
 	}
-	grad, hess := make([]float64, len(X)), make([]float64, len(X))
+	g := &grower{m: m, d: d, nb: m.Bins + 1, binned: binned, grad: make([]float64, len(X)), hess: make([]float64, len(X)),
+		scratch: make([]int, len(X))}
+	g.hist = make([]float64, 2*d*g.nb)
 	idx := make([]int, len(X))
-	for i := range idx {
-		idx[i] = i
-	}
 	m.trees = nil
 	for t := 0; t < m.Trees; t++ {
 		for i := range X {
 			p := sigmoid(score[i])
-			grad[i] = p - b2f(y[i])
-			hess[i] = math.Max(p*(1-p), 1e-6)
+			g.grad[i] = p - b2f(y[i])
+			g.hess[i] = math.Max(p*(1-p), 1e-6)
 		}
-		tree := m.grow(binned, grad, hess, idx, m.Depth)
+		for i := range idx {
+			idx[i] = i
+		}
+		tree := g.grow(idx, m.Depth)
 		m.trees = append(m.trees, tree)
 		for i := range X {
-			score[i] += leaf(tree, binned[i])
+			score[i] += leaf(tree, binned[i*d:(i+1)*d])
 		}
 	}
+	m.compile()
 }
 
-func (m *Boosted) grow(binned [][]uint8, grad, hess []float64, idx []int, depth int) *node {
+// grower grows one tree of a Boosted from the binned rows (d bins a row) and the rows'
+// gradients and hessians.
+type grower struct {
+	m          *Boosted
+	d, nb      int
+	binned     []uint8
+	grad, hess []float64
+	hist       []float64 // per feature and bin, the sums of gradients and hessians
+	scratch    []int     // room to partition a node's rows in
+}
+
+// grow returns the subtree that splits rows idx (in ascending order, which it keeps) down
+// to depth more levels. It reorders idx so that the left child's rows come first.
+func (g *grower) grow(idx []int, depth int) *node {
+	m := g.m
 	var G, H float64
 	for _, i := range idx {
-		G += grad[i]
-		H += hess[i]
+		G += g.grad[i]
+		H += g.hess[i]
 	}
 	n := &node{Value: -m.Rate * G / (H + m.L2), Feature: -1}
 	if depth == 0 || len(idx) < 20 {
 		return n
 	}
-	nb := m.Bins + 1
+	d, nb, hist := g.d, g.nb, g.hist
+	clear(hist)
+	for _, i := range idx {
+		gr, hs := g.grad[i], g.hess[i]
+		for j, b := range g.binned[i*d : (i+1)*d] {
+			k := 2 * (j*nb + int(b))
+			hist[k] += gr
+			hist[k+1] += hs
+		}
+	}
 	best, bestGain := [2]int{-1, 0}, 1e-9
 	parent := G * G / (H + m.L2)
-	gs, hs := make([]float64, nb), make([]float64, nb)
-	for j := range binned[idx[0]] {
-		for b := range gs {
-			gs[b], hs[b] = 0, 0
-		}
-		for _, i := range idx {
-			b := binned[i][j]
-			gs[b] += grad[i]
-			hs[b] += hess[i]
-		}
+	for j := 0; j < d; j++ {
+		h := hist[2*j*nb : 2*(j+1)*nb]
 		var gl, hl float64
 		for b := 0; b < nb-1; b++ {
-			gl += gs[b]
-			hl += hs[b]
+			gl += h[2*b]
+			hl += h[2*b+1]
 			gr, hr := G-gl, H-hl
 			if hl < 1e-3 || hr < 1e-3 {
 				continue
@@ -354,17 +439,21 @@ func (m *Boosted) grow(binned [][]uint8, grad, hess []float64, idx []int, depth 
 	if best[0] < 0 {
 		return n
 	}
-	var left, right []int
+	// A stable partition: each child sums its rows in the order the parent did.
+	right := g.scratch[:0]
+	l := 0
 	for _, i := range idx {
-		if int(binned[i][best[0]]) <= best[1] {
-			left = append(left, i)
+		if int(g.binned[i*d+best[0]]) <= best[1] {
+			idx[l] = i
+			l++
 		} else {
 			right = append(right, i)
 		}
 	}
+	copy(idx[l:], right)
 	n.Feature, n.Bin = best[0], best[1]
-	n.Left = m.grow(binned, grad, hess, left, depth-1)
-	n.Right = m.grow(binned, grad, hess, right, depth-1)
+	n.Left = g.grow(idx[:l], depth-1)
+	n.Right = g.grow(idx[l:], depth-1)
 	return n
 }
 
@@ -381,13 +470,23 @@ func leaf(n *node, b []uint8) float64 {
 
 // Predict implements Model.
 func (m *Boosted) Predict(x []float64) float64 {
-	b := make([]uint8, len(x))
-	for j, v := range x {
-		b[j] = uint8(m.bin(j, v))
+	if len(m.roots) != len(m.trees) {
+		m.compile()
 	}
 	s := m.base
-	for _, t := range m.trees {
-		s += leaf(t, b)
+	for _, k := range m.roots {
+		for {
+			n := &m.flat[k]
+			if n.feature < 0 {
+				s += n.value
+				break
+			}
+			if v := x[n.feature]; v <= n.cut || math.IsNaN(v) {
+				k = n.left
+			} else {
+				k = n.right
+			}
+		}
 	}
 	return sigmoid(s)
 }

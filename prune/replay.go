@@ -36,22 +36,66 @@ type Outcome struct {
 // says so: a skipped graphlet saves its exclusive cost and deploys nothing, and its pipeline
 // keeps serving the model it had until its next kept push. end closes the period.
 func Replay(name string, gs []Graphlet, skip []bool, end time.Time) Outcome {
-	o := Outcome{Name: name}
-	var wasted, saved, total, savedAll float64
-	var pushes, lost int
-	pipelines := map[int64]bool{}
+	return newReplayer(gs, end).replay(name, skip)
+}
+
+// replayer replays one period under many policies: what every replay needs is worked out
+// once.
+type replayer struct {
+	gs              []Graphlet
+	end             time.Time
+	wasted, total   float64
+	pushes          int
+	pipelines, days float64
+	// pushed are the graphlets that pushed, by pipeline and within one by push time, and
+	// pipelineEnds where each pipeline's run of them ends.
+	pushed       []int
+	pipelineEnds []int
+	delays       []float64 // room for the delays of one replay
+}
+
+func newReplayer(gs []Graphlet, end time.Time) *replayer {
+	r := &replayer{gs: gs, end: end}
+	pipelines := map[int64]int{}
+	var order []int64
 	start := end
 	for i, g := range gs {
-		pipelines[g.PipelineID] = true
+		if _, ok := pipelines[g.PipelineID]; !ok {
+			pipelines[g.PipelineID] = len(order)
+			order = append(order, g.PipelineID)
+		}
 		if g.Start.Before(start) {
 			start = g.Start
 		}
-		total += g.CostExclusive
+		r.total += g.CostExclusive
 		if !g.Pushed {
-			wasted += g.CostExclusive
+			r.wasted += g.CostExclusive
 		} else {
-			pushes++
+			r.pushes++
+			r.pushed = append(r.pushed, i)
 		}
+	}
+	r.pipelines, r.days = float64(len(order)), math.Max(end.Sub(start).Hours()/24, 1.0/24)
+	sort.SliceStable(r.pushed, func(a, b int) bool {
+		ga, gb := &gs[r.pushed[a]], &gs[r.pushed[b]]
+		if pa, pb := pipelines[ga.PipelineID], pipelines[gb.PipelineID]; pa != pb {
+			return pa < pb
+		}
+		return ga.PushTime.Before(gb.PushTime)
+	})
+	for k := range r.pushed {
+		if k+1 == len(r.pushed) || gs[r.pushed[k+1]].PipelineID != gs[r.pushed[k]].PipelineID {
+			r.pipelineEnds = append(r.pipelineEnds, k+1)
+		}
+	}
+	return r
+}
+
+func (r *replayer) replay(name string, skip []bool) Outcome {
+	o := Outcome{Name: name}
+	var saved, savedAll float64
+	var lost int
+	for i, g := range r.gs {
 		if !skip[i] {
 			continue
 		}
@@ -63,54 +107,53 @@ func Replay(name string, gs []Graphlet, skip []bool, end time.Time) Outcome {
 			saved += g.CostExclusive
 		}
 	}
-	o.WasteSaved = ratio(saved, wasted)
-	o.ComputeSaved = ratio(savedAll, total)
-	o.PushesLost = ratio(float64(lost), float64(pushes))
-	days := math.Max(end.Sub(start).Hours()/24, 1.0/24)
-	if n := float64(len(pipelines)); n > 0 {
-		o.BaselinePushesPerPipelineDay = float64(pushes) / n / days
-		o.PushesPerPipelineDay = float64(pushes-lost) / n / days
+	o.WasteSaved = ratio(saved, r.wasted)
+	o.ComputeSaved = ratio(savedAll, r.total)
+	o.PushesLost = ratio(float64(lost), float64(r.pushes))
+	if n := r.pipelines; n > 0 {
+		o.BaselinePushesPerPipelineDay = float64(r.pushes) / n / r.days
+		o.PushesPerPipelineDay = float64(r.pushes-lost) / n / r.days
 	}
-	o.StalenessAddedHoursMean, o.StalenessAddedHoursP95 = stalenessAdded(gs, skip, end)
+	o.StalenessAddedHoursMean, o.StalenessAddedHoursP95 = r.stalenessAdded(skip)
 	return o
 }
 
-// stalenessAdded measures, for every push in gs, the delay until the pruned history deploys
-// a model at least as fresh: zero if the push was kept, else the time to the pipeline's next
-// kept push (or to end).
-func stalenessAdded(gs []Graphlet, skip []bool, end time.Time) (mean, p95 float64) {
-	type push struct {
-		at   time.Time
-		kept bool
-	}
-	byPipeline := map[int64][]push{}
-	for i, g := range gs {
-		if g.Pushed {
-			byPipeline[g.PipelineID] = append(byPipeline[g.PipelineID], push{g.PushTime, !skip[i]})
-		}
-	}
-	var delays []float64
-	for _, ps := range byPipeline {
-		sort.SliceStable(ps, func(a, b int) bool { return ps[a].at.Before(ps[b].at) })
-		next := end // the next kept push, scanning backwards
-		for i := len(ps) - 1; i >= 0; i-- {
-			if ps[i].kept {
-				next = ps[i].at
-				delays = append(delays, 0)
-				continue
-			}
-			delays = append(delays, math.Max(next.Sub(ps[i].at).Hours(), 0))
-		}
-	}
-	if len(delays) == 0 {
+// stalenessAdded measures, for every push in the period, the delay until the pruned history
+// deploys a model at least as fresh: zero if the push was kept, else the time to the
+// pipeline's next kept push (or to end).
+func (r *replayer) stalenessAdded(skip []bool) (mean, p95 float64) {
+	if r.pushes == 0 {
 		return 0, 0
 	}
+	// Only the delays that are not zero are kept and sorted; the zeros come before them.
+	delays := r.delays[:0]
+	from := 0
+	for _, to := range r.pipelineEnds {
+		next := r.end // the next kept push, scanning backwards
+		for k := to - 1; k >= from; k-- {
+			i := r.pushed[k]
+			at := r.gs[i].PushTime
+			if !skip[i] {
+				next = at
+				continue
+			}
+			if d := next.Sub(at).Hours(); d > 0 {
+				delays = append(delays, d)
+			}
+		}
+		from = to
+	}
+	r.delays = delays
 	sort.Float64s(delays)
 	var s float64
 	for _, d := range delays {
 		s += d
 	}
-	return s / float64(len(delays)), delays[int(math.Ceil(0.95*float64(len(delays))))-1]
+	zeros := r.pushes - len(delays)
+	if q := int(math.Ceil(0.95*float64(r.pushes))) - 1; q >= zeros {
+		p95 = delays[q-zeros]
+	}
+	return s / float64(r.pushes), p95
 }
 
 func ratio(a, b float64) float64 {
@@ -134,12 +177,13 @@ func Thresholds() []float64 {
 func Sweep(name string, gs []Graphlet, score []float64, end time.Time) []Outcome {
 	var out []Outcome
 	skip := make([]bool, len(gs))
+	r := newReplayer(gs, end)
 	for _, t := range Thresholds() {
 		t := t
 		for i := range gs {
 			skip[i] = score[i] < t
 		}
-		o := Replay(name, gs, skip, end)
+		o := r.replay(name, skip)
 		o.Threshold = &t
 		out = append(out, o)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -55,9 +56,15 @@ func (r *Result) Saved() *SavedModel {
 	}
 }
 
+// querier is a database or a transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // Save adds m to the store's prune_models table as its newest model and sets m.ID and
 // m.SavedAt.
-func Save(ctx context.Context, db *sql.DB, m *SavedModel) error {
+func Save(ctx context.Context, db querier, m *SavedModel) error {
 	params, err := json.Marshal(m.model)
 	if err != nil {
 		return fmt.Errorf("save the pruning model: %w", err)
@@ -118,4 +125,57 @@ func NoModelError(ctx context.Context, db *sql.DB) error {
 	}
 	return fmt.Errorf("%w: advise scores with the model the pruning study keeps, which learns from the store's %d graphlets (%d pushed, %d not)",
 		ErrNoModel, n, pushed, n-pushed)
+}
+
+// ErrNoStudy means the store keeps no pruning study made from what was asked.
+var ErrNoStudy = errors.New("the store keeps no pruning study made from this")
+
+// SaveStudy keeps the study res in the store, in one transaction: its model as the newest in
+// prune_models (Save), and the result in prune_studies under madeFrom, which says what the
+// study was made from (StudyOf finds it by it). It returns the model kept.
+func SaveStudy(ctx context.Context, db *sql.DB, res *Result, madeFrom string) (*SavedModel, error) {
+	if res.model == nil {
+		return nil, errors.New("save the pruning study: a study read from the store is kept there already")
+	}
+	study, err := json.Marshal(res)
+	if err != nil {
+		return nil, fmt.Errorf("save the pruning study: %w", err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("save the pruning study: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // after Commit, ErrTxDone: nothing to undo
+	m := res.Saved()
+	if err := Save(ctx, tx, m); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO prune_studies VALUES (?, ?, ?)`, m.ID, madeFrom, string(study)); err != nil {
+		return nil, fmt.Errorf("save the pruning study: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("save the pruning study: %w", err)
+	}
+	return m, nil
+}
+
+// StudyOf reads the newest study the store keeps that was made from madeFrom, and the id of
+// its model; ErrNoStudy when there is none. The result read has no decisions (Decisions) and
+// cannot be kept again.
+func StudyOf(ctx context.Context, db *sql.DB, madeFrom string) (*Result, int64, error) {
+	var id int64
+	var study string
+	err := db.QueryRowContext(ctx, `SELECT model_id, study::VARCHAR FROM prune_studies WHERE made_from = ? ORDER BY model_id DESC LIMIT 1`,
+		madeFrom).Scan(&id, &study)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, ErrNoStudy
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("read the pruning study: %w", err)
+	}
+	var res Result
+	if err := json.Unmarshal([]byte(study), &res); err != nil {
+		return nil, 0, fmt.Errorf("read the pruning study of model %d: %w", id, err)
+	}
+	return &res, id, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -154,34 +155,45 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 	res.Model.ValidationAUC = map[string]float64{}
 	enc := newEncoder(ds.Names, fit)
 	validX, validY := enc.encode(valid), labels(valid)
+	// The steps that do not wait for one another run side by side; each is deterministic,
+	// so the result does not depend on how they interleave.
+	fitX, fitY := enc.encode(fit), labels(fit)
+	ms := candidates()
+	scores := make([][]float64, len(ms))
+	together(len(ms), func(k int) {
+		ms[k].Fit(fitX, fitY)
+		scores[k] = predictAll(ms[k], validX)
+	})
 	var best *scorer
-	for _, m := range candidates() {
-		m.Fit(enc.encode(fit), labels(fit))
-		p := predictAll(m, validX)
-		auc := AUC(p, validY)
+	for k, m := range ms {
+		auc := AUC(scores[k], validY)
 		res.Model.ValidationAUC[m.Kind()] = auc
 		if best == nil || auc > res.Model.ValidationAUC[best.model.Kind()] {
-			best = &scorer{model: m, enc: enc, gs: ds.Graphlets, from: nFit, base: p}
+			best = &scorer{model: m, enc: enc, gs: ds.Graphlets, from: nFit, base: scores[k]}
 		}
 	}
 	// The threshold is chosen on the validation tail, replayed in closed loop as the model
-	// fitted before it scores it: nothing of the replayed period enters the choice.
+	// fitted before it scores it: nothing of the replayed period enters the choice. Meanwhile
+	// the chosen kind learns the whole training period.
 	validEnd := periodEnd(valid)
-	atValid := ds.trackerAt(nFit)
-	res.Model.Validation = OperatingPoint(best.sweep("model", atValid, nTrain, validEnd), opts.MaxCadenceLoss)
+	model := fresh(best.model.Kind())
+	trainEnc := newEncoder(ds.Names, train)
+	together(2, func(k int) {
+		if k == 0 {
+			res.Model.Validation = OperatingPoint(best.sweep("model", ds.trackerAt(nFit), nTrain, validEnd), opts.MaxCadenceLoss)
+			return
+		}
+		model.Fit(trainEnc.encode(train), labels(train))
+	})
 	threshold := *res.Model.Validation.Threshold
 	res.Model.Threshold = threshold
-
-	model := fresh(best.model.Kind())
-	enc = newEncoder(ds.Names, train)
-	model.Fit(enc.encode(train), labels(train))
+	enc = trainEnc
 
 	X, y := enc.encode(eval), labels(eval)
 	sc := &scorer{model: model, enc: enc, gs: ds.Graphlets, from: nTrain, base: predictAll(model, X)}
 	res.Model.Kind = model.Kind()
 	res.Model.AUC = AUC(sc.base, y)
 	res.Model.Calibration, res.Model.ECE = calibration(sc.base, y)
-	res.Model.Importances = permutationImportance(model, enc.names, X, y, opts.Seed)
 	res.Model.TrainGraphlets, res.Model.EvalGraphlets = len(train), len(eval)
 	res.Model.TrainFrom, res.Model.TrainUntil = train[0].Start, train[len(train)-1].Start
 	res.model, res.enc = model, enc
@@ -191,7 +203,13 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 	// The replayed period, in closed loop: a skipped graphlet leaves no outcome and no
 	// spans behind, and the later graphlets of its pipeline are scored on what remains.
 	atEval := ds.trackerAt(nTrain)
-	res.Sweep = sc.sweep("model", atEval, n, end)
+	together(2, func(k int) {
+		if k == 0 {
+			res.Sweep = sc.sweep("model", atEval, n, end)
+			return
+		}
+		res.Model.Importances = permutationImportance(model, enc.names, X, y, opts.Seed)
+	})
 	skip, replayed := sc.replayAt(atEval, n, threshold)
 	res.OperatingPoint = Replay("model", eval, skip, end)
 	res.OperatingPoint.Threshold, res.OperatingPoint.ChosenInAdvance = &threshold, true
@@ -240,6 +258,19 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 		res.BestPossibleHindsight = &hindsight
 	}
 	return res, nil
+}
+
+// together runs do(0), ..., do(n-1) side by side and returns when all have.
+func together(n int, do func(k int)) {
+	var wg sync.WaitGroup
+	for k := 0; k < n; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			do(k)
+		}()
+	}
+	wg.Wait()
 }
 
 // periodEnd closes a period of graphlets: its last Trainer start or push.

@@ -58,12 +58,14 @@ func (c *pruneCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer e.Close()
-	res, err := runner.Prune(ctx, e, runner.PruneOptions{MaxCadenceLoss: c.opts.maxCadenceLoss, TrainFraction: c.opts.trainFraction, Seed: c.opts.seed, GroundTruth: c.opts.groundTruth})
+	// The study is kept with its model, for the reports of the store as it is now.
+	study, err := runner.RunStudy(ctx, e, runner.PruneOptions{MaxCadenceLoss: c.opts.maxCadenceLoss, TrainFraction: c.opts.trainFraction, Seed: c.opts.seed, GroundTruth: c.opts.groundTruth})
 	if err != nil {
 		return err
 	}
-	saved := res.Saved()
-	if err := prune.Save(ctx, e.DB(), saved); err != nil {
+	res := study.Result
+	saved, err := runner.KeepStudy(ctx, e, study)
+	if err != nil {
 		return err
 	}
 	if c.opts.out != "" {

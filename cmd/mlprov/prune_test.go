@@ -82,3 +82,52 @@ func TestPruneJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestReportReusesStudy checks that a report of a store whose study mlprov prune kept shows
+// that study without running it again, that a load that changes the store makes the next
+// report run the study (and keep it, for the report after), and that a reused study reports
+// exactly what it did when it ran.
+func TestReportReusesStudy(t *testing.T) {
+	db, _, _, _ := genLoad(t, "-q", "--pipelines", "12", "--seed", "3")
+	if code, _, errOut := mlprov(t, "prune", "--db", db); code != 0 {
+		t.Fatalf("prune: exit %d: %s", code, errOut)
+	}
+	report := func(want ...string) string {
+		t.Helper()
+		dir := filepath.Join(t.TempDir(), "report")
+		code, _, errOut := mlprov(t, "report", "--db", db, "--out", dir)
+		if code != 0 {
+			t.Fatalf("report: exit %d: %s", code, errOut)
+		}
+		for _, w := range want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("report's progress lacks %q:\n%s", w, errOut)
+			}
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	afterPrune := report("report: reused the pruning study kept with pruning model 1: the store has not changed since")
+
+	// A load that adds a pipeline changes the store the study was made from.
+	more := writeSource(t, map[string]string{
+		"pipelines.jsonl":  `{"pipeline_id": 900000, "name": "late"}`,
+		"executions.jsonl": `{"execution_id": 900001, "pipeline_id": 900000, "op_type": "Trainer", "state": "complete", "cost": 3}`,
+		"artifacts.jsonl":  `{"artifact_id": 900002, "pipeline_id": 900000, "type": "Model"}`,
+		"events.jsonl":     `{"execution_id": 900001, "artifact_id": 900002, "direction": "out", "role": "model"}`,
+	})
+	if code, _, errOut := mlprov(t, "load", "-q", "--db", db, more); code != 0 {
+		t.Fatalf("load: exit %d: %s", code, errOut)
+	}
+	ran := report("report: ran the pruning study in ", "report: kept the pruning study with pruning model 2, for the next report of this store")
+	reused := report("report: reused the pruning study kept with pruning model 2")
+	if ran != reused {
+		t.Error("results.json of a report that reused the study differs from the one that ran it")
+	}
+	if afterPrune == "" {
+		t.Error("no results.json")
+	}
+}

@@ -43,9 +43,11 @@ func (c *reportCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer e.Close()
+	var study *runner.Study
 	in, err := runner.Run(ctx, e, runner.Options{
 		Params:   map[string]any{"db": c.opts.db, "out": c.opts.out},
 		Progress: func(step string) { progress("%s", step) },
+		Study:    func(s *runner.Study) { study = s },
 	})
 	if err != nil {
 		return err
@@ -66,6 +68,10 @@ func (c *reportCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("write the report: %w", err)
 	}
+	e.Close()
+	if study != nil && !study.Kept && study.MadeFrom != "" {
+		c.keepStudy(ctx, study, progress)
+	}
 	// The headline opens the report; it is what a person reads first, so print it too, without
 	// the definitions, which the report has.
 	for _, a := range in.Analyses {
@@ -81,6 +87,25 @@ func (c *reportCmd) Run(ctx context.Context, args []string) error {
 	fmt.Fprintf(c.stdout, "wrote %s: %d sections, %d plots, %d files in %s; open %s\n",
 		c.opts.out, len(in.Analyses), sum.Plots, len(sum.Files), time.Since(start).Round(time.Millisecond), filepath.Join(c.opts.out, "report.html"))
 	return nil
+}
+
+// keepStudy keeps the pruning study the report ran in the store, which the report read
+// read-only, so that the next report of the same store reuses it. A store that cannot be
+// written now (another process reads it, or the file is read-only) keeps nothing, and the
+// report says so: the report itself is written.
+func (c *reportCmd) keepStudy(ctx context.Context, study *runner.Study, progress func(string, ...any)) {
+	e, err := c.openExisting(ctx, c.opts.db, false)
+	if err == nil {
+		_, err = runner.KeepStudy(ctx, e, study)
+		if cerr := e.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		progress("the pruning study was not kept for the next report: %v", err)
+		return
+	}
+	progress("kept the pruning study with pruning model %d, for the next report of this store", study.ModelID)
 }
 
 // withoutColumn is res without the column named name, when it has one.

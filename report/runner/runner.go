@@ -11,6 +11,7 @@ package runner
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -56,13 +57,109 @@ type Options struct {
 	Params map[string]any
 	// Progress, when set, receives a short line per step.
 	Progress func(step string)
+	// Study, when set, receives the pruning study the report shows, run or reused, so that
+	// a caller whose store is read-only can keep it once it may write (KeepStudy).
+	Study func(*Study)
+}
+
+// Study is a pruning study as a report uses it.
+type Study struct {
+	Result *prune.Result
+	// MadeFrom says what the study was made from (StudyMadeFrom); empty when the store
+	// cannot tell, and then the study is neither reused nor kept.
+	MadeFrom string
+	// Kept says the store keeps the study already: it was reused, or kept when it ran.
+	Kept bool
+	// ModelID is its model in the store's prune_models when Kept.
+	ModelID int64
+}
+
+// studyVersion is part of what a kept study was made from: raise it when a change to the
+// study changes its figures, so that no report reuses a study an older mlprov made.
+const studyVersion = 1
+
+// StudyMadeFrom says what a study of e with opts is made from, as the store keeps it beside
+// the study: the checksums of the tables the derived tables were last derived from (which
+// every load and refresh updates), the options, the ground truth file (its path, size and
+// modification time) and the study's version. It is empty for a store that recorded no
+// derivation.
+func StudyMadeFrom(ctx context.Context, e *engine.Engine, opts PruneOptions) (string, error) {
+	var derived string
+	err := e.DB().QueryRowContext(ctx, `SELECT value FROM mlprov_meta WHERE key = 'derived_from'`).Scan(&derived)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read what the store was derived from: %w", err)
+	}
+	from := map[string]any{"derived_from": json.RawMessage(derived), "study_version": studyVersion,
+		"max_cadence_loss": opts.MaxCadenceLoss, "train_fraction": opts.TrainFraction, "seed": opts.Seed}
+	truth := opts.GroundTruth
+	if truth == "" {
+		truth = FindGroundTruth(ctx, e)
+	}
+	if truth != "" {
+		fi, err := os.Stat(truth)
+		if err != nil {
+			return "", fmt.Errorf("ground truth: %w", err)
+		}
+		from["ground_truth"] = map[string]any{"path": truth, "size": fi.Size(), "modified": fi.ModTime().UTC()}
+	}
+	b, err := json.Marshal(from)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// KeptStudy returns the study of e with opts that the store keeps, made from the store as
+// it is; nil when it keeps none.
+func KeptStudy(ctx context.Context, e *engine.Engine, opts PruneOptions) (*Study, error) {
+	from, err := StudyMadeFrom(ctx, e, opts)
+	if err != nil || from == "" {
+		return nil, err
+	}
+	res, id, err := prune.StudyOf(ctx, e.DB(), from)
+	if errors.Is(err, prune.ErrNoStudy) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Study{Result: res, MadeFrom: from, Kept: true, ModelID: id}, nil
+}
+
+// RunStudy runs the study of e with opts (Prune) and says what it was made from.
+func RunStudy(ctx context.Context, e *engine.Engine, opts PruneOptions) (*Study, error) {
+	from, err := StudyMadeFrom(ctx, e, opts)
+	if err != nil {
+		return nil, err
+	}
+	res, err := Prune(ctx, e, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Study{Result: res, MadeFrom: from}, nil
+}
+
+// KeepStudy keeps a study that ran in e's store (which must be writable): its model, for
+// advise, and the study, for the reports that follow (prune.SaveStudy). It returns the model.
+func KeepStudy(ctx context.Context, e *engine.Engine, s *Study) (*prune.SavedModel, error) {
+	m, err := prune.SaveStudy(ctx, e.DB(), s.Result, s.MadeFrom)
+	if err != nil {
+		return nil, err
+	}
+	s.Kept, s.ModelID = true, m.ID
+	return m, nil
 }
 
 // Run runs every canned analysis and the pruning study (with DefaultPruneOptions) on e and
 // returns what the report shows, for report.Write; the caller sets the Input's Version and
-// Progress. A store too small for the study gets a pruning section that says why, and a
-// headline figure "not run: REASON"; any other failure of the study is an error. Run stops
-// when ctx is cancelled.
+// Progress. A study the store keeps, made from the store as it is with the same options
+// (KeptStudy), is reused instead of run again; a study that ran is left to the caller to
+// keep (Options.Study, KeepStudy). A store too small for the study gets a pruning section
+// that says why, and a headline figure "not run: REASON"; any other failure of the study is
+// an error. Run stops when ctx is cancelled.
 func Run(ctx context.Context, e *engine.Engine, opts Options) (*report.Input, error) {
 	progress := opts.Progress
 	if progress == nil {
@@ -86,10 +183,22 @@ func Run(ctx context.Context, e *engine.Engine, opts Options) (*report.Input, er
 	}
 	in.NoTrainingRuns = trainings == 0
 
-	// The study runs first: the headline shows its figure.
+	// The study comes first: the headline shows its figure. A study the store keeps, made
+	// from the store as it is, is reused.
 	popts := DefaultPruneOptions()
 	t := time.Now()
-	study, err := Prune(ctx, e, popts)
+	study, err := KeptStudy(ctx, e, popts)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("pruning study: %w", err)
+	case study != nil:
+		progress(fmt.Sprintf("reused the pruning study kept with pruning model %d: the store has not changed since", study.ModelID))
+	default:
+		study, err = RunStudy(ctx, e, popts)
+		if err == nil {
+			progress(fmt.Sprintf("ran the pruning study in %s", time.Since(t).Round(time.Millisecond)))
+		}
+	}
 	var pruning []catalog.Analysis
 	figure := PruneFigure{MaxCadenceLoss: popts.MaxCadenceLoss}
 	switch {
@@ -101,9 +210,11 @@ func Run(ctx context.Context, e *engine.Engine, opts Options) (*report.Input, er
 	case err != nil:
 		return nil, fmt.Errorf("pruning study: %w", err)
 	default:
-		progress(fmt.Sprintf("ran the pruning study in %s", time.Since(t).Round(time.Millisecond)))
-		figure.WasteSaved = &study.OperatingPoint.WasteSaved
-		pruning = PruneSections(study)
+		if opts.Study != nil {
+			opts.Study(study)
+		}
+		figure.WasteSaved = &study.Result.OperatingPoint.WasteSaved
+		pruning = PruneSections(study.Result)
 		in.Params["prune"] = map[string]any{"max_cadence_loss": popts.MaxCadenceLoss, "train_fraction": popts.TrainFraction, "seed": popts.Seed}
 	}
 
