@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"mlprov/internal/storetest"
 	"net"
 	"os"
 	"os/exec"
@@ -178,7 +179,8 @@ func CopySQLite(tb testing.TB, path string, db *sql.DB) {
 		tb.Fatal(err)
 	}
 	defer src.Close()
-	for _, t := range sqliteTables(tb, src) {
+	for _, t := range storetest.Column[string](tb, src,
+		"SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name") {
 		copyTable(tb, src, db, t)
 	}
 }
@@ -231,26 +233,4 @@ func copyTable(tb testing.TB, src, db *sql.DB, table string) {
 		tb.Fatal(err)
 	}
 	flush()
-}
-
-// sqliteTables lists the tables of the SQLite database src, by name.
-func sqliteTables(tb testing.TB, src *sql.DB) []string {
-	tb.Helper()
-	rows, err := src.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer rows.Close()
-	var tables []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			tb.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
-	if err := rows.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	return tables
 }

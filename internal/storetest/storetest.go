@@ -6,6 +6,7 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -87,4 +88,28 @@ func SharedData(tb testing.TB) string {
 		}
 		dir = parent
 	}
+}
+
+// Column runs q on db and returns its one column, row by row, failing tb on any error.
+func Column[T any](tb testing.TB, db interface {
+	Query(query string, args ...any) (*sql.Rows, error)
+}, q string, args ...any) []T {
+	tb.Helper()
+	rows, err := db.Query(q, args...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return out
 }

@@ -69,20 +69,8 @@ func sqliteNamed(t *testing.T, path, name string) string {
 // (where from, when, how long), as golden files hold rows.
 func everything(t *testing.T, e *engine.Engine) string {
 	t.Helper()
-	rows, err := e.DB().Query(`SELECT table_name FROM information_schema.tables
+	names := storetest.Column[string](t, e.DB(), `SELECT table_name FROM information_schema.tables
 		WHERE table_schema = 'main' AND table_catalog = current_database() AND table_name NOT IN ('sources', 'loads') ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	rows.Close()
 	var b strings.Builder
 	for _, n := range names {
 		where := ""
