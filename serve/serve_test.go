@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,23 +27,7 @@ import (
 func seed(tb testing.TB) (string, [][]byte) {
 	tb.Helper()
 	path := filepath.Join(storetest.SharedData(tb), "openlineage", "marquez-food-delivery.json")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var recs []json.RawMessage
-	if err := json.Unmarshal(data, &recs); err != nil {
-		tb.Fatal(err)
-	}
-	out := make([][]byte, len(recs))
-	for i, r := range recs {
-		var b bytes.Buffer
-		if err := json.Compact(&b, r); err != nil {
-			tb.Fatal(err)
-		}
-		out[i] = b.Bytes()
-	}
-	return path, out
+	return path, storetest.LogEvents(tb, path)
 }
 
 // trainStore opens a store in which the seed's etl_orders_7_days job trains, so that its
@@ -94,12 +77,7 @@ func post(tb testing.TB, hs *httptest.Server, body []byte, headers ...string) (i
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	return answer(tb, resp)
 }
 
 // count runs a count query on e.
@@ -392,6 +370,12 @@ func get(tb testing.TB, hs *httptest.Server, path string) (int, string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return answer(tb, resp)
+}
+
+// answer reads resp whole and returns its status and body.
+func answer(tb testing.TB, resp *http.Response) (int, string) {
+	tb.Helper()
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {

@@ -61,23 +61,7 @@ func TestServeHelpHidesToken(t *testing.T) {
 // seedEvents returns the events of Marquez's demo seed, each as compact JSON.
 func seedEvents(t *testing.T) [][]byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(storetest.SharedData(t), "openlineage", "marquez-food-delivery.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []json.RawMessage
-	if err := json.Unmarshal(data, &recs); err != nil {
-		t.Fatal(err)
-	}
-	out := make([][]byte, len(recs))
-	for i, r := range recs {
-		var b bytes.Buffer
-		if err := json.Compact(&b, r); err != nil {
-			t.Fatal(err)
-		}
-		out[i] = b.Bytes()
-	}
-	return out
+	return storetest.LogEvents(t, filepath.Join(storetest.SharedData(t), "openlineage", "marquez-food-delivery.json"))
 }
 
 // startServe starts mlprov serve on a free port of the loopback and returns the process and

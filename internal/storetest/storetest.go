@@ -5,8 +5,10 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -110,6 +112,29 @@ func Column[T any](tb testing.TB, db interface {
 	}
 	if err := rows.Err(); err != nil {
 		tb.Fatal(err)
+	}
+	return out
+}
+
+// LogEvents reads an OpenLineage log written as one JSON array and returns its events, each
+// as compact JSON.
+func LogEvents(tb testing.TB, path string) [][]byte {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var recs []json.RawMessage
+	if err := json.Unmarshal(data, &recs); err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	out := make([][]byte, len(recs))
+	for i, r := range recs {
+		var b bytes.Buffer
+		if err := json.Compact(&b, r); err != nil {
+			tb.Fatal(err)
+		}
+		out[i] = b.Bytes()
 	}
 	return out
 }

@@ -2,9 +2,7 @@ package openlineage
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,16 +20,8 @@ import (
 // one instant, and events of one instant are taken in the order they arrived).
 func postAll(tb testing.TB, e *engine.Engine, path string, batch int) {
 	tb.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var recs []json.RawMessage
-	if err := json.Unmarshal(data, &recs); err != nil {
-		tb.Fatal(err)
-	}
 	var ps []*Posted
-	for _, r := range recs {
+	for _, r := range storetest.LogEvents(tb, path) {
 		p, err := ReadPosted("event", r)
 		if err != nil {
 			tb.Fatal(err)

@@ -3,7 +3,6 @@ package openlineage
 import (
 	"bytes"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -267,20 +266,11 @@ func TestSameEventTwice(t *testing.T) {
 	}
 }
 
-// splitFile writes the events of the JSON array at path into n files of consecutive events,
-// one per line, part01.json to partNN.json, in a new folder, and returns their paths.
 // splitFile cuts a log (a JSON array) into n files part01.json…, as JSON lines or, with
 // oneLine, each as a JSON array on one line (so every event of a part is on line 1).
 func splitFile(tb testing.TB, path string, n int, oneLine bool) []string {
 	tb.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var recs []json.RawMessage
-	if err := json.Unmarshal(data, &recs); err != nil {
-		tb.Fatal(err)
-	}
+	recs := storetest.LogEvents(tb, path)
 	dir := tb.TempDir()
 	var paths []string
 	for i := 0; i < n; i++ {
@@ -294,9 +284,7 @@ func splitFile(tb testing.TB, path string, n int, oneLine bool) []string {
 			if j > 0 {
 				b.WriteByte(sep)
 			}
-			if err := json.Compact(&b, r); err != nil {
-				tb.Fatal(err)
-			}
+			b.Write(r)
 		}
 		if oneLine {
 			b.WriteByte(']')
