@@ -43,13 +43,13 @@ var (
 )
 
 // Options tune how a store is opened. The zero value opens it read-write with one DuckDB
-// thread per core and a 4GB memory limit.
+// thread per core and a memory limit of half the machine's memory (see defaultMemoryLimit).
 type Options struct {
 	// ReadOnly opens the store without write access, so several readers can share it.
 	ReadOnly bool
 	// Threads is DuckDB's worker count; 0 means one per core.
 	Threads int
-	// MemoryLimit is DuckDB's memory_limit, such as "4GB"; empty means 4GB or MLPROV_MEMORY_LIMIT.
+	// MemoryLimit is DuckDB's memory_limit, such as "4GB"; empty means MLPROV_MEMORY_LIMIT or, unset, half the machine's memory.
 	MemoryLimit string
 	// TempDir is where DuckDB spills; empty means a folder beside the store (or in the
 	// system's temporary folder for an in-memory store).
@@ -134,7 +134,7 @@ func open(ctx context.Context, path string, opts Options) (*Engine, error) {
 		mem = os.Getenv("MLPROV_MEMORY_LIMIT")
 	}
 	if mem == "" {
-		mem = "4GB"
+		mem = defaultMemoryLimit()
 	}
 	tmp := opts.TempDir
 	if tmp == "" {
