@@ -15,7 +15,8 @@ import (
 type Refreshed struct {
 	// Pipelines is how many pipelines had their topology, activity or features derived again.
 	Pipelines int64 `json:"pipelines"`
-	// Graphlets is how many graphlets had their graphlets row derived again.
+	// Graphlets is how many graphlets had their graphlets row derived again (whole, or only
+	// the costs they share with others).
 	Graphlets int64 `json:"graphlets"`
 	// Seconds is how long the refresh took.
 	Seconds float64 `json:"seconds"`
@@ -52,6 +53,17 @@ func viewSQL(name, only string) string {
 		panic(fmt.Sprintf("view %s defines no scope to derive only some of it", name)) // checked by the tests
 	}
 	panic("no view " + name)
+}
+
+// viewWith returns the relations view name defines (its scope swapped for only, as in
+// viewSQL) followed by query, which reads them in place of the view's own SELECT.
+func viewWith(name, only, query string) string {
+	v := viewSQL(name, only)
+	i := strings.LastIndex(v, "\nSELECT ")
+	if !strings.Contains(v, "\nWITH\n") || i < 0 {
+		panic(fmt.Sprintf("view %s has no WITH clause and final SELECT", name)) // checked by the tests
+	}
+	return v[:i+1] + query
 }
 
 // refreshSQL returns the SELECT of sql/refresh/NAME.sql.
@@ -237,6 +249,15 @@ func refreshDerived(ctx context.Context, db execer, progress func(string)) (Refr
 		err = run(refreshed("graphlets", "graphlet_id IN (SELECT graphlet_id FROM refresh_graphlets)", "true", "refresh_roots")...)
 	}
 	if err == nil {
+		// The graphlets that only share an execution with those walked: their shared costs.
+		err = run(
+			temp("refresh_costs", refreshSQL("refresh_costs")),
+			step{"graphlets (shared costs)", `UPDATE main.graphlets AS g SET cost_exclusive = c.cost_exclusive, cost_amortised = c.cost_amortised
+				FROM (` + viewWith("graphlets", "refresh_costs", "SELECT graphlet_id, cost_exclusive, cost_amortised FROM costs") + `) AS c
+				WHERE g.graphlet_id = c.graphlet_id`},
+		)
+	}
+	if err == nil {
 		err = run(temp("refresh_features", refreshSQL("refresh_features")))
 	}
 	if err == nil {
@@ -263,14 +284,14 @@ func refreshDerived(ctx context.Context, db execer, progress func(string)) (Refr
 		return res, err
 	}
 	err = db.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM refresh_graphlets),
+		(SELECT count(*) FROM refresh_graphlets) + (SELECT count(*) FROM refresh_costs),
 		(SELECT count(*) FROM (SELECT pipeline_id FROM refresh_topology UNION SELECT pipeline_id FROM refresh_features
 			UNION SELECT pipeline_id FROM changed_pipelines))`).Scan(&res.Graphlets, &res.Pipelines)
 	if err != nil {
 		return res, fmt.Errorf("refresh: %w", err)
 	}
 	for _, t := range []string{"produced", "edge_artifacts", "trainers_old", "edges_old", "edges_new", "edge_changes", "walk", "roots",
-		"executions_old", "members", "graphlets", "graphlets_old", "features", "topology"} {
+		"executions_old", "members", "graphlets", "costs", "graphlets_old", "features", "topology"} {
 		if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS temp.refresh_"+t); err != nil {
 			return res, fmt.Errorf("refresh: %w", err)
 		}
