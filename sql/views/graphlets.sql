@@ -136,8 +136,9 @@ SELECT t.graphlet_id,
        lpad(hex(coalesce(sg.upstream_signature, 0)), 16, '0') AS upstream_signature,
        coalesce(sh.topology, '') AS topology
 FROM trainers t
-SEMI JOIN roots USING (graphlet_id)
-JOIN executions x ON x.execution_id = t.graphlet_id
+-- The Trainer's own row is its member on the trainer side.
+JOIN (SELECT * EXCLUDE (graphlet_id) FROM members WHERE side = 'trainer' AND execution_id = graphlet_id) x
+    ON x.execution_id = t.graphlet_id
 JOIN costs c USING (graphlet_id)
 LEFT JOIN arts a USING (graphlet_id)
 LEFT JOIN spans s USING (graphlet_id)
