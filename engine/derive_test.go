@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,22 +145,35 @@ func TestCyclesAreRefused(t *testing.T) {
 	arts := `{"artifact_id": 10, "pipeline_id": 1, "type": "Examples"}
 {"artifact_id": 11, "pipeline_id": 1, "type": "Model"}
 {"artifact_id": 12, "pipeline_id": 1, "type": "ExampleStatistics"}`
-	tests := []struct {
-		name, events, want string
-	}{
-		{"two executions", `{"execution_id": 1, "artifact_id": 10, "direction": "out"}
+	twoExecutions := `{"execution_id": 1, "artifact_id": 10, "direction": "out"}
 {"execution_id": 2, "artifact_id": 10, "direction": "in"}
 {"execution_id": 2, "artifact_id": 11, "direction": "out"}
-{"execution_id": 1, "artifact_id": 11, "direction": "in"}`, "execution 1 (Transform) -> execution 2 (Trainer) -> execution 1 (Transform)"},
+{"execution_id": 1, "artifact_id": 11, "direction": "in"}`
+	// starts, when set, are the executions' start times: a cycle among timed executions has
+	// an edge back in time, or between executions that started at the same instant.
+	tests := []struct {
+		name, events, want string
+		starts             []string
+	}{
+		{"two executions", twoExecutions, "execution 1 (Transform) -> execution 2 (Trainer) -> execution 1 (Transform)", nil},
+		{"two executions in time", twoExecutions, "execution 1 (Transform) -> execution 2 (Trainer) -> execution 1 (Transform)",
+			[]string{"2021-01-01 10:00:00", "2021-01-01 11:00:00", "2021-01-01 12:00:00"}},
+		{"two executions at one instant", twoExecutions, "execution 1 (Transform) -> execution 2 (Trainer) -> execution 1 (Transform)",
+			[]string{"2021-01-01 10:00:00", "2021-01-01 10:00:00", "2021-01-01 10:00:00"}},
 		{"self-loop", `{"execution_id": 3, "artifact_id": 12, "direction": "out"}
-{"execution_id": 3, "artifact_id": 12, "direction": "in"}`, "execution 3 (StatisticsGen) -> execution 3 (StatisticsGen)"},
+{"execution_id": 3, "artifact_id": 12, "direction": "in"}`, "execution 3 (StatisticsGen) -> execution 3 (StatisticsGen)", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := loadExample(t)
+			timed := execs
+			for i, start := range tt.starts {
+				id := fmt.Sprintf(`"execution_id": %d,`, i+1)
+				timed = strings.Replace(timed, id, id+` "start_time": "`+start+`",`, 1)
+			}
 			dir := writeLayout(t, map[string]string{
 				"pipelines.jsonl":  `{"pipeline_id": 1000, "name": "loop"}`,
-				"executions.jsonl": strings.ReplaceAll(execs, `"pipeline_id": 1`, `"pipeline_id": 1000`),
+				"executions.jsonl": strings.ReplaceAll(timed, `"pipeline_id": 1`, `"pipeline_id": 1000`),
 				"artifacts.jsonl":  strings.ReplaceAll(arts, `"pipeline_id": 1`, `"pipeline_id": 1000`),
 				"events.jsonl":     tt.events,
 			})
