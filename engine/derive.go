@@ -142,7 +142,8 @@ func materialize(ctx context.Context, db execer, progress func(string)) error {
 	for _, v := range Views() {
 		if v.Name == "graphlet_executions" {
 			// The recursion ends on cyclic input too; refuse it with the cycle named instead.
-			if err := checkAcyclic(ctx, db, `SELECT DISTINCT producer_id, consumer_id FROM main.lineage_edges`); err != nil {
+			// No DISTINCT: it took half of the check's time at the paper's scale.
+			if err := checkAcyclic(ctx, db, `SELECT producer_id, consumer_id FROM main.lineage_edges`); err != nil {
 				return fmt.Errorf("materialize: %w", err)
 			}
 		}
@@ -166,8 +167,8 @@ func materialize(ctx context.Context, db execer, progress func(string)) error {
 }
 
 // checkAcyclic looks for a cycle among executions linked producer -> consumer by the pairs
-// that edges selects (producer_id, consumer_id; Kahn's algorithm), and names one when it
-// finds it.
+// that edges selects (producer_id, consumer_id, a pair may repeat; Kahn's algorithm), and
+// names one when it finds it.
 func checkAcyclic(ctx context.Context, db execer, edges string) error {
 	rows, err := db.QueryContext(ctx, `
 		WITH e AS (`+edges+`),
