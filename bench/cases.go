@@ -34,8 +34,10 @@ func Cases() ([]Case, error) {
 		cs = append(cs, genCase(f, i == 0))
 	}
 	cs = append(cs,
-		loadCase(engine.FormatNative, "the native layout's Parquet files, read by DuckDB's read_parquet", nativeLoader, func(c *Corpus) string { return c.Native }, true),
-		loadCase(engine.FormatMLMD, "the MLMD SQLite store, read through the pure-Go SQLite driver and appended", &mlmd.Loader{}, func(c *Corpus) string { return c.MLMD }, false),
+		loadCase(engine.FormatNative, "the native layout's Parquet files, read by DuckDB's read_parquet", nativeLoader,
+			func(c *Corpus, _ context.Context) (string, error) { return c.Native, nil }, true),
+		loadCase(engine.FormatMLMD, "the MLMD SQLite store, read through the pure-Go SQLite driver and appended", &mlmd.Loader{},
+			(*Corpus).MLMD, false),
 	)
 	cs = append(cs, syncCase("whole", true), syncCase("tail", false), syncCase("day", false), materializeCase())
 	as, err := engine.Analyses()
@@ -122,12 +124,16 @@ func genCase(format string, def bool) Case {
 	}
 }
 
-func loadCase(alt, desc string, l engine.Loader, path func(*Corpus) string, def bool) Case {
+func loadCase(alt, desc string, l engine.Loader, input func(*Corpus, context.Context) (string, error), def bool) Case {
 	return Case{
 		Bench: "Load", Name: "load", Alt: alt, Sub: "alt=" + alt, Default: def,
 		Description: "mlprov load of " + desc + " into a new file store, validated and materialized, in one transaction",
 		run: func(ctx context.Context, env *Env, t Timer) (Outcome, error) {
 			t.StopTimer()
+			path, err := input(env.Corpus, ctx)
+			if err != nil {
+				return Outcome{}, err
+			}
 			// The shared store and the garbage of the last iteration must not add to the
 			// load's peak memory, which is measured.
 			if err := env.release(); err != nil {
@@ -140,7 +146,7 @@ func loadCase(alt, desc string, l engine.Loader, path func(*Corpus) string, def 
 			}
 			resetPeakRSS()
 			t.StartTimer()
-			res, err := e.Load(ctx, l, path(env.Corpus), engine.LoadOptions{})
+			res, err := e.Load(ctx, l, path, engine.LoadOptions{})
 			t.StopTimer()
 			peak := peakRSS()
 			defer t.StartTimer()
@@ -297,7 +303,16 @@ func graphletsCase(a Alternative) Case {
 			if err != nil {
 				return Outcome{}, err
 			}
-			m, err := a.Run(ctx, Store{DB: e.DB(), MLMD: env.Corpus.MLMD})
+			s := Store{DB: e.DB()}
+			if a.ReadsMLMD {
+				t.StopTimer()
+				s.MLMD, err = env.Corpus.MLMD(ctx)
+				t.StartTimer()
+				if err != nil {
+					return Outcome{}, err
+				}
+			}
+			m, err := a.Run(ctx, s)
 			return Outcome{Graphlets: m.Graphlets, Rows: m.Pairs, Check: m}, err
 		},
 		reference: membersRef,

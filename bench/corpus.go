@@ -23,7 +23,7 @@ const cacheVersion = 2
 // DefaultCacheDir is where corpora are kept between runs unless a Runner names another.
 func DefaultCacheDir() string { return filepath.Join(os.TempDir(), "mlprov-bench") }
 
-// Corpus is one generated corpus, in both layouts the benchmarks read.
+// Corpus is one generated corpus, in the layouts the benchmarks read.
 type Corpus struct {
 	Scale float64
 	Seed  uint64
@@ -31,10 +31,41 @@ type Corpus struct {
 	Config synth.Config
 	// Native is the folder of the native layout (Parquet, and the ground truth).
 	Native string
-	// MLMD is the MLMD store of the same corpus (gen --format mlmd), whose ids are Native's.
-	MLMD string
 	// Stats are the generator's counts (Bytes for the Parquet layout).
 	Stats synth.Stats
+
+	dir string       // the corpus's folder in the cache
+	log func(string) // hears what is generated
+}
+
+// MLMD returns the path of the MLMD store of the same corpus (gen --format mlmd), whose ids
+// are Native's, generating it the first time a benchmark asks: at the paper's scale it takes
+// longer to write than every benchmark that reads Parquet takes to run.
+func (c *Corpus) MLMD(ctx context.Context) (string, error) {
+	dir := filepath.Join(c.dir, "mlmd")
+	path := filepath.Join(dir, synth.MLMDFile)
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	tmp, err := os.MkdirTemp(c.dir, "mlmd.part-")
+	if err != nil {
+		return "", fmt.Errorf("corpus cache: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	start := time.Now()
+	if _, err := synth.Generate(ctx, c.Config, tmp, synth.Options{Format: engine.FormatMLMD}); err != nil {
+		return "", fmt.Errorf("corpus at scale %g: %w", c.Scale, err)
+	}
+	if c.log != nil {
+		c.log(fmt.Sprintf("generated the corpus at scale %g as an MLMD store in %.1fs", c.Scale, time.Since(start).Seconds()))
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		// Another run may have written it meanwhile: take theirs.
+		if _, serr := os.Stat(path); serr != nil {
+			return "", fmt.Errorf("corpus cache: %w", errors.Join(err, serr))
+		}
+	}
+	return path, nil
 }
 
 // GroundTruth is the generator's ground truth file.
@@ -58,10 +89,11 @@ func corpusKey(scale float64, cfg synth.Config) (string, error) {
 	return fmt.Sprintf("corpus-v%d-scale%s-seed%d-%s", cacheVersion, strconv.FormatFloat(scale, 'g', -1, 64), cfg.Seed, hex.EncodeToString(sum[:6])), nil
 }
 
-// LoadCorpus returns the corpus at scale and seed from the cache folder, generating it in both
-// layouts the first time. A corpus is built under a temporary name and renamed when complete,
-// so an interrupted run leaves nothing a later run would take for a corpus. log, when set,
-// hears what is generated and how long it took.
+// LoadCorpus returns the corpus at scale and seed from the cache folder, generating its native
+// layout the first time (and its MLMD store when a benchmark asks, see Corpus.MLMD). A corpus
+// is built under a temporary name and renamed when complete, so an interrupted run leaves
+// nothing a later run would take for a corpus. log, when set, hears what is generated and how
+// long it took.
 func LoadCorpus(ctx context.Context, cacheDir string, scale float64, seed uint64, log func(string)) (*Corpus, error) {
 	cfg := ScaleConfig(scale, seed)
 	key, err := corpusKey(scale, cfg)
@@ -69,7 +101,7 @@ func LoadCorpus(ctx context.Context, cacheDir string, scale float64, seed uint64
 		return nil, err
 	}
 	dir := filepath.Join(cacheDir, key)
-	c := &Corpus{Scale: scale, Seed: seed, Config: cfg, Native: filepath.Join(dir, "native"), MLMD: filepath.Join(dir, "mlmd", synth.MLMDFile)}
+	c := &Corpus{Scale: scale, Seed: seed, Config: cfg, Native: filepath.Join(dir, "native"), dir: dir, log: log}
 	statsFile := filepath.Join(dir, "stats.json")
 	if b, err := os.ReadFile(statsFile); err == nil {
 		if err := json.Unmarshal(b, &c.Stats); err != nil {
@@ -96,11 +128,6 @@ func LoadCorpus(ctx context.Context, cacheDir string, scale float64, seed uint64
 		return nil, fmt.Errorf("corpus at scale %g: %w", scale, err)
 	}
 	say("generated the corpus at scale %g (%d pipelines, %d executions, %d events) as Parquet in %.1fs", scale, st.Pipelines, st.Executions, st.Events, time.Since(start).Seconds())
-	start = time.Now()
-	if _, err := synth.Generate(ctx, cfg, filepath.Join(tmp, "mlmd"), synth.Options{Format: engine.FormatMLMD}); err != nil {
-		return nil, fmt.Errorf("corpus at scale %g: %w", scale, err)
-	}
-	say("generated the corpus at scale %g as an MLMD store in %.1fs", scale, time.Since(start).Seconds())
 	b, err := json.Marshal(st)
 	if err != nil {
 		return nil, err

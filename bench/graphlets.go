@@ -50,6 +50,8 @@ type Alternative struct {
 	Description string
 	// SQL is the query for alternatives that are one SQL statement; empty otherwise.
 	SQL string
+	// ReadsMLMD is set when Run walks Store.MLMD.
+	ReadsMLMD bool
 	// Run computes the members.
 	Run func(ctx context.Context, s Store) (Members, error)
 }
@@ -139,7 +141,7 @@ func Alternatives() []Alternative {
 		sqlAlt("using_key", "recursive CTE with USING KEY and an anti-join on the recurring table", usingKeySQL),
 		sqlAlt("fixed_depth", fmt.Sprintf("%d levels of joins, unrolled", FixedDepth), fixedDepthSQL(FixedDepth)),
 		{Name: "go_bfs", Description: "breadth-first walks in Go over adjacency arrays read from the store", Run: goTraversal},
-		{Name: "mlmd_walk", Description: "per-model breadth-first walks through MLMD's API calls, one round of point queries per hop, on the MLMD SQLite store",
+		{Name: "mlmd_walk", ReadsMLMD: true, Description: "per-model breadth-first walks through MLMD's API calls, one round of point queries per hop, on the MLMD SQLite store",
 			Run: func(ctx context.Context, s Store) (Members, error) {
 				if s.MLMD == "" {
 					return Members{}, ErrNoMLMD

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -164,5 +165,30 @@ func TestRunAll(t *testing.T) {
 	}
 	if k1, _ := corpusKey(scale, ScaleConfig(scale, 1)); k1 == "" || strings.Contains(k1, "seed20210620") {
 		t.Errorf("another seed keys the cache as %q", k1)
+	}
+}
+
+// The MLMD store of a corpus is written when a benchmark first asks for it, once.
+func TestMLMDCorpusOnDemand(t *testing.T) {
+	ctx := context.Background()
+	var generated []string
+	c, err := LoadCorpus(ctx, t.TempDir(), 0.003, synth.DefaultSeed, func(s string) { generated = append(generated, s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(generated) != 1 || !strings.Contains(generated[0], "as Parquet") {
+		t.Fatalf("generated %q, want the Parquet corpus alone", generated)
+	}
+	for range 2 {
+		path, err := c.MLMD(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(generated) != 2 || !strings.Contains(generated[1], "MLMD store") {
+		t.Errorf("generated %q, want the MLMD store once after the Parquet corpus", generated)
 	}
 }
