@@ -47,7 +47,8 @@ var (
 type Options struct {
 	// ReadOnly opens the store without write access, so several readers can share it.
 	ReadOnly bool
-	// Threads is DuckDB's worker count; 0 means one per core.
+	// Threads is DuckDB's worker count; 0 means one per core this process may use (Go's
+	// GOMAXPROCS, which follows a container's CPU quota).
 	Threads int
 	// MemoryLimit is DuckDB's memory_limit, such as "4GB"; empty means MLPROV_MEMORY_LIMIT or, unset, half the machine's memory.
 	MemoryLimit string
@@ -127,7 +128,8 @@ func Open(ctx context.Context, path string, opts Options) (*Engine, error) {
 func open(ctx context.Context, path string, opts Options) (*Engine, error) {
 	threads := opts.Threads
 	if threads <= 0 {
-		threads = runtime.NumCPU()
+		// GOMAXPROCS follows the CPUs the process may use: a container's CPU quota too.
+		threads = runtime.GOMAXPROCS(0)
 	}
 	mem := opts.MemoryLimit
 	if mem == "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -46,5 +47,22 @@ func TestDefaultMemoryLimit(t *testing.T) {
 	want := max(total/2, 1<<30)
 	if d := bytes - want; d < -want/50 || d > want/50 {
 		t.Errorf("memory_limit = %d bytes, want about %d (half of %d)", bytes, want, total)
+	}
+}
+
+// A store opened without a thread count takes one per CPU the process may use.
+func TestDefaultThreads(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	e, err := Open(context.Background(), ":memory:", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var threads int
+	if err := e.db.QueryRow(`SELECT current_setting('threads')`).Scan(&threads); err != nil {
+		t.Fatal(err)
+	}
+	if threads != 1 {
+		t.Errorf("threads = %d with GOMAXPROCS 1, want 1", threads)
 	}
 }
