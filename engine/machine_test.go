@@ -29,15 +29,7 @@ func TestDefaultMemoryLimit(t *testing.T) {
 	if total == 0 {
 		t.Skip("this machine's memory cannot be read")
 	}
-	e, err := Open(context.Background(), ":memory:", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	var shown string
-	if err := e.db.QueryRow(`SELECT current_setting('memory_limit')`).Scan(&shown); err != nil {
-		t.Fatal(err)
-	}
+	shown := defaultSetting(t, "memory_limit")
 	var n float64
 	var unit string
 	if _, err := fmt.Sscanf(shown, "%g %s", &n, &unit); err != nil {
@@ -53,16 +45,22 @@ func TestDefaultMemoryLimit(t *testing.T) {
 // A store opened without a thread count takes one per CPU the process may use.
 func TestDefaultThreads(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	if threads := defaultSetting(t, "threads"); threads != "1" {
+		t.Errorf("threads = %s with GOMAXPROCS 1, want 1", threads)
+	}
+}
+
+// defaultSetting returns DuckDB's setting name in a store opened with the zero Options.
+func defaultSetting(t *testing.T, name string) string {
+	t.Helper()
 	e, err := Open(context.Background(), ":memory:", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	var threads int
-	if err := e.db.QueryRow(`SELECT current_setting('threads')`).Scan(&threads); err != nil {
+	var v string
+	if err := e.db.QueryRow(`SELECT current_setting($1)::VARCHAR`, name).Scan(&v); err != nil {
 		t.Fatal(err)
 	}
-	if threads != 1 {
-		t.Errorf("threads = %d with GOMAXPROCS 1, want 1", threads)
-	}
+	return v
 }
