@@ -50,7 +50,8 @@ type Options struct {
 	// Threads is DuckDB's worker count; 0 means one per core this process may use (Go's
 	// GOMAXPROCS, which follows a container's CPU quota).
 	Threads int
-	// MemoryLimit is DuckDB's memory_limit, such as "4GB"; empty means MLPROV_MEMORY_LIMIT or, unset, half the machine's memory.
+	// MemoryLimit is DuckDB's memory_limit, such as "4GB"; empty means MLPROV_MEMORY_LIMIT
+	// or, that unset too, half the machine's memory (see defaultMemoryLimit).
 	MemoryLimit string
 	// TempDir is where DuckDB spills; empty means a folder beside the store (or in the
 	// system's temporary folder for an in-memory store).
