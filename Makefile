@@ -5,7 +5,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN := bin/mlprov
 
-.PHONY: build test demo lint bench golden fuzz calibrate study clean
+.PHONY: build test demo lint bench growth golden fuzz calibrate study clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mlprov
@@ -42,6 +42,15 @@ BENCH_SCALES ?= 0.01,0.1,1
 bench: build
 	rm -rf bench-results
 	$(BIN) bench --scale $(BENCH_SCALES) --out bench-results
+
+# growth: gen, load, prune and report at GROWTH_SCALES, one process after another at the default
+# settings, with the time, peak memory and spill of each in growth-results/results.tsv and their
+# plots beside it (docs/performance.md, Growth with scale). Scale 10 takes about an hour and
+# 60 GB of free disk.
+GROWTH_SCALES ?= 0.1 1 3 10
+growth: build
+	MLPROV=$(CURDIR)/$(BIN) bench/growth/growth.sh growth-results $(GROWTH_SCALES)
+	$(GO) run ./bench/growth growth-results
 
 # calibrate: every corpus at scale 0.1 (eight seeds) and at the paper's scale (four seeds)
 # against the paper's figures, simulated without files, and the paper-scale Parquet files
