@@ -47,25 +47,46 @@ func (c *Corpus) MLMD(ctx context.Context) (string, error) {
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
-	tmp, err := os.MkdirTemp(c.dir, "mlmd.part-")
-	if err != nil {
-		return "", fmt.Errorf("corpus cache: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	start := time.Now()
-	if _, err := synth.Generate(ctx, c.Config, tmp, synth.Options{Format: engine.FormatMLMD}); err != nil {
-		return "", fmt.Errorf("corpus at scale %g: %w", c.Scale, err)
-	}
-	if c.log != nil {
-		c.log(fmt.Sprintf("generated the corpus at scale %g as an MLMD store in %.1fs", c.Scale, time.Since(start).Seconds()))
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		// Another run may have written it meanwhile: take theirs.
-		if _, serr := os.Stat(path); serr != nil {
-			return "", fmt.Errorf("corpus cache: %w", errors.Join(err, serr))
+	err := build(dir, path, func(tmp string) error {
+		start := time.Now()
+		if _, err := synth.Generate(ctx, c.Config, tmp, synth.Options{Format: engine.FormatMLMD}); err != nil {
+			return fmt.Errorf("corpus at scale %g: %w", c.Scale, err)
 		}
+		c.say("generated the corpus at scale %g as an MLMD store in %.1fs", c.Scale, time.Since(start).Seconds())
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	return path, nil
+}
+
+// say tells the corpus's log, when it has one.
+func (c *Corpus) say(format string, args ...any) {
+	if c.log != nil {
+		c.log(fmt.Sprintf(format, args...))
+	}
+}
+
+// build makes the folder final by writing it under a temporary name beside it (write gets
+// that folder) and renaming it when write is done, so an interrupted run leaves nothing a
+// later run would take for it. done is a file of final: where the rename fails because another
+// run built final meanwhile, theirs is taken.
+func build(final, done string, write func(tmp string) error) error {
+	tmp, err := os.MkdirTemp(filepath.Dir(final), filepath.Base(final)+".part-")
+	if err != nil {
+		return fmt.Errorf("corpus cache: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := write(tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		if _, serr := os.Stat(done); serr != nil {
+			return fmt.Errorf("corpus cache: %w", errors.Join(err, serr))
+		}
+	}
+	return nil
 }
 
 // GroundTruth is the generator's ground truth file.
@@ -112,35 +133,22 @@ func LoadCorpus(ctx context.Context, cacheDir string, scale float64, seed uint64
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("corpus cache: %w", err)
 	}
-	tmp, err := os.MkdirTemp(cacheDir, key+".part-")
-	if err != nil {
-		return nil, fmt.Errorf("corpus cache: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	say := func(format string, args ...any) {
-		if log != nil {
-			log(fmt.Sprintf(format, args...))
+	err = build(dir, statsFile, func(tmp string) error {
+		start := time.Now()
+		st, err := synth.Generate(ctx, cfg, filepath.Join(tmp, "native"), synth.Options{})
+		if err != nil {
+			return fmt.Errorf("corpus at scale %g: %w", scale, err)
 		}
-	}
-	start := time.Now()
-	st, err := synth.Generate(ctx, cfg, filepath.Join(tmp, "native"), synth.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("corpus at scale %g: %w", scale, err)
-	}
-	say("generated the corpus at scale %g (%d pipelines, %d executions, %d events) as Parquet in %.1fs", scale, st.Pipelines, st.Executions, st.Events, time.Since(start).Seconds())
-	b, err := json.Marshal(st)
+		c.say("generated the corpus at scale %g (%d pipelines, %d executions, %d events) as Parquet in %.1fs", scale, st.Pipelines, st.Executions, st.Events, time.Since(start).Seconds())
+		b, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		c.Stats = st
+		return os.WriteFile(filepath.Join(tmp, "stats.json"), b, 0o644)
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "stats.json"), b, 0o644); err != nil {
-		return nil, fmt.Errorf("corpus cache: %w", err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		// Another run may have cached it meanwhile: take theirs.
-		if _, serr := os.Stat(statsFile); serr != nil {
-			return nil, fmt.Errorf("corpus cache: %w", errors.Join(err, serr))
-		}
-	}
-	c.Stats = st
 	return c, nil
 }
