@@ -37,39 +37,51 @@ func Formats() []string {
 }
 
 // Lookup returns the loader for a format name, or the first one that recognises path when
-// format is empty or "auto" (ErrNotRecognised when none does). A path that is neither a
-// folder nor a regular file (a pipe, /dev/stdin) is refused before any loader opens it,
-// since opening a pipe can block.
+// format is empty or "auto" (ErrNotRecognised when none does), and the path it reads. A path
+// that is neither a folder nor a regular file (a pipe, /dev/stdin) is refused before any
+// loader opens it, since opening a pipe can block.
+//
+// A folder that holds an MLMD store under the name TFX gives it (mlmd.StoreFile, as a TFX
+// pipeline root and mlprov gen --format mlmd leave it), and is not a native folder, reads as
+// that store: the path returned is the store's, so the folder and the file are one source.
 //
 // A mysql:// address goes to the MLMD loader of MySQL and MariaDB databases (mlmd.Server),
 // whose format is mlmd too; an address of another scheme is refused.
-func Lookup(format, path string) (engine.Loader, error) {
+func Lookup(format, path string) (engine.Loader, string, error) {
 	if scheme, _, ok := strings.Cut(path, "://"); ok && isScheme(scheme) {
 		s := &mlmd.Server{}
 		switch {
 		case !mlmd.IsServerAddress(path):
-			return nil, fmt.Errorf("%s: the only database servers mlprov reads are MySQL and MariaDB (mysql://), not %s", s.Redact(path), scheme)
+			return nil, "", fmt.Errorf("%s: the only database servers mlprov reads are MySQL and MariaDB (mysql://), not %s", s.Redact(path), scheme)
 		case format != "" && format != "auto" && format != s.Format():
-			return nil, fmt.Errorf("%s: format %s cannot read a database server: only %s can", s.Redact(path), format, s.Format())
+			return nil, "", fmt.Errorf("%s: format %s cannot read a database server: only %s can", s.Redact(path), format, s.Format())
 		}
-		return s, nil
+		return s, path, nil
 	}
 	if err := engine.CheckInput(path); err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	auto := format == "" || format == "auto"
+	store, ok := mlmd.StoreIn(path)
+	switch {
+	case ok && (format == engine.FormatMLMD || auto && !(&native.Loader{}).Detect(path)):
+		path = store
+	case format == engine.FormatMLMD && store != "":
+		return nil, "", fmt.Errorf("%s: a folder without an MLMD store (%s) in it: name the store's SQLite file", path, mlmd.StoreFile)
 	}
 	for _, l := range All() {
-		if format == "" || format == "auto" {
+		if auto {
 			if l.Detect(path) {
-				return l, nil
+				return l, path, nil
 			}
 		} else if l.Format() == format {
-			return l, nil
+			return l, path, nil
 		}
 	}
-	if format == "" || format == "auto" {
-		return nil, fmt.Errorf("%s: %w (known: %s)", path, ErrNotRecognised, strings.Join(Formats(), ", "))
+	if auto {
+		return nil, "", fmt.Errorf("%s: %w (known: %s)", path, ErrNotRecognised, strings.Join(Formats(), ", "))
 	}
-	return nil, fmt.Errorf("unknown format %q (known: %s)", format, strings.Join(Formats(), ", "))
+	return nil, "", fmt.Errorf("unknown format %q (known: %s)", format, strings.Join(Formats(), ", "))
 }
 
 // isScheme reports whether s is a URL scheme, as in scheme://: a letter, then letters,

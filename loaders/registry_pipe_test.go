@@ -32,7 +32,7 @@ func TestLookupRefusesPipes(t *testing.T) {
 	} {
 		done := make(chan error, 1)
 		go func() {
-			_, err := Lookup(tc.format, tc.path)
+			_, _, err := Lookup(tc.format, tc.path)
 			done <- err
 		}()
 		select {

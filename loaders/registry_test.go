@@ -1,6 +1,7 @@
 package loaders
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -36,26 +37,35 @@ func TestLookup(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := []struct {
-		path, want, err string
+		format, path, want, err string
+		reads                   string // the path the loader reads, when it is not path
 	}{
-		{store, "mlmd", ""},
-		{filepath.Join("..", "testdata", "example"), "native", ""},
-		{events, "openlineage", ""},
+		{path: store, want: "mlmd"},
+		// A folder holding metadata.sqlite (a TFX pipeline root, gen --format mlmd) is that
+		// store, detected or named.
+		{path: dir, want: "mlmd", reads: store},
+		{format: "mlmd", path: dir, want: "mlmd", reads: store},
+		{format: "openlineage", path: dir, want: "openlineage"},
+		{format: "mlmd", path: filepath.Join("..", "testdata"), err: "a folder without an MLMD store (metadata.sqlite) in it"},
+		{path: filepath.Join("..", "testdata", "example"), want: "native"},
+		{path: events, want: "openlineage"},
 		// Every SQLite file goes to mlmd, whose Stage says what it lacks (no MLMDEnv table).
-		{foreign, "mlmd", ""},
-		{filepath.Join("..", "README.md"), "", "format not recognised"},
+		{path: foreign, want: "mlmd"},
+		{path: filepath.Join("..", "README.md"), err: "format not recognised"},
 	}
 	for _, c := range cases {
-		l, err := Lookup("auto", c.path)
+		l, reads, err := Lookup(c.format, c.path)
 		switch {
 		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
 			t.Errorf("%s: got %v, want an error with %q", c.path, err, c.err)
-		case c.err != "" && (!errors.Is(err, ErrNotRecognised) || strings.Contains(err.Error(), "--")):
+		case c.err != "" && c.format == "" && (!errors.Is(err, ErrNotRecognised) || strings.Contains(err.Error(), "--")):
 			t.Errorf("%s: got %v, want ErrNotRecognised naming no flag (the CLI adds its hint)", c.path, err)
 		case c.err == "" && err != nil:
 			t.Errorf("%s: %v", c.path, err)
 		case c.err == "" && l.Format() != c.want:
 			t.Errorf("%s: detected %s, want %s", c.path, l.Format(), c.want)
+		case c.err == "" && reads != cmp.Or(c.reads, c.path):
+			t.Errorf("Lookup(%q, %s) reads %s, want %s", c.format, c.path, reads, cmp.Or(c.reads, c.path))
 		}
 	}
 }
@@ -73,7 +83,7 @@ func TestLookupServer(t *testing.T) {
 		{"native", "mysql://reader:s3cret@db.example/metadb", "mysql://reader@db.example/metadb: format native cannot read a database server: only mlmd can"},
 		{"", "postgres://reader:s3cret@db.example/metadb", "postgres://reader@db.example/metadb: the only database servers mlprov reads are MySQL and MariaDB (mysql://), not postgres"},
 	} {
-		l, err := Lookup(c.format, c.path)
+		l, _, err := Lookup(c.format, c.path)
 		if c.err == "" {
 			if _, ok := l.(*mlmd.Server); err != nil || !ok {
 				t.Errorf("Lookup(%q, %q) = %T, %v; want *mlmd.Server", c.format, c.path, l, err)

@@ -11,10 +11,11 @@ import (
 	"sync"
 
 	"mlprov/engine"
+	"mlprov/loaders/mlmd"
 )
 
 // MLMDFile is the MLMD store's name in the folder, the name TFX gives its local store.
-const MLMDFile = "metadata.sqlite"
+const MLMDFile = mlmd.StoreFile
 
 // Stats counts what Generate wrote.
 type Stats struct {

@@ -62,15 +62,16 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 		rule = re
 	}
 	var ls []engine.Loader
-	for _, p := range fs.Args() {
-		l, err := loaders.Lookup(c.opts.format, p)
+	paths := fs.Args()
+	for i, p := range paths {
+		l, path, err := loaders.Lookup(c.opts.format, p)
 		if errors.Is(err, loaders.ErrNotRecognised) {
 			return &hintError{err, fmt.Sprintf("mlprov load --format FORMAT %s, with FORMAT one of %s", p, strings.Join(loaders.Formats(), ", "))}
 		}
 		if err != nil {
 			return err
 		}
-		ls = append(ls, l)
+		ls, paths[i] = append(ls, l), path
 	}
 	_, statErr := os.Stat(c.opts.db)
 	fresh := errors.Is(statErr, os.ErrNotExist)
@@ -86,7 +87,7 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 			removeStore(c.opts.db)
 		}
 	}()
-	for i, p := range fs.Args() {
+	for i, p := range paths {
 		lo := engine.LoadOptions{Replace: c.opts.replace, DeployRule: rule}
 		shown := p // what the output calls the input: a server's address without its password
 		if r, ok := ls[i].(engine.Remote); ok {

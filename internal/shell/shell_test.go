@@ -25,11 +25,11 @@ import (
 func exampleStore(t testing.TB) *sql.DB {
 	t.Helper()
 	dir := filepath.Join("..", "..", "testdata", "example")
-	l, err := loaders.Lookup("auto", dir)
+	l, path, err := loaders.Lookup("auto", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return storetest.Loaded(t, l, dir).DB()
+	return storetest.Loaded(t, l, path).DB()
 }
 
 // testAnalyses stand in for the canned analyses that main wires in.

@@ -79,6 +79,20 @@ import (
 // Loader reads MLMD SQLite stores. Its zero value is ready to use.
 type Loader struct{}
 
+// StoreFile is the name TFX gives a local MLMD store in its pipeline root.
+const StoreFile = "metadata.sqlite"
+
+// StoreIn returns where a folder's MLMD store would be (StoreFile in it; "" when dir is not a
+// folder), and whether it is there.
+func StoreIn(dir string) (string, bool) {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return "", false
+	}
+	path := filepath.Join(dir, StoreFile)
+	fi, err := os.Stat(path)
+	return path, err == nil && fi.Mode().IsRegular()
+}
+
 var _ engine.Loader = (*Loader)(nil)
 
 var (
@@ -226,7 +240,7 @@ func openReadOnly(path string) (*sql.DB, func(), error) {
 		return nil, nil, fmt.Errorf("copy the store and its %s: %w", strings.Join(side, ", "), err)
 	}
 	release := func() { os.RemoveAll(dir) }
-	copyPath := filepath.Join(dir, "metadata.sqlite")
+	copyPath := filepath.Join(dir, StoreFile)
 	for attempt := 1; ; attempt++ {
 		changed, err := copyStore(abs, copyPath, side)
 		if err != nil {
@@ -309,13 +323,6 @@ func copyFile(src, dst string) error {
 // Stage implements engine.Loader.
 func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 	name := filepath.Base(path)
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("%s: is a directory: an MLMD store is one SQLite file (metadata.sqlite)", name)
-	}
 	side := sideFiles(path)
 	if err := checkHeader(path, len(side) > 0); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
