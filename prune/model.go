@@ -212,17 +212,20 @@ type Boosted struct {
 	base  float64
 	trees []*node
 	// flat are the trees' nodes in one slice, each split comparing the value with the
-	// upper edge of its bin, and roots where each tree starts in it: what Predict reads.
+	// upper edge of its bin, roots where each tree starts in it, and steps the deepest
+	// leaf's depth: what Predict reads.
 	flat  []flatNode
 	roots []int32
+	steps int
 }
 
-// flatNode is a node of flat: a leaf when feature < 0, else it sends a value to left when
-// the value is unknown or at most cut, to right otherwise.
+// flatNode is a node of flat. A split sends a value to its left child when the value is
+// unknown or at most cut, to its right child, right after it, otherwise; when known is 1, it
+// sends only unknown values left (cut is then NaN). A leaf (value) sends every value to
+// itself, so that every tree is walked the same number of steps.
 type flatNode struct {
-	feature     int32
-	left, right int32
-	cut, value  float64
+	feature, left, known int32
+	cut, value           float64
 }
 
 type node struct {
@@ -284,32 +287,36 @@ func checkTree(n *node, features int) error {
 	return checkTree(n.Right, features)
 }
 
-// compile lays the trees out in flat. A value's bin is at most b exactly when it is
-// unknown (bin 0) or at most the upper edge of bin b, cuts[b-1]; only unknown values are in
-// bin 0, and every value is in a bin at most b when b is past the last cut.
+// compile lays the trees out in flat, each split's two children side by side. A value's
+// bin is at most b exactly when it is unknown (bin 0) or at most the upper edge of bin b,
+// cuts[b-1]; only unknown values are in bin 0, and every value is in a bin at most b when b
+// is past the last cut.
 func (m *Boosted) compile() {
-	m.flat, m.roots = m.flat[:0], m.roots[:0]
-	var add func(n *node) int32
-	add = func(n *node) int32 {
-		k := int32(len(m.flat))
-		m.flat = append(m.flat, flatNode{feature: int32(n.Feature), value: n.Value})
+	m.flat, m.roots, m.steps = m.flat[:0], m.roots[:0], 0
+	var place func(k int32, n *node, depth int)
+	place = func(k int32, n *node, depth int) {
 		if n.Feature < 0 {
-			m.flat[k].feature = -1
-			return k
+			m.flat[k] = flatNode{left: k, cut: math.Inf(1), value: n.Value}
+			m.steps = max(m.steps, depth)
+			return
 		}
-		cut := math.NaN() // bin 0: only unknown values go left
+		left := int32(len(m.flat))
+		m.flat = append(m.flat, flatNode{}, flatNode{})
+		f := flatNode{feature: int32(n.Feature), left: left, known: 1, cut: math.NaN()}
 		if cuts := m.cuts[n.Feature]; n.Bin > len(cuts) {
-			cut = math.Inf(1)
+			f.known, f.cut = 0, math.Inf(1)
 		} else if n.Bin > 0 {
-			cut = cuts[n.Bin-1]
+			f.known, f.cut = 0, cuts[n.Bin-1]
 		}
-		l := add(n.Left)
-		r := add(n.Right)
-		m.flat[k].left, m.flat[k].right, m.flat[k].cut = l, r, cut
-		return k
+		m.flat[k] = f
+		place(left, n.Left, depth+1)
+		place(left+1, n.Right, depth+1)
 	}
 	for _, t := range m.trees {
-		m.roots = append(m.roots, add(t))
+		k := int32(len(m.flat))
+		m.flat = append(m.flat, flatNode{})
+		m.roots = append(m.roots, k)
+		place(k, t, 0)
 	}
 }
 
@@ -468,25 +475,33 @@ func leaf(n *node, b []uint8) float64 {
 	return n.Value
 }
 
-// Predict implements Model.
+// Predict implements Model. It walks four trees at a time, each step without a branch,
+// which way a value goes being as good as random; the trees' values are added in order.
 func (m *Boosted) Predict(x []float64) float64 {
 	if len(m.roots) != len(m.trees) {
 		m.compile()
 	}
-	s := m.base
-	for _, k := range m.roots {
-		for {
-			n := &m.flat[k]
-			if n.feature < 0 {
-				s += n.value
-				break
-			}
-			if v := x[n.feature]; v <= n.cut || math.IsNaN(v) {
-				k = n.left
-			} else {
-				k = n.right
-			}
+	next := func(k int32) int32 {
+		n := &m.flat[k]
+		v := x[n.feature]
+		return n.left + (b2i(v > n.cut) | b2i(v == v)&n.known)
+	}
+	s, roots := m.base, m.roots
+	for ; len(roots) >= 4; roots = roots[4:] {
+		a, b, c, d := roots[0], roots[1], roots[2], roots[3]
+		for range m.steps {
+			a, b, c, d = next(a), next(b), next(c), next(d)
 		}
+		s += m.flat[a].value
+		s += m.flat[b].value
+		s += m.flat[c].value
+		s += m.flat[d].value
+	}
+	for _, k := range roots {
+		for range m.steps {
+			k = next(k)
+		}
+		s += m.flat[k].value
 	}
 	return sigmoid(s)
 }
@@ -609,6 +624,14 @@ func dot(a, b []float64) float64 {
 		s += a[i] * b[i]
 	}
 	return s
+}
+
+// b2i is 1 for true, 0 for false, without a branch.
+func b2i(b bool) int32 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func b2f(b bool) float64 {
