@@ -371,7 +371,9 @@ func (m *Boosted) Fit(X [][]float64, y []bool) {
 	}
 	g := &grower{m: m, d: d, nb: m.Bins + 1, binned: binned, grad: make([]float64, len(X)), hess: make([]float64, len(X)),
 		scratch: make([]int, len(X))}
-	g.hist = make([]float64, 2*d*g.nb)
+	for range m.Depth {
+		g.hists = append(g.hists, make([]float64, 2*d*g.nb))
+	}
 	idx := make([]int, len(X))
 	m.trees = nil
 	for t := 0; t < m.Trees; t++ {
@@ -383,7 +385,12 @@ func (m *Boosted) Fit(X [][]float64, y []bool) {
 		for i := range idx {
 			idx[i] = i
 		}
-		tree := g.grow(idx, m.Depth)
+		var tree *node
+		if m.Depth > 0 {
+			tree = g.grow(idx, m.Depth, g.histogram(idx, g.hists[0]))
+		} else {
+			tree = g.leaf(idx)
+		}
 		m.trees = append(m.trees, tree)
 		for i := range X {
 			score[i] += leaf(tree, binned[i*d:(i+1)*d])
@@ -399,24 +406,15 @@ type grower struct {
 	d, nb      int
 	binned     []uint8
 	grad, hess []float64
-	hist       []float64 // per feature and bin, the sums of gradients and hessians
-	scratch    []int     // room to partition a node's rows in
+	// hists hold histograms, per feature and bin the sums of gradients and hessians: one
+	// for each level of a tree but its leaves.
+	hists   [][]float64
+	scratch []int // room to partition a node's rows in
 }
 
-// grow returns the subtree that splits rows idx (in ascending order, which it keeps) down
-// to depth more levels. It reorders idx so that the left child's rows come first.
-func (g *grower) grow(idx []int, depth int) *node {
-	m := g.m
-	var G, H float64
-	for _, i := range idx {
-		G += g.grad[i]
-		H += g.hess[i]
-	}
-	n := &node{Value: -m.Rate * G / (H + m.L2), Feature: -1}
-	if depth == 0 || len(idx) < 20 {
-		return n
-	}
-	d, nb, hist := g.d, g.nb, g.hist
+// histogram fills hist with the histogram of rows idx, and returns it.
+func (g *grower) histogram(idx []int, hist []float64) []float64 {
+	d, nb := g.d, g.nb
 	clear(hist)
 	for _, i := range idx {
 		gr, hs := g.grad[i], g.hess[i]
@@ -426,6 +424,36 @@ func (g *grower) grow(idx []int, depth int) *node {
 			hist[k+1] += hs
 		}
 	}
+	return hist
+}
+
+// sums returns the sums of the gradients and hessians of rows idx.
+func (g *grower) sums(idx []int) (G, H float64) {
+	for _, i := range idx {
+		G += g.grad[i]
+		H += g.hess[i]
+	}
+	return G, H
+}
+
+// leaf returns the leaf of rows idx.
+func (g *grower) leaf(idx []int) *node {
+	G, H := g.sums(idx)
+	return &node{Value: -g.m.Rate * G / (H + g.m.L2), Feature: -1}
+}
+
+// grow returns the subtree that splits rows idx (in ascending order, which it keeps) down
+// to depth (at least 1) more levels; hist is their histogram, which grow uses up. It
+// reorders idx so that the left child's rows come first. Of two children, only the smaller
+// one's histogram is built from its rows; the larger one's is the parent's less it.
+func (g *grower) grow(idx []int, depth int, hist []float64) *node {
+	m := g.m
+	G, H := g.sums(idx)
+	n := &node{Value: -m.Rate * G / (H + m.L2), Feature: -1}
+	if len(idx) < 20 {
+		return n
+	}
+	d, nb := g.d, g.nb
 	best, bestGain := [2]int{-1, 0}, 1e-9
 	parent := G * G / (H + m.L2)
 	for j := 0; j < d; j++ {
@@ -459,9 +487,30 @@ func (g *grower) grow(idx []int, depth int) *node {
 	}
 	copy(idx[l:], right)
 	n.Feature, n.Bin = best[0], best[1]
-	n.Left = g.grow(idx[:l], depth-1)
-	n.Right = g.grow(idx[l:], depth-1)
+	left, rest := idx[:l], idx[l:]
+	if depth == 1 {
+		n.Left, n.Right = g.leaf(left), g.leaf(rest)
+		return n
+	}
+	leftHist, restHist := g.hists[m.Depth-depth+1], hist
+	if len(rest) < len(left) {
+		leftHist, restHist = restHist, leftHist
+		g.histogram(rest, restHist)
+		subtract(leftHist, restHist)
+	} else {
+		g.histogram(left, leftHist)
+		subtract(restHist, leftHist)
+	}
+	n.Left = g.grow(left, depth-1, leftHist)
+	n.Right = g.grow(rest, depth-1, restHist)
 	return n
+}
+
+// subtract subtracts b from a, element by element.
+func subtract(a, b []float64) {
+	for k, v := range b {
+		a[k] -= v
+	}
 }
 
 func leaf(n *node, b []uint8) float64 {
