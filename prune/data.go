@@ -70,31 +70,33 @@ func load(ctx context.Context, db *sql.DB, where string, args ...any) (*Dataset,
 	for _, n := range numericFeatures {
 		q += fmt.Sprintf(", (f.%s)::DOUBLE", n)
 	}
+	from := ` FROM graphlet_features f WHERE f.trainer_start IS NOT NULL` + where
+	// How many there are, so that the graphlets are not copied as they are read.
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*)`+from, args...).Scan(&n); err != nil {
+		return nil, fmt.Errorf("count graphlet features: %w", err)
+	}
 	q += ` FROM graphlet_features f JOIN graphlets g USING (graphlet_id) WHERE f.trainer_start IS NOT NULL` + where + ` ORDER BY f.trainer_start, f.graphlet_id`
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read graphlet features: %w", err)
 	}
 	defer rows.Close()
-	ds := &Dataset{Names: numericFeatures}
+	ds := &Dataset{Names: numericFeatures, Graphlets: make([]Graphlet, 0, n)}
+	var g Graphlet
+	var push, finished sql.NullTime
+	var spans sql.NullString
+	vals := make([]sql.NullFloat64, len(numericFeatures))
+	dest := []any{&g.ID, &g.PipelineID, &g.TrainerNode, &g.Start, &finished, &spans, &g.Pushed, &push, &g.CostExclusive, &g.ModelType}
+	for i := range vals {
+		dest = append(dest, &vals[i])
+	}
 	for rows.Next() {
-		var g Graphlet
-		var push, finished sql.NullTime
-		var spans sql.NullString
-		vals := make([]sql.NullFloat64, len(numericFeatures))
-		dest := []any{&g.ID, &g.PipelineID, &g.TrainerNode, &g.Start, &finished, &spans, &g.Pushed, &push, &g.CostExclusive, &g.ModelType}
-		for i := range vals {
-			dest = append(dest, &vals[i])
-		}
+		g = Graphlet{}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("read graphlet features: %w", err)
 		}
-		if push.Valid {
-			g.PushTime = push.Time
-		}
-		if finished.Valid {
-			g.Finished = finished.Time
-		}
+		g.PushTime, g.Finished = push.Time, finished.Time // zero when NULL
 		if g.Spans, err = parseSpans(spans.String); err != nil {
 			return nil, fmt.Errorf("read graphlet %d's input spans: %w", g.ID, err)
 		}
