@@ -3,8 +3,11 @@ package prune
 import (
 	"maps"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -280,15 +283,20 @@ func (s *scorer) score(i int, x []float64) float64 {
 	if sameFeatures(x, s.gs[i].Features) {
 		return s.base[k]
 	}
-	if s.lastX == nil {
-		s.lastX, s.lastP = make([][]float64, len(s.base)), make([]float64, len(s.base))
-	}
 	if s.lastX[k] != nil && sameFeatures(x, s.lastX[k]) {
 		return s.lastP[k]
 	}
 	p := s.model.Predict(s.enc.encodeOne(&s.gs[i], x))
 	s.lastX[k], s.lastP[k] = x, p
 	return p
+}
+
+// remember makes room for the last features and score of each graphlet, before replays
+// (which may run side by side, each pipeline's graphlets apart) score.
+func (s *scorer) remember() {
+	if s.lastX == nil {
+		s.lastX, s.lastP = make([][]float64, len(s.base)), make([]float64, len(s.base))
+	}
 }
 
 func sameFeatures(a, b []float64) bool {
@@ -304,6 +312,7 @@ func sameFeatures(a, b []float64) bool {
 // as it was), skipping a graphlet when the model scores it below threshold; it returns the
 // decisions and the scores they were made on.
 func (s *scorer) replayAt(start *tracker, to int, threshold float64) (skip []bool, scores []float64) {
+	s.remember()
 	scores = make([]float64, to-s.from)
 	skip = start.clone().closedLoop(s.from, to, func(i int, x []float64) bool {
 		scores[i-s.from] = s.score(i, x)
@@ -312,13 +321,23 @@ func (s *scorer) replayAt(start *tracker, to int, threshold float64) (skip []boo
 	return skip, scores
 }
 
-// pipelineReplay is one pipeline's latest replay in a sweep.
+// pipelineReplay is one pipeline's replays in a sweep.
 type pipelineReplay struct {
 	idx    []int     // its graphlets, in time order
-	scores []float64 // their scores in the replay
+	scores []float64 // their scores in the latest replay
 	skip   []bool    // and the decisions
-	at     float64   // the replay's threshold
+	at     float64   // the latest replay's threshold
 	done   bool
+	// changes are its decisions at each threshold where they changed, from the first
+	// graphlet decided otherwise on, in threshold order.
+	changes []decisions
+}
+
+// decisions are a pipeline's decisions at one threshold of a sweep (Thresholds()[at]) from
+// its first-th graphlet on.
+type decisions struct {
+	at, first int
+	skip      []bool
 }
 
 // firstChange returns the first graphlet the replay at threshold t could decide otherwise,
@@ -333,13 +352,44 @@ func (r *pipelineReplay) firstChange(t float64) int {
 	return -1
 }
 
-// sweep replays graphlets from..to-1 in closed loop once per threshold (Thresholds). The
-// pipelines replay apart, as their histories are apart, and a pipeline's replay at one
-// threshold is its replay at the one before unless it scored a graphlet between the two:
-// until then it skipped the same graphlets, saw the same history and scored the same. Only
-// the pipelines whose decisions change are replayed again, and each from the first graphlet
-// it decides otherwise.
-func (s *scorer) sweep(name string, start *tracker, to int, end time.Time) []Outcome {
+// replays replays one pipeline in closed loop at each of thresholds in turn, from the
+// history start holds. Its replay at one threshold is its replay at the one before unless
+// it scored a graphlet between the two: until then it skipped the same graphlets, saw the
+// same history and scored the same. So it is replayed again only when its decisions change,
+// and from the first graphlet it decides otherwise.
+func (s *scorer) replays(r *pipelineReplay, p int64, start *tracker, thresholds []float64) {
+	for at, t := range thresholds {
+		first := 0
+		if r.done {
+			if first = r.firstChange(t); first < 0 {
+				continue
+			}
+		} else {
+			r.scores, r.skip = make([]float64, len(r.idx)), make([]bool, len(r.idx))
+		}
+		// Up to the first graphlet decided otherwise, the replay is the last one: its
+		// history is only brought along.
+		tr := start.only(p)
+		for k, i := range r.idx {
+			if k < first {
+				tr.advance(i)
+			} else {
+				r.scores[k] = s.score(i, tr.features(i))
+				r.skip[k] = r.scores[k] < t
+			}
+			if !r.skip[k] {
+				tr.trained(i)
+			}
+		}
+		r.at, r.done = t, true
+		r.changes = append(r.changes, decisions{at: at, first: first, skip: slices.Clone(r.skip[first:])})
+	}
+}
+
+// sweep replays graphlets from..to-1 in closed loop once per threshold, in order. The
+// pipelines replay apart, as their histories are apart, side by side (replays); then each
+// threshold's decisions are put together from the pipelines' and scored, side by side too.
+func (s *scorer) sweep(name string, start *tracker, to int, end time.Time, thresholds []float64) []Outcome {
 	var order []int64
 	byPipeline := map[int64]*pipelineReplay{}
 	for i := s.from; i < to; i++ {
@@ -352,43 +402,47 @@ func (s *scorer) sweep(name string, start *tracker, to int, end time.Time) []Out
 		}
 		r.idx = append(r.idx, i)
 	}
-	skip := make([]bool, to-s.from)
+	s.remember()
+	var next atomic.Int64
+	together(runtime.GOMAXPROCS(0), func(int) {
+		for k := next.Add(1) - 1; k < int64(len(order)); k = next.Add(1) - 1 {
+			p := order[k]
+			s.replays(byPipeline[p], p, start, thresholds)
+		}
+	})
+
 	rp := newReplayer(s.gs[s.from:to], end)
-	var out []Outcome
-	for _, t := range Thresholds() {
-		t := t
+	out := make([]Outcome, len(thresholds))
+	skip := make([]bool, to-s.from)
+	seen := make(map[int64]int, len(order)) // how many of each pipeline's changes are in skip
+	work := make(chan int)
+	skips := make([][]bool, len(thresholds))
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for at := range work {
+				out[at] = rp.replay(name, skips[at])
+				out[at].Threshold = &thresholds[at]
+				skips[at] = nil
+			}
+		}()
+	}
+	for at := range thresholds {
 		for _, p := range order {
 			r := byPipeline[p]
-			first := 0
-			if r.done {
-				if first = r.firstChange(t); first < 0 {
-					continue
+			for ; seen[p] < len(r.changes) && r.changes[seen[p]].at == at; seen[p]++ {
+				c := r.changes[seen[p]]
+				for k, d := range c.skip {
+					skip[r.idx[c.first+k]-s.from] = d
 				}
-			} else {
-				r.scores, r.skip = make([]float64, len(r.idx)), make([]bool, len(r.idx))
-			}
-			// Up to the first graphlet decided otherwise, the replay is the last one: its
-			// history is only brought along.
-			tr := start.only(p)
-			for k, i := range r.idx {
-				if k < first {
-					tr.advance(i)
-				} else {
-					r.scores[k] = s.score(i, tr.features(i))
-					r.skip[k] = r.scores[k] < t
-				}
-				if !r.skip[k] {
-					tr.trained(i)
-				}
-			}
-			r.at, r.done = t, true
-			for k, i := range r.idx {
-				skip[i-s.from] = r.skip[k]
 			}
 		}
-		o := rp.replay(name, skip)
-		o.Threshold = &t
-		out = append(out, o)
+		skips[at] = slices.Clone(skip)
+		work <- at
 	}
+	close(work)
+	wg.Wait()
 	return out
 }

@@ -40,7 +40,7 @@ func Replay(name string, gs []Graphlet, skip []bool, end time.Time) Outcome {
 }
 
 // replayer replays one period under many policies: what every replay needs is worked out
-// once.
+// once. Replays may run side by side.
 type replayer struct {
 	gs              []Graphlet
 	end             time.Time
@@ -51,7 +51,6 @@ type replayer struct {
 	// pipelineEnds where each pipeline's run of them ends.
 	pushed       []int
 	pipelineEnds []int
-	delays       []float64 // room for the delays of one replay
 }
 
 func newReplayer(gs []Graphlet, end time.Time) *replayer {
@@ -126,7 +125,7 @@ func (r *replayer) stalenessAdded(skip []bool) (mean, p95 float64) {
 		return 0, 0
 	}
 	// Only the delays that are not zero are kept and sorted; the zeros come before them.
-	delays := r.delays[:0]
+	var delays []float64
 	from := 0
 	for _, to := range r.pipelineEnds {
 		next := r.end // the next kept push, scanning backwards
@@ -143,7 +142,6 @@ func (r *replayer) stalenessAdded(skip []bool) (mean, p95 float64) {
 		}
 		from = to
 	}
-	r.delays = delays
 	sort.Float64s(delays)
 	var s float64
 	for _, d := range delays {
@@ -163,22 +161,46 @@ func ratio(a, b float64) float64 {
 	return a / b
 }
 
-// Thresholds are the probabilities the sweep tries: skip a graphlet when its predicted
-// probability of pushing is below the threshold.
+// Thresholds are the probabilities a sweep tries first: skip a graphlet when its predicted
+// probability of pushing is below the threshold. They run from 0 to 0.5 by 0.025, then by
+// 0.1 to 0.9; Search refines them by 0.005 around the operating point.
 func Thresholds() []float64 {
 	var ts []float64
-	for i := 0; i <= 100; i++ {
-		ts = append(ts, float64(i)/200) // 0 to 0.5 by 0.005
+	for i := 0; i <= 100; i += 5 {
+		ts = append(ts, float64(i)/200)
 	}
 	return append(ts, 0.6, 0.7, 0.8, 0.9)
 }
 
+// finer returns the thresholds by 0.005 from 0 to 0.5 that lie less than 0.025 from t
+// and that Thresholds lacks.
+func finer(t float64) []float64 {
+	var ts []float64
+	for i := 0; i <= 100; i++ {
+		if v := float64(i) / 200; i%5 != 0 && math.Abs(v-t) < 0.025 {
+			ts = append(ts, v)
+		}
+	}
+	return ts
+}
+
+// Search finds the operating point for a bound on pushes lost (OperatingPoint) in two
+// sweeps: over Thresholds, then by 0.005 around the best of them. It returns the operating
+// point and every outcome swept, by threshold. sweep replays at each of the thresholds it
+// is given, in order.
+func Search(sweep func(thresholds []float64) []Outcome, maxLoss float64) (Outcome, []Outcome) {
+	all := sweep(Thresholds())
+	all = append(all, sweep(finer(*OperatingPoint(all, maxLoss).Threshold))...)
+	sort.SliceStable(all, func(a, b int) bool { return *all[a].Threshold < *all[b].Threshold })
+	return OperatingPoint(all, maxLoss), all
+}
+
 // Sweep replays gs once per threshold, skipping where score < threshold.
-func Sweep(name string, gs []Graphlet, score []float64, end time.Time) []Outcome {
+func Sweep(name string, gs []Graphlet, score []float64, end time.Time, thresholds []float64) []Outcome {
 	var out []Outcome
 	skip := make([]bool, len(gs))
 	r := newReplayer(gs, end)
-	for _, t := range Thresholds() {
+	for _, t := range thresholds {
 		t := t
 		for i := range gs {
 			skip[i] = score[i] < t

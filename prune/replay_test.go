@@ -2,6 +2,8 @@ package prune
 
 import (
 	"math"
+	"slices"
+	"sort"
 	"testing"
 	"time"
 
@@ -72,14 +74,47 @@ func TestOperatingPointRespectsTheBound(t *testing.T) {
 	gs := history()
 	// Scores: the unpushed graphlets score lowest, then g5.
 	score := []float64{0.9, 0.3, 0.1, 0.8, 0.7, 0.2}
-	sweep := Sweep("model", gs, score, at(48))
-	op := OperatingPoint(sweep, 0.0)
+	op, sweep := Search(func(ts []float64) []Outcome { return Sweep("model", gs, score, at(48), ts) }, 0.0)
 	if op.WasteSaved != 1 || op.PushesLost != 0 || *op.Threshold <= 0.2 || *op.Threshold > 0.3 {
 		t.Errorf("operating point with no loss allowed = %+v, want all waste saved at a threshold in (0.2, 0.3]", op)
 	}
 	op = OperatingPoint(sweep, 0.3)
 	if op.WasteSaved != 1 || op.PushesLost != 0 {
 		t.Errorf("a looser bound must not pick a point that saves no more: %+v", op)
+	}
+}
+
+// TestSearchFindsTheFineOptimum checks that the search, which sweeps the coarse thresholds
+// and then the fine ones around the best, finds the operating point a sweep of every fine
+// threshold finds, at bounds from none to a fifth of the pushes lost.
+func TestSearchFindsTheFineOptimum(t *testing.T) {
+	ds := pipelinesHistory(5)
+	gs := ds.Graphlets
+	score := make([]float64, len(gs))
+	for i, g := range gs {
+		score[i] = min(1, g.Features[0]*0.6+0.1*b2f(g.Pushed)) // the feature that drives pushes, and a hint
+	}
+	end := periodEnd(gs)
+	var every []float64
+	for i := 0; i <= 100; i++ {
+		every = append(every, float64(i)/200)
+	}
+	all := Sweep("model", gs, score, end, append(every, 0.6, 0.7, 0.8, 0.9))
+	var thresholds []float64
+	for _, bound := range []float64{0, 0.01, 0.02, 0.05, 0.1, 0.2} {
+		want := OperatingPoint(all, bound)
+		got, swept := Search(func(ts []float64) []Outcome { return Sweep("model", gs, score, end, ts) }, bound)
+		if *got.Threshold != *want.Threshold || got.WasteSaved != want.WasteSaved {
+			t.Errorf("bound %v: search finds threshold %v saving %v, every threshold finds %v saving %v",
+				bound, *got.Threshold, got.WasteSaved, *want.Threshold, want.WasteSaved)
+		}
+		if !sort.SliceIsSorted(swept, func(a, b int) bool { return *swept[a].Threshold < *swept[b].Threshold }) {
+			t.Errorf("bound %v: the outcomes swept are not in threshold order", bound)
+		}
+		thresholds = append(thresholds, *want.Threshold)
+	}
+	if slices.Sort(thresholds); len(slices.Compact(thresholds)) < 3 {
+		t.Fatalf("the bounds give operating points at %v: too few apart to test the search", thresholds)
 	}
 }
 

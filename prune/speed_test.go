@@ -237,10 +237,11 @@ func TestSweepReplaysAsEachThresholdDoes(t *testing.T) {
 	newScorer := func() *scorer {
 		return &scorer{model: m, enc: enc, gs: ds.Graphlets, from: from, base: predictAll(m, enc.encode(eval))}
 	}
-	got := newScorer().sweep("model", start, len(ds.Graphlets), end)
+	thresholds := append(Thresholds(), finer(0.1)...) // out of order: each replays from the one before
+	got := newScorer().sweep("model", start, len(ds.Graphlets), end, thresholds)
 	ref := newScorer()
 	var kinds []bool
-	for k, th := range Thresholds() {
+	for k, th := range thresholds {
 		skip, _ := ref.replayAt(start, len(ds.Graphlets), th)
 		want := Replay("model", eval, skip, end)
 		want.Threshold = &th

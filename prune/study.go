@@ -57,8 +57,8 @@ type Result struct {
 	BestPossibleHindsight *Outcome    `json:"best_possible_hindsight,omitempty"`
 	Baselines             []Outcome   `json:"baselines"`
 	Model                 ModelReport `json:"model"`
-	// Sweep is the model's closed-loop replay at each of Thresholds; BestPossibleSweep the
-	// generator's p_push's.
+	// Sweep is the model's closed-loop replay at each threshold Search tried, in order;
+	// BestPossibleSweep the generator's p_push's.
 	Sweep             []Outcome `json:"sweep"`
 	BestPossibleSweep []Outcome `json:"best_possible_sweep,omitempty"`
 	model             Model     // the model fitted on the training period
@@ -131,8 +131,9 @@ func bothClasses(gs []Graphlet) bool {
 
 // Study learns on the earlier part of the history (the training period), chooses the
 // threshold on the training period's last quarter, and replays the later part in closed loop
-// at that threshold; it also sweeps every threshold over the replay, for the hindsight optimum
-// and the trade-off curve. The replays are linear in the graphlets, once per threshold.
+// at that threshold; it also sweeps the thresholds over the replay, for the hindsight optimum
+// and the trade-off curve. Each threshold is chosen by Search, and the replays are linear in
+// the graphlets, once per threshold tried.
 func Study(ds *Dataset, opts Options) (*Result, error) {
 	if opts.TrainFraction <= 0 || opts.TrainFraction >= 1 {
 		opts.TrainFraction = 0.6
@@ -180,7 +181,10 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 	trainEnc := newEncoder(ds.Names, train)
 	together(2, func(k int) {
 		if k == 0 {
-			res.Model.Validation = OperatingPoint(best.sweep("model", ds.trackerAt(nFit), nTrain, validEnd), opts.MaxCadenceLoss)
+			start := ds.trackerAt(nFit)
+			res.Model.Validation, _ = Search(func(ts []float64) []Outcome {
+				return best.sweep("model", start, nTrain, validEnd, ts)
+			}, opts.MaxCadenceLoss)
 			return
 		}
 		model.Fit(trainEnc.encode(train), labels(train))
@@ -205,7 +209,9 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 	atEval := ds.trackerAt(nTrain)
 	together(2, func(k int) {
 		if k == 0 {
-			res.Sweep = sc.sweep("model", atEval, n, end)
+			res.Hindsight, res.Sweep = Search(func(ts []float64) []Outcome {
+				return sc.sweep("model", atEval, n, end, ts)
+			}, opts.MaxCadenceLoss)
 			return
 		}
 		res.Model.Importances = permutationImportance(model, enc.names, X, y, opts.Seed)
@@ -213,7 +219,6 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 	skip, replayed := sc.replayAt(atEval, n, threshold)
 	res.OperatingPoint = Replay("model", eval, skip, end)
 	res.OperatingPoint.Threshold, res.OperatingPoint.ChosenInAdvance = &threshold, true
-	res.Hindsight = OperatingPoint(res.Sweep, opts.MaxCadenceLoss)
 	for i, g := range eval {
 		res.Decisions = append(res.Decisions, Decision{GraphletID: g.ID, PipelineID: g.PipelineID, TrainerStart: g.Start,
 			PPush: sc.base[i], PPushReplayed: replayed[i], Skipped: skip[i]})
@@ -250,11 +255,11 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 		}
 		// The generator's p_push reads no history: its replays are the same in closed loop.
 		const name = "best possible (generator's p_push)"
-		chosen := OperatingPoint(Sweep(name, valid, vp, validEnd), opts.MaxCadenceLoss)
+		chosen, _ := Search(func(ts []float64) []Outcome { return Sweep(name, valid, vp, validEnd, ts) }, opts.MaxCadenceLoss)
 		inAdvance := atThreshold(name, eval, p, *chosen.Threshold, end)
 		res.BestPossible = &inAdvance
-		res.BestPossibleSweep = Sweep(name, eval, p, end)
-		hindsight := OperatingPoint(res.BestPossibleSweep, opts.MaxCadenceLoss)
+		var hindsight Outcome
+		hindsight, res.BestPossibleSweep = Search(func(ts []float64) []Outcome { return Sweep(name, eval, p, end, ts) }, opts.MaxCadenceLoss)
 		res.BestPossibleHindsight = &hindsight
 	}
 	return res, nil

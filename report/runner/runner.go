@@ -76,7 +76,7 @@ type Study struct {
 
 // studyVersion is part of what a kept study was made from: raise it when a change to the
 // study changes its figures, so that no report reuses a study an older mlprov made.
-const studyVersion = 1
+const studyVersion = 2
 
 // StudyMadeFrom says what a study of e with opts is made from, as the store keeps it beside
 // the study: the checksums of the tables the derived tables were last derived from (which
