@@ -375,17 +375,18 @@ func (m *Boosted) Fit(X [][]float64, y []bool) {
 	for range m.Depth {
 		g.hists = append(g.hists, make([]float64, 2*d*g.nb))
 	}
+	g.spare = make([]float64, 2*d*g.nb)
 	idx := make([]int, len(X))
 	m.trees = nil
 	for t := 0; t < m.Trees; t++ {
-		for i := range X {
-			p := sigmoid(score[i])
-			g.grad[i] = p - b2f(y[i])
-			g.hess[i] = math.Max(p*(1-p), 1e-6)
-		}
-		for i := range idx {
-			idx[i] = i
-		}
+		halves(len(X), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				p := sigmoid(score[i])
+				g.grad[i] = p - b2f(y[i])
+				g.hess[i] = math.Max(p*(1-p), 1e-6)
+				idx[i] = i
+			}
+		})
 		var tree *node
 		if m.Depth > 0 {
 			tree = g.grow(idx, m.Depth, g.histogram(idx, g.hists[0]))
@@ -393,11 +394,27 @@ func (m *Boosted) Fit(X [][]float64, y []bool) {
 			tree = g.leaf(idx)
 		}
 		m.trees = append(m.trees, tree)
-		for i := range X {
-			score[i] += leaf(tree, binned[i*d:(i+1)*d])
-		}
+		halves(len(X), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				score[i] += leaf(tree, binned[i*d:(i+1)*d])
+			}
+		})
 	}
 	m.compile()
+}
+
+// halfRows is the fewest rows in each half of a pass that halves runs as two halves.
+const halfRows = 1 << 15
+
+// halves runs do over rows 0..n-1: over two halves side by side when there are enough rows,
+// else over all of them. Which rows form the halves depends only on n, so that what is
+// summed over them comes out the same on every machine.
+func halves(n int, do func(lo, hi int)) {
+	if n < 2*halfRows {
+		do(0, n)
+		return
+	}
+	together(2, func(k int) { do(k*n/2, (k+1)*n/2) })
 }
 
 // grower grows one tree of a Boosted from the binned rows (d bins a row) and the rows'
@@ -410,11 +427,30 @@ type grower struct {
 	// hists hold histograms, per feature and bin the sums of gradients and hessians: one
 	// for each level of a tree but its leaves.
 	hists   [][]float64
-	scratch []int // room to partition a node's rows in
+	spare   []float64 // the histogram of a second half
+	scratch []int     // room to partition a node's rows in
 }
 
-// histogram fills hist with the histogram of rows idx, and returns it.
+// histogram fills hist with the histogram of rows idx, and returns it: the sum of the two
+// halves' histograms (halves), the second built in spare.
 func (g *grower) histogram(idx []int, hist []float64) []float64 {
+	halves(len(idx), func(lo, hi int) {
+		if lo == 0 {
+			g.add(idx[lo:hi], hist)
+		} else {
+			g.add(idx[lo:hi], g.spare)
+		}
+	})
+	if len(idx) >= 2*halfRows {
+		for k, v := range g.spare {
+			hist[k] += v
+		}
+	}
+	return hist
+}
+
+// add fills hist with the histogram of rows idx.
+func (g *grower) add(idx []int, hist []float64) {
 	d, nb := g.d, g.nb
 	clear(hist)
 	for _, i := range idx {
@@ -425,7 +461,6 @@ func (g *grower) histogram(idx []int, hist []float64) []float64 {
 			hist[k+1] += hs
 		}
 	}
-	return hist
 }
 
 // sums returns the sums of the gradients and hessians of rows idx.
