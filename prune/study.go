@@ -217,7 +217,8 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 		res.Model.Importances = permutationImportance(model, enc.names, X, y, opts.Seed)
 	})
 	skip, replayed := sc.replayAt(atEval, n, threshold)
-	res.OperatingPoint = Replay("model", eval, skip, end)
+	rp := newReplayer(eval, end)
+	res.OperatingPoint = rp.replay("model", skip)
 	res.OperatingPoint.Threshold, res.OperatingPoint.ChosenInAdvance = &threshold, true
 	for i, g := range eval {
 		res.Decisions = append(res.Decisions, Decision{GraphletID: g.ID, PipelineID: g.PipelineID, TrainerStart: g.Start,
@@ -239,10 +240,10 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 		return ds.Graphlets[i].NewSpans == 0
 	})
 	res.Baselines = []Outcome{
-		Replay("run everything", eval, none, end),
-		Replay("oracle (skip exactly the unpushed)", eval, oracle, end),
-		Replay("skip when no new data", eval, noData, end),
-		Replay(fmt.Sprintf("skip a random %.1f%%", 100*share), eval, random, end),
+		rp.replay("run everything", none),
+		rp.replay("oracle (skip exactly the unpushed)", oracle),
+		rp.replay("skip when no new data", noData),
+		rp.replay(fmt.Sprintf("skip a random %.1f%%", 100*share), random),
 	}
 	if ds.HasGroundTruth() {
 		p := make([]float64, len(eval))
