@@ -152,10 +152,10 @@ func printPrune(w io.Writer, res *prune.Result) error {
 	m := res.Model
 	var val []string
 	for k, v := range m.ValidationAUC {
-		val = append(val, fmt.Sprintf("%s %.3f", k, v))
+		val = append(val, fmt.Sprintf("%s %s of the waste saved, AUC %.3f", k, pct(m.ValidationWasteSaved[k]), v))
 	}
 	sort.Strings(val)
-	fmt.Fprintf(w, "model: %s, chosen by validation AUC inside the training period (%s)\n", m.Kind, strings.Join(val, ", "))
+	fmt.Fprintf(w, "model: %s, chosen by the waste it saves on the training period's last quarter (%s)\n", m.Kind, strings.Join(val, "; "))
 	fmt.Fprintf(w, "learned from %d graphlets up to %s; replayed %d graphlets up to %s: AUC %.3f, calibration error %.3f\n",
 		m.TrainGraphlets, m.TrainUntil.Format("2006-01-02 15:04"), m.EvalGraphlets, m.EvalUntil.Format("2006-01-02 15:04"), m.AUC, m.ECE)
 	var top []string
