@@ -263,8 +263,14 @@ func openReadOnly(path string) (*sql.DB, func(), error) {
 	return db, func() { db.Close(); release() }, nil
 }
 
+// readCache is the page cache of each connection that reads a store, in the form of SQLite's
+// cache_size pragma (negative: KiB). The reader joins every record with its properties
+// through their primary key; 64 MiB (SQLite's default is 2 MiB) keeps those index pages,
+// which reads a scale-0.1 store in 13 s instead of 17.
+const readCache = "cache_size(-65536)"
+
 func open(dsn string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sql.Open("sqlite", dsn+"&_pragma="+readCache)
 	if err != nil {
 		return nil, err
 	}
