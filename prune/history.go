@@ -3,11 +3,8 @@ package prune
 import (
 	"maps"
 	"math"
-	"runtime"
 	"slices"
 	"sort"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -333,8 +330,8 @@ type pipelineReplay struct {
 	changes []decisions
 }
 
-// decisions are a pipeline's decisions at one threshold of a sweep (Thresholds()[at]) from
-// its first-th graphlet on.
+// decisions are a pipeline's decisions at a sweep's at-th threshold, from its first-th
+// graphlet on.
 type decisions struct {
 	at, first int
 	skip      []bool
@@ -403,32 +400,12 @@ func (s *scorer) sweep(name string, start *tracker, to int, end time.Time, thres
 		r.idx = append(r.idx, i)
 	}
 	s.remember()
-	var next atomic.Int64
-	together(runtime.GOMAXPROCS(0), func(int) {
-		for k := next.Add(1) - 1; k < int64(len(order)); k = next.Add(1) - 1 {
-			p := order[k]
-			s.replays(byPipeline[p], p, start, thresholds)
-		}
+	each(len(order), func(k int) {
+		s.replays(byPipeline[order[k]], order[k], start, thresholds)
 	})
-
-	rp := newReplayer(s.gs[s.from:to], end)
-	out := make([]Outcome, len(thresholds))
+	skips := make([][]bool, len(thresholds))
 	skip := make([]bool, to-s.from)
 	seen := make(map[int64]int, len(order)) // how many of each pipeline's changes are in skip
-	work := make(chan int)
-	skips := make([][]bool, len(thresholds))
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for at := range work {
-				out[at] = rp.replay(name, skips[at])
-				out[at].Threshold = &thresholds[at]
-				skips[at] = nil
-			}
-		}()
-	}
 	for at := range thresholds {
 		for _, p := range order {
 			r := byPipeline[p]
@@ -440,9 +417,12 @@ func (s *scorer) sweep(name string, start *tracker, to int, end time.Time, thres
 			}
 		}
 		skips[at] = slices.Clone(skip)
-		work <- at
 	}
-	close(work)
-	wg.Wait()
+	rp := newReplayer(s.gs[s.from:to], end)
+	out := make([]Outcome, len(thresholds))
+	each(len(thresholds), func(at int) {
+		out[at] = rp.replay(name, skips[at])
+		out[at].Threshold = &thresholds[at]
+	})
 	return out
 }

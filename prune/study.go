@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -283,6 +285,16 @@ func together(n int, do func(k int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// each runs do(0), ..., do(n-1), as many at once as Go runs goroutines in parallel.
+func each(n int, do func(i int)) {
+	var next atomic.Int64
+	together(runtime.GOMAXPROCS(0), func(int) {
+		for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+			do(i)
+		}
+	})
 }
 
 // periodEnd closes a period of graphlets: its last Trainer start or push.
