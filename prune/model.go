@@ -335,8 +335,8 @@ func (m *Boosted) bin(j int, v float64) int {
 func (m *Boosted) Fit(X [][]float64, y []bool) {
 	d := len(X[0])
 	m.cuts = make([][]float64, d)
-	for j := 0; j < d; j++ {
-		var vals []float64
+	each(d, func(j int) {
+		vals := make([]float64, 0, len(X))
 		for _, x := range X {
 			if !math.IsNaN(x[j]) {
 				vals = append(vals, x[j])
@@ -351,15 +351,17 @@ func (m *Boosted) Fit(X [][]float64, y []bool) {
 			}
 		}
 		m.cuts[j] = cuts
-	}
+	})
 	// The bins are read once, row by row in one flat slice, and every node's split is
 	// found from per-feature histograms of the gradients built in one pass over its rows.
 	binned := make([]uint8, len(X)*d)
-	for i, x := range X {
-		for j, v := range x {
-			binned[i*d+j] = uint8(m.bin(j, v))
+	halves(len(X), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for j, v := range X[i] {
+				binned[i*d+j] = uint8(m.bin(j, v))
+			}
 		}
-	}
+	})
 	var pos float64
 	for _, t := range y {
 		pos += b2f(t)
