@@ -475,8 +475,10 @@ func (g *grower) sums(idx []int) (G, H float64) {
 }
 
 // leaf returns the leaf of rows idx.
-func (g *grower) leaf(idx []int) *node {
-	G, H := g.sums(idx)
+func (g *grower) leaf(idx []int) *node { return g.leafOf(g.sums(idx)) }
+
+// leafOf returns the leaf of rows whose gradients and hessians sum to G and H.
+func (g *grower) leafOf(G, H float64) *node {
 	return &node{Value: -g.m.Rate * G / (H + g.m.L2), Feature: -1}
 }
 
@@ -487,7 +489,7 @@ func (g *grower) leaf(idx []int) *node {
 func (g *grower) grow(idx []int, depth int, hist []float64) *node {
 	m := g.m
 	G, H := g.sums(idx)
-	n := &node{Value: -m.Rate * G / (H + m.L2), Feature: -1}
+	n := g.leafOf(G, H)
 	if len(idx) < 20 {
 		return n
 	}
