@@ -184,15 +184,13 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 			return sc.sweep("model", start, nTrain, validEnd, ts)
 		}, opts.MaxCadenceLoss)
 	})
-	best := 0
+	aucs := make([]float64, len(ms))
 	for k, m := range ms {
-		res.Model.ValidationAUC[m.Kind()] = AUC(scores[k], validY)
+		aucs[k] = AUC(scores[k], validY)
+		res.Model.ValidationAUC[m.Kind()] = aucs[k]
 		res.Model.ValidationWasteSaved[m.Kind()] = points[k].WasteSaved
-		if d := points[k].WasteSaved - points[best].WasteSaved; d > 1e-12 ||
-			d > -1e-12 && res.Model.ValidationAUC[m.Kind()] > res.Model.ValidationAUC[ms[best].Kind()] {
-			best = k
-		}
 	}
+	best := choose(points, aucs)
 	res.Model.Validation = points[best]
 	model := fresh(ms[best].Kind())
 	trainEnc := newEncoder(ds.Names, train)
@@ -272,6 +270,20 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 		res.BestPossibleHindsight = &hindsight
 	}
 	return res, nil
+}
+
+// choose returns which candidate to keep, given each one's operating point on the
+// validation tail and its validation AUC: the one that saves the most waste, and among
+// those that save as much, the one with the highest AUC (the first among equals).
+func choose(points []Outcome, aucs []float64) int {
+	best := 0
+	for k := range points {
+		d := points[k].WasteSaved - points[best].WasteSaved
+		if d > 1e-12 || d > -1e-12 && aucs[k] > aucs[best] {
+			best = k
+		}
+	}
+	return best
 }
 
 // together runs do(0), ..., do(n-1) side by side and returns when all have.

@@ -63,3 +63,30 @@ func TestThresholdChosenInAdvance(t *testing.T) {
 		t.Errorf("hindsight threshold %v with more pushes at low scores, %v before: want it lower", *again.Hindsight.Threshold, *res.Hindsight.Threshold)
 	}
 }
+
+// TestChooseByWasteSaved checks that the study keeps the candidate that saves the most waste
+// on the validation tail, whatever the AUCs say, and goes by AUC only among equal savings.
+func TestChooseByWasteSaved(t *testing.T) {
+	at := func(saved ...float64) []Outcome {
+		var out []Outcome
+		for _, s := range saved {
+			out = append(out, Outcome{WasteSaved: s})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name   string
+		points []Outcome
+		aucs   []float64
+		want   int
+	}{
+		{"more saved, lower AUC", at(0.64, 0.68), []float64{0.89, 0.86}, 1},
+		{"more saved first", at(0.70, 0.65), []float64{0.80, 0.95}, 0},
+		{"equal saving, higher AUC", at(0.5, 0.5), []float64{0.80, 0.85}, 1},
+		{"all equal: the first", at(0.5, 0.5), []float64{0.8, 0.8}, 0},
+	} {
+		if got := choose(c.points, c.aucs); got != c.want {
+			t.Errorf("%s: chose %d, want %d", c.name, got, c.want)
+		}
+	}
+}
