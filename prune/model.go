@@ -160,9 +160,19 @@ func (m *Logistic) Fit(X [][]float64, y []bool) {
 		}
 		return l
 	}
+	// The optimiser asks for the loss and then the gradient at the same weights: one pass
+	// over the rows gives both, and the gradient is kept for the call that follows.
+	var lastW, lastGrad []float64
+	var lastLoss float64
+	at := func(w []float64) {
+		if lastW == nil || !slices.Equal(w, lastW) {
+			lastW, lastGrad = append(lastW[:0], w...), make([]float64, k)
+			lastLoss = loss(w, lastGrad)
+		}
+	}
 	p := optimize.Problem{
-		Func: func(w []float64) float64 { return loss(w, nil) },
-		Grad: func(g, w []float64) { loss(w, g) },
+		Func: func(w []float64) float64 { at(w); return lastLoss },
+		Grad: func(g, w []float64) { at(w); copy(g, lastGrad) },
 	}
 	res, err := optimize.Minimize(p, make([]float64, k), &optimize.Settings{GradientThreshold: 1e-6}, &optimize.LBFGS{})
 	m.w = make([]float64, k)
