@@ -70,13 +70,13 @@ func load(ctx context.Context, db *sql.DB, where string, args ...any) (*Dataset,
 	for _, n := range numericFeatures {
 		q += fmt.Sprintf(", (f.%s)::DOUBLE", n)
 	}
-	from := ` FROM graphlet_features f WHERE f.trainer_start IS NOT NULL` + where
+	where = ` WHERE f.trainer_start IS NOT NULL` + where
 	// How many there are, so that the graphlets are not copied as they are read.
 	var n int
-	if err := db.QueryRowContext(ctx, `SELECT count(*)`+from, args...).Scan(&n); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM graphlet_features f`+where, args...).Scan(&n); err != nil {
 		return nil, fmt.Errorf("count graphlet features: %w", err)
 	}
-	q += ` FROM graphlet_features f JOIN graphlets g USING (graphlet_id) WHERE f.trainer_start IS NOT NULL` + where + ` ORDER BY f.trainer_start, f.graphlet_id`
+	q += ` FROM graphlet_features f JOIN graphlets g USING (graphlet_id)` + where + ` ORDER BY f.trainer_start, f.graphlet_id`
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read graphlet features: %w", err)
