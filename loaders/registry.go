@@ -45,14 +45,14 @@ func Formats() []string {
 // pipeline root and mlprov gen --format mlmd leave it), and is not a native folder, reads as
 // that store: the path returned is the store's, so the folder and the file are one source.
 //
-// A mysql:// address goes to the MLMD loader of MySQL and MariaDB databases (mlmd.Server),
-// whose format is mlmd too; an address of another scheme is refused.
+// A mysql:// or postgres:// address goes to the MLMD loader of database servers
+// (mlmd.Server), whose format is mlmd too; an address of another scheme is refused.
 func Lookup(format, path string) (engine.Loader, string, error) {
 	if scheme, _, ok := strings.Cut(path, "://"); ok && isScheme(scheme) {
 		s := &mlmd.Server{}
 		switch {
 		case !mlmd.IsServerAddress(path):
-			return nil, "", fmt.Errorf("%s: the only database servers mlprov reads are MySQL and MariaDB (mysql://), not %s", s.Redact(path), scheme)
+			return nil, "", fmt.Errorf("%s: the only database servers mlprov reads are MySQL and MariaDB (mysql://) and PostgreSQL (postgres://), not %s", s.Redact(path), scheme)
 		case format != "" && format != "auto" && format != s.Format():
 			return nil, "", fmt.Errorf("%s: format %s cannot read a database server: only %s can", s.Redact(path), format, s.Format())
 		}

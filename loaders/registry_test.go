@@ -70,7 +70,7 @@ func TestLookup(t *testing.T) {
 	}
 }
 
-// TestLookupServer checks that a mysql:// address goes to the MLMD loader of database
+// TestLookupServer checks that a mysql:// or postgres:// address goes to the MLMD loader of database
 // servers, whatever the format says short of another one, and that an address the password
 // is in is never repeated with it.
 func TestLookupServer(t *testing.T) {
@@ -81,7 +81,10 @@ func TestLookupServer(t *testing.T) {
 		{"auto", "MySQL://reader@db.example/metadb?tls=true", ""},
 		{"mlmd", "mysql://reader@db.example/metadb", ""},
 		{"native", "mysql://reader:s3cret@db.example/metadb", "mysql://reader@db.example/metadb: format native cannot read a database server: only mlmd can"},
-		{"", "postgres://reader:s3cret@db.example/metadb", "postgres://reader@db.example/metadb: the only database servers mlprov reads are MySQL and MariaDB (mysql://), not postgres"},
+		{"", "postgres://reader:s3cret@db.example/metadb", ""},
+		{"mlmd", "postgresql://db.example/metadb?sslmode=require&password=s3cret", ""},
+		{"native", "postgres://reader:s3cret@db.example/metadb", "postgres://reader@db.example/metadb: format native cannot read a database server: only mlmd can"},
+		{"", "sqlserver://reader:s3cret@db.example/metadb", "sqlserver://reader@db.example/metadb: the only database servers mlprov reads are MySQL and MariaDB (mysql://) and PostgreSQL (postgres://), not sqlserver"},
 	} {
 		l, _, err := Lookup(c.format, c.path)
 		if c.err == "" {

@@ -30,9 +30,11 @@ func (c *loadCmd) Run(ctx context.Context, args []string) (err error) {
 		"Each PATH is a file or folder, taken literally: *, ? and [ in it are plain characters,\n"+
 		"never patterns (let the shell expand a pattern into PATHs). A pipe or /dev/stdin is\n"+
 		"refused: save the input to a file first.\n\n"+
-		"A PATH may also be an MLMD database on a MySQL or MariaDB server (Kubeflow's metadb):\n"+
+		"A PATH may also be an MLMD database on a server. On MySQL or MariaDB (Kubeflow's metadb):\n"+
 		"mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?tls=true], the password best given in\n"+
-		"MLPROV_MYSQL_PASSWORD. It is read in one read-only snapshot, and needs only SELECT.\n\n"+
+		"MLPROV_MYSQL_PASSWORD. On PostgreSQL: postgres://USER@HOST[:PORT]/DATABASE[?sslmode=require],\n"+
+		"the password in PGPASSWORD or ~/.pgpass. Either is read in one read-only snapshot, and\n"+
+		"needs only SELECT.\n\n"+
 		"Loading a source that is in the store already syncs it: an MLMD store or a native\n"+
 		"folder is the same source at the same path, and every OpenLineage file feeds the\n"+
 		"store's one OpenLineage source, whose runs merge by runId. New rows are added,\n"+

@@ -1,6 +1,6 @@
 // Package mlmd loads ML Metadata (MLMD) stores: the SQLite files that TFX (both its current IR
 // orchestration and the legacy one notebooks use) and Kubeflow Pipelines v2 write, at schema
-// versions 6 to 10 (Loader), and the same tables in a MySQL or MariaDB database (Server).
+// versions 6 to 10 (Loader), and the same tables in a MySQL, MariaDB or PostgreSQL database (Server).
 //
 // The user's store is never written, not even a journal, a lock or a shared-memory file: a
 // store with nothing beside it is opened read-only and immutable in place; one with a WAL or

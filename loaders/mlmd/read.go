@@ -62,8 +62,8 @@ var (
 )
 
 // backend is one kind of database that holds MLMD stores: it runs the reader's queries and
-// knows its own catalog and errors. The reader quotes names with backticks and uses only
-// SQL that SQLite and MySQL share.
+// knows its own catalog, quoting and errors. The reader uses only SQL that SQLite, MySQL and
+// PostgreSQL share, with every name quoted by the backend.
 type backend interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -71,6 +71,8 @@ type backend interface {
 	tables(ctx context.Context) ([]string, error)
 	// columns lists the columns of one of its tables.
 	columns(ctx context.Context, table string) ([]string, error)
+	// quote quotes the name of a table (as MLMD names it) or of a column.
+	quote(name string) string
 	// explain wraps an error of the database met reading what, with what it most likely
 	// means for the store.
 	explain(what string, err error) error
@@ -97,7 +99,7 @@ func (r *reader) read(ctx context.Context) error {
 		return fmt.Errorf("%s: %w (no MLMDEnv table)", r.file, ErrNotMLMD)
 	}
 	var v sql.NullInt64
-	if err := r.db.QueryRowContext(ctx, "SELECT max(schema_version) FROM MLMDEnv").Scan(&v); err != nil {
+	if err := r.db.QueryRowContext(ctx, "SELECT max(schema_version) FROM "+r.db.quote("MLMDEnv")).Scan(&v); err != nil {
 		return r.damaged("MLMDEnv", err)
 	}
 	r.version = int(v.Int64)
@@ -134,7 +136,7 @@ func (r *reader) read(ctx context.Context) error {
 			continue
 		}
 		var n int64
-		if err := r.db.QueryRowContext(ctx, "SELECT count(*) FROM `"+t+"`").Scan(&n); err != nil {
+		if err := r.db.QueryRowContext(ctx, "SELECT count(*) FROM "+r.db.quote(t)).Scan(&n); err != nil {
 			return r.damaged("table "+t, err)
 		}
 		r.total.Add(n)
@@ -165,12 +167,12 @@ func (r *reader) sel(table string, cols ...string) string {
 	out := make([]string, len(cols))
 	for i, c := range cols {
 		if r.cols[table][c] {
-			out[i] = "`" + c + "`"
+			out[i] = r.db.quote(c)
 		} else {
 			out[i] = "NULL"
 		}
 	}
-	return "SELECT " + strings.Join(out, ", ") + " FROM `" + table + "`"
+	return "SELECT " + strings.Join(out, ", ") + " FROM " + r.db.quote(table)
 }
 
 // scan runs q and calls fn for every row with dest filled; errors name the table.
@@ -425,23 +427,23 @@ func (r *reader) selWithProps(table string, cols []string, propTable, owner stri
 	out := make([]string, 0, len(cols)+len(propCols))
 	for _, c := range cols {
 		if r.cols[table][c] {
-			out = append(out, "r.`"+c+"`")
+			out = append(out, "r."+r.db.quote(c))
 		} else {
 			out = append(out, "NULL")
 		}
 	}
 	join := ""
 	if r.cols[propTable][owner] {
-		join = " LEFT JOIN `" + propTable + "` p ON p.`" + owner + "` = r.`id`"
+		join = " LEFT JOIN " + r.db.quote(propTable) + " p ON p." + r.db.quote(owner) + " = r." + r.db.quote("id")
 	}
 	for _, c := range propCols {
 		if join != "" && r.cols[propTable][c] {
-			out = append(out, "p.`"+c+"`")
+			out = append(out, "p."+r.db.quote(c))
 		} else {
 			out = append(out, "NULL")
 		}
 	}
-	return "SELECT " + strings.Join(out, ", ") + " FROM `" + table + "` r" + join + " ORDER BY r.`id`"
+	return "SELECT " + strings.Join(out, ", ") + " FROM " + r.db.quote(table) + " r" + join + " ORDER BY r." + r.db.quote("id")
 }
 
 func asString(v any) (string, bool) {

@@ -22,6 +22,8 @@ func (db sqliteDB) columns(ctx context.Context, table string) ([]string, error) 
 	return catalogNames(ctx, db, "SELECT name FROM pragma_table_info(?)", table)
 }
 
+func (sqliteDB) quote(name string) string { return "`" + name + "`" }
+
 // explain adds what an SQLite error most likely means for a file a user hands us.
 func (sqliteDB) explain(what string, err error) error {
 	msg := err.Error()

@@ -178,7 +178,7 @@ func checkID(table string, id int64) error {
 func (c *converter) readArtifactIDs(ctx context.Context) error {
 	ids := make([]int64, 0, c.counts["Artifact"])
 	var id int64
-	err := c.scan(ctx, "Artifact", c.sel("Artifact", "id")+" ORDER BY `id`", []any{&id}, func() error {
+	err := c.scan(ctx, "Artifact", c.sel("Artifact", "id")+" ORDER BY "+c.db.quote("id"), []any{&id}, func() error {
 		if err := checkID("Artifact", id); err != nil {
 			return err
 		}
@@ -632,7 +632,8 @@ func (c *converter) toRoles(ctx context.Context) error {
 	var id, last, seq int64
 	var key sql.NullString
 	// Only key steps name a channel; filtering in the database skips the index steps' half.
-	q := c.sel("EventPath", "event_id", "step_key") + " WHERE `is_index_step` = 0 AND `step_key` IS NOT NULL"
+	// NOT rather than = 0: PostgreSQL keeps is_index_step as a boolean, the others as a number.
+	q := c.sel("EventPath", "event_id", "step_key") + " WHERE NOT " + c.db.quote("is_index_step") + " AND " + c.db.quote("step_key") + " IS NOT NULL"
 	return c.scan(ctx, "EventPath", q, []any{&id, &key}, func() error {
 		if seq > 0 && id == last {
 			return nil // the first key step names the channel

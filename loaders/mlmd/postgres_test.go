@@ -1,0 +1,77 @@
+package mlmd_test
+
+import (
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	mlgolden "mlprov/internal/golden"
+	"mlprov/internal/pgtest"
+)
+
+// TestPostgres loads MLMD stores from a private PostgreSQL server (see testServer).
+func TestPostgres(t *testing.T) {
+	ddl, err := os.ReadFile(filepath.Join("testdata", "postgres_v10.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testServer(t, &postgresServer{Server: pgtest.Start(t), ddl: string(ddl)})
+}
+
+// postgresServer is a PostgreSQL server whose superuser logs in with a password.
+type postgresServer struct {
+	*pgtest.Server
+	ddl string
+}
+
+func (s *postgresServer) addr() string { return s.Addr }
+
+func (s *postgresServer) database(t *testing.T, name string) *sql.DB { return s.Database(t, name) }
+
+func (s *postgresServer) store(t *testing.T, name, path string) *sql.DB {
+	t.Helper()
+	db := s.Database(t, name)
+	if _, err := db.Exec(s.ddl); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.CopySQLite(t, path, db)
+	return db
+}
+
+func (s *postgresServer) url(user, pass, db string) string { return s.URL(user, pass, db) }
+func (s *postgresServer) superuser() string                { return pgtest.Superuser }
+func (s *postgresServer) admin(db string) string {
+	return s.URL(pgtest.Superuser, pgtest.SuperPassword, db)
+}
+
+func (s *postgresServer) reader(t *testing.T, db, name, pass string) {
+	t.Helper()
+	if _, err := s.Root.Exec(`CREATE USER "` + name + `" PASSWORD '` + pass + `'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Open(t, db).Exec(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO "` + name + `"`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (*postgresServer) quote(name string) string { return `"` + strings.ToLower(name) + `"` }
+
+func (s *postgresServer) checksum(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	var parts []string
+	for _, n := range mlmdTables {
+		q := s.quote(n)
+		parts = append(parts, "SELECT '"+n+"', count(*), md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM "+q+" t")
+	}
+	return mlgolden.Rows(t, db, strings.Join(parts, " UNION ALL ")+" ORDER BY 1")
+}
+
+func (*postgresServer) passwordEnv() string { return "PGPASSWORD" }
+func (*postgresServer) timeout() string     { return "connect_timeout=1" }
+
+func (s *postgresServer) failures() (string, string) {
+	return "connect to " + s.Addr + " as " + pgtest.Superuser + `: FATAL: password authentication failed for user "` + pgtest.Superuser + `" (SQLSTATE 28P01) (wrong user or password: give the password in PGPASSWORD, ~/.pgpass or the address)`,
+		`FATAL: database "nope" does not exist (SQLSTATE 3D000) (no such database)`
+}
