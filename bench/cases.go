@@ -144,11 +144,11 @@ func loadCase(alt, desc string, l engine.Loader, input func(*Corpus, context.Con
 			if err != nil {
 				return Outcome{}, err
 			}
-			resetPeakRSS()
+			ResetPeakRSS()
 			t.StartTimer()
 			res, err := e.Load(ctx, l, path, engine.LoadOptions{})
 			t.StopTimer()
-			peak := peakRSS()
+			peak := PeakRSS()
 			defer t.StartTimer()
 			if err != nil {
 				_ = removeStore(e) // the load's error is the one to report

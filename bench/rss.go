@@ -7,15 +7,15 @@ import (
 	"strconv"
 )
 
-// resetPeakRSS starts the process's peak resident set size (VmHWM) again from what it holds
-// now, so that peakRSS measures one case; it does nothing where Linux's /proc is not there.
-func resetPeakRSS() {
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // no /proc: peakRSS reports 0
+// ResetPeakRSS starts the process's peak resident set size (VmHWM) again from what it holds
+// now, so that PeakRSS measures one case; it does nothing where Linux's /proc is not there.
+func ResetPeakRSS() {
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // no /proc: PeakRSS reports 0
 }
 
-// peakRSS returns the process's peak resident set size in bytes since resetPeakRSS (Go's
+// PeakRSS returns the process's peak resident set size in bytes since ResetPeakRSS (Go's
 // heap and DuckDB's memory alike), or 0 where the system does not tell it.
-func peakRSS() int64 {
+func PeakRSS() int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0

@@ -6,16 +6,16 @@ import (
 )
 
 func TestPeakRSS(t *testing.T) {
-	if peakRSS() == 0 {
+	if PeakRSS() == 0 {
 		t.Skip("the system does not report the peak resident set size (no /proc/self/status)")
 	}
-	resetPeakRSS()
-	before := peakRSS()
+	ResetPeakRSS()
+	before := PeakRSS()
 	buf := make([]byte, 64<<20)
 	for i := range buf {
 		buf[i] = 1 // touch every page, so that it is resident
 	}
-	got := peakRSS()
+	got := PeakRSS()
 	runtime.KeepAlive(buf)
 	if got-before < 60<<20 {
 		t.Errorf("peak RSS grew by %d bytes after touching 64 MiB, want at least 60 MiB", got-before)

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	mlgolden "mlprov/internal/golden"
@@ -12,12 +13,14 @@ import (
 )
 
 // TestMySQL loads MLMD stores from a private MariaDB server (see testServer).
-func TestMySQL(t *testing.T) {
+func TestMySQL(t *testing.T) { testServer(t, startMySQL(t)) }
+
+func startMySQL(tb testing.TB) mlmdServer {
 	ddl, err := os.ReadFile(filepath.Join("testdata", "mysql_v10.sql"))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	testServer(t, &mysqlServer{Server: mariadbtest.Start(t), ddl: string(ddl)})
+	return &mysqlServer{Server: mariadbtest.Start(tb), ddl: string(ddl)}
 }
 
 // mysqlServer is a MariaDB server whose root user has no password.
@@ -28,9 +31,13 @@ type mysqlServer struct {
 
 func (s *mysqlServer) addr() string { return s.Addr }
 
-func (s *mysqlServer) database(t *testing.T, name string) *sql.DB { return s.Database(t, name) }
+func (s *mysqlServer) widen() {
+	s.ddl = strings.ReplaceAll(s.ddl, "`int_value` INT,", "`int_value` BIGINT,")
+}
 
-func (s *mysqlServer) store(t *testing.T, name, path string) *sql.DB {
+func (s *mysqlServer) database(t testing.TB, name string) *sql.DB { return s.Database(t, name) }
+
+func (s *mysqlServer) store(t testing.TB, name, path string) *sql.DB {
 	t.Helper()
 	db := s.Database(t, name)
 	if _, err := db.Exec(s.ddl); err != nil {
@@ -44,12 +51,13 @@ func (s *mysqlServer) url(user, pass, db string) string { return s.URL(user, pas
 func (s *mysqlServer) superuser() string                { return "root" }
 func (s *mysqlServer) admin(db string) string           { return s.URL("root", "", db) }
 
-func (s *mysqlServer) reader(t *testing.T, db, name, pass string) {
+func (s *mysqlServer) reader(t testing.TB, db, name, pass string) {
 	t.Helper()
-	for _, q := range []string{
-		"CREATE USER '" + name + "'@'127.0.0.1' IDENTIFIED BY '" + pass + "'",
-		"GRANT SELECT ON `" + db + "`.* TO '" + name + "'@'127.0.0.1'",
-	} {
+	qs := []string{"CREATE USER '" + name + "'@'127.0.0.1' IDENTIFIED BY '" + pass + "'"}
+	if db != "" {
+		qs = append(qs, "GRANT SELECT ON `"+db+"`.* TO '"+name+"'@'127.0.0.1'")
+	}
+	for _, q := range qs {
 		if _, err := s.Root.Exec(q); err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +66,7 @@ func (s *mysqlServer) reader(t *testing.T, db, name, pass string) {
 
 func (*mysqlServer) quote(name string) string { return "`" + name + "`" }
 
-func (*mysqlServer) checksum(t *testing.T, db *sql.DB) string {
+func (*mysqlServer) checksum(t testing.TB, db *sql.DB) string {
 	t.Helper()
 	q := "CHECKSUM TABLE "
 	for i, n := range mlmdTables {
@@ -73,7 +81,8 @@ func (*mysqlServer) checksum(t *testing.T, db *sql.DB) string {
 func (*mysqlServer) passwordEnv() string { return mlmd.EnvPassword }
 func (*mysqlServer) timeout() string     { return "timeout=1s" }
 
-func (s *mysqlServer) failures() (string, string) {
+func (s *mysqlServer) failures(db string) (string, string, string) {
 	return "connect to " + s.Addr + " as root: Error 1045 (28000): Access denied for user 'root'@'127.0.0.1' (using password: YES) (wrong user or password: give the password in MLPROV_MYSQL_PASSWORD or in the address)",
-		"Unknown database 'nope' (no such database, or the user may not read it)"
+		"Unknown database 'nope' (no such database, or the user may not read it)",
+		"Access denied for user 'nobody'@'127.0.0.1' to database '" + db + "' (no such database, or the user may not read it)"
 }

@@ -129,9 +129,11 @@ type postgresDB struct {
 var _ backend = postgresDB{}
 
 // tables lists the tables of the database's current schema, named as MLMD names them: MLMD
-// creates them unquoted, which PostgreSQL folds to lower case.
+// creates them unquoted, which PostgreSQL folds to lower case. The system catalog lists them
+// whatever the user may read (information_schema shows only tables the user has a privilege
+// on), so that a user without SELECT is told so rather than that the store is not MLMD.
 func (db postgresDB) tables(ctx context.Context) ([]string, error) {
-	names, err := catalogNames(ctx, db, "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
+	names, err := catalogNames(ctx, db, "SELECT tablename::text FROM pg_catalog.pg_tables WHERE schemaname = current_schema()")
 	for i, n := range names {
 		names[i] = knownTable(n)
 	}
@@ -139,7 +141,9 @@ func (db postgresDB) tables(ctx context.Context) ([]string, error) {
 }
 
 func (db postgresDB) columns(ctx context.Context, table string) ([]string, error) {
-	return catalogNames(ctx, db, "SELECT lower(column_name) FROM information_schema.columns WHERE table_schema = current_schema() AND lower(table_name) = lower($1)", table)
+	return catalogNames(ctx, db, `SELECT lower(a.attname::text) FROM pg_catalog.pg_attribute a
+		JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = current_schema() AND lower(c.relname) = lower($1) AND a.attnum > 0 AND NOT a.attisdropped`, table)
 }
 
 // quote quotes a name in lower case, as MLMD's unquoted names are kept.

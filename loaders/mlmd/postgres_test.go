@@ -12,12 +12,14 @@ import (
 )
 
 // TestPostgres loads MLMD stores from a private PostgreSQL server (see testServer).
-func TestPostgres(t *testing.T) {
+func TestPostgres(t *testing.T) { testServer(t, startPostgres(t)) }
+
+func startPostgres(tb testing.TB) mlmdServer {
 	ddl, err := os.ReadFile(filepath.Join("testdata", "postgres_v10.sql"))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	testServer(t, &postgresServer{Server: pgtest.Start(t), ddl: string(ddl)})
+	return &postgresServer{Server: pgtest.Start(tb), ddl: string(ddl)}
 }
 
 // postgresServer is a PostgreSQL server whose superuser logs in with a password.
@@ -28,9 +30,13 @@ type postgresServer struct {
 
 func (s *postgresServer) addr() string { return s.Addr }
 
-func (s *postgresServer) database(t *testing.T, name string) *sql.DB { return s.Database(t, name) }
+func (s *postgresServer) widen() {
+	s.ddl = strings.ReplaceAll(s.ddl, "int_value INT,", "int_value BIGINT,")
+}
 
-func (s *postgresServer) store(t *testing.T, name, path string) *sql.DB {
+func (s *postgresServer) database(t testing.TB, name string) *sql.DB { return s.Database(t, name) }
+
+func (s *postgresServer) store(t testing.TB, name, path string) *sql.DB {
 	t.Helper()
 	db := s.Database(t, name)
 	if _, err := db.Exec(s.ddl); err != nil {
@@ -46,10 +52,13 @@ func (s *postgresServer) admin(db string) string {
 	return s.URL(pgtest.Superuser, pgtest.SuperPassword, db)
 }
 
-func (s *postgresServer) reader(t *testing.T, db, name, pass string) {
+func (s *postgresServer) reader(t testing.TB, db, name, pass string) {
 	t.Helper()
 	if _, err := s.Root.Exec(`CREATE USER "` + name + `" PASSWORD '` + pass + `'`); err != nil {
 		t.Fatal(err)
+	}
+	if db == "" {
+		return
 	}
 	if _, err := s.Open(t, db).Exec(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO "` + name + `"`); err != nil {
 		t.Fatal(err)
@@ -58,7 +67,7 @@ func (s *postgresServer) reader(t *testing.T, db, name, pass string) {
 
 func (*postgresServer) quote(name string) string { return `"` + strings.ToLower(name) + `"` }
 
-func (s *postgresServer) checksum(t *testing.T, db *sql.DB) string {
+func (s *postgresServer) checksum(t testing.TB, db *sql.DB) string {
 	t.Helper()
 	var parts []string
 	for _, n := range mlmdTables {
@@ -71,7 +80,8 @@ func (s *postgresServer) checksum(t *testing.T, db *sql.DB) string {
 func (*postgresServer) passwordEnv() string { return "PGPASSWORD" }
 func (*postgresServer) timeout() string     { return "connect_timeout=1" }
 
-func (s *postgresServer) failures() (string, string) {
+func (s *postgresServer) failures(db string) (string, string, string) {
 	return "connect to " + s.Addr + " as " + pgtest.Superuser + `: FATAL: password authentication failed for user "` + pgtest.Superuser + `" (SQLSTATE 28P01) (wrong user or password: give the password in PGPASSWORD, ~/.pgpass or the address)`,
-		`FATAL: database "nope" does not exist (SQLSTATE 3D000) (no such database)`
+		`FATAL: database "nope" does not exist (SQLSTATE 3D000) (no such database)`,
+		db + `: table MLMDEnv: ERROR: permission denied for table mlmdenv (SQLSTATE 42501) (the user needs SELECT on the database's tables)`
 }

@@ -28,27 +28,31 @@ type mlmdServer interface {
 	addr() string
 	// database creates the empty database name and returns the superuser's pool of
 	// connections to it, which run several statements at once.
-	database(t *testing.T, name string) *sql.DB
+	database(t testing.TB, name string) *sql.DB
 	// store creates the MLMD database name and fills it from the SQLite store at path.
-	store(t *testing.T, name, path string) *sql.DB
+	// After widen, the databases it makes keep property values of 64 bits (see
+	// BenchmarkServerLoad), where MLMD's DDL declares int_value INT, of 32 bits.
+	store(t testing.TB, name, path string) *sql.DB
+	widen()
 	// url is the address of database db for user, with password pass when not empty.
 	url(user, pass, db string) string
 	// superuser names the user who made the databases; admin is its address of database db.
 	superuser() string
 	admin(db string) string
-	// reader makes the user name, who may only SELECT the tables of database db.
-	reader(t *testing.T, db, name, pass string)
+	// reader makes the user name, who may only SELECT the tables of database db (nothing,
+	// when db is "").
+	reader(t testing.TB, db, name, pass string)
 	// quote quotes a table or column name as MLMD names it.
 	quote(name string) string
 	// checksum sums every MLMD table of db.
-	checksum(t *testing.T, db *sql.DB) string
+	checksum(t testing.TB, db *sql.DB) string
 	// passwordEnv names the environment variable a password may come from.
 	passwordEnv() string
 	// timeout is the address parameter that sets a connection's timeout to 1 s.
 	timeout() string
-	// failures are the errors expected of the superuser's wrong password and of the database
-	// nope, which is not there.
-	failures() (wrongPassword, noDatabase string)
+	// failures are the errors expected of the superuser's wrong password, of the database
+	// nope, which is not there, and of the user nobody, granted nothing, reading database db.
+	failures(db string) (wrongPassword, noDatabase, notGranted string)
 }
 
 // mlmdTables are the tables of an MLMD store at schema version 10.
@@ -57,7 +61,7 @@ var mlmdTables = []string{"Type", "ParentType", "TypeProperty", "Execution", "Ex
 
 // sqliteNamed copies the SQLite store at path to a file named name.sqlite, so that a load of
 // it names the records no context places as a load of the database name does.
-func sqliteNamed(t *testing.T, path, name string) string {
+func sqliteNamed(t testing.TB, path, name string) string {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -244,7 +248,8 @@ func testServer(t *testing.T, s mlmdServer) {
 		if _, err := s.database(t, "notes").Exec("CREATE TABLE notes (id INT, body TEXT); INSERT INTO notes VALUES (1, 'x')"); err != nil {
 			t.Fatal(err)
 		}
-		wrongPassword, noDatabase := s.failures()
+		s.reader(t, "", "nobody", "N0thing")
+		wrongPassword, noDatabase, notGranted := s.failures("noevents")
 		scheme, _, _ := strings.Cut(s.admin("metadb"), "://")
 		closed, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -277,6 +282,7 @@ func testServer(t *testing.T, s mlmdServer) {
 			{"no answer", scheme + "://root@" + silent.Addr().String() + "/metadb?" + s.timeout(),
 				"connect to " + silent.Addr().String() + " as root: no answer from the server in 1s (context deadline exceeded): check the host and port"},
 			{"no such database", s.admin("nope"), noDatabase},
+			{"not granted", s.url("nobody", "N0thing", "noevents"), notGranted},
 			{"not mlmd", s.admin("notes"), "notes: not an MLMD store (no MLMDEnv table)"},
 			{"schema 11", s.admin("schema11"), "schema11: MLMDEnv: unsupported MLMD schema version 11 (mlprov reads 6 to 10; a newer MLMD wrote this store)"},
 			{"missing table", s.admin("noevents"), "noevents: not an MLMD store: table Event is missing"},
