@@ -92,7 +92,7 @@ func (a *mysqlAddress) connect(ctx context.Context) (backend, func(), error) {
 	defer cancel()
 	fail := func(err error) (backend, func(), error) {
 		db.Close()
-		if cctx.Err() != nil && ctx.Err() == nil {
+		if noAnswer(ctx, cctx, err) {
 			err = fmt.Errorf("no answer from the server in %s (%w): check the host and port, and that the server is reachable from here", a.cfg.Timeout, err)
 		}
 		return nil, nil, fmt.Errorf("connect to %s as %s: %w", a.cfg.Addr, a.cfg.User, explainConnect(err))

@@ -73,16 +73,20 @@ func (a *postgresAddress) database() string { return a.cfg.Database }
 // read: one snapshot for every query, and no lock but the ACCESS SHARE of a plain SELECT,
 // which no INSERT, UPDATE or DELETE waits for.
 func (a *postgresAddress) connect(ctx context.Context) (backend, func(), error) {
-	db := sql.OpenDB(stdlib.GetConnector(*a.cfg.Copy()))
+	cfg := a.cfg.Copy()
+	cfg.ConnectTimeout = 0 // cctx bounds the whole connection, dial and greeting alike
+	db := sql.OpenDB(stdlib.GetConnector(*cfg))
 	db.SetMaxOpenConns(1)
 	cctx, cancel := context.WithTimeout(ctx, a.cfg.ConnectTimeout)
 	defer cancel()
 	fail := func(err error) (backend, func(), error) {
 		db.Close()
-		if cctx.Err() != nil && ctx.Err() == nil {
+		if noAnswer(ctx, cctx, err) {
 			err = fmt.Errorf("no answer from the server in %s (%w): check the host and port, and that the server is reachable from here", a.cfg.ConnectTimeout, context.DeadlineExceeded)
+		} else {
+			err = explainPostgres(err)
 		}
-		return nil, nil, fmt.Errorf("connect to %s as %s: %w", a.hostPort(), a.cfg.User, explainPostgres(err))
+		return nil, nil, fmt.Errorf("connect to %s as %s: %w", a.hostPort(), a.cfg.User, err)
 	}
 	conn, err := db.Conn(cctx)
 	if err != nil {
@@ -116,6 +120,13 @@ func explainPostgres(err error) error {
 	var ne *net.OpError
 	if errors.As(err, &ne) {
 		return ne
+	}
+	// The driver wraps the cause twice, with the user, the database and the address.
+	for u := errors.Unwrap(err); u != nil; u = errors.Unwrap(u) {
+		err = u
+	}
+	if strings.Contains(err.Error(), "refused TLS") {
+		return fmt.Errorf("%w (the address asks for TLS with sslmode, and the server does not offer it)", err)
 	}
 	return err
 }

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -39,6 +41,14 @@ var (
 // connectTimeout bounds the wait for a server that does not answer, unless the address
 // sets a timeout of its own.
 const connectTimeout = 10 * time.Second
+
+// noAnswer reports whether connecting failed with err for want of an answer in time: the
+// connection's deadline (that of cctx, or a dial timeout) passed, and the caller's context
+// (ctx) is still live. A driver may notice the deadline before cctx does.
+func noAnswer(ctx, cctx context.Context, err error) bool {
+	var ne net.Error
+	return ctx.Err() == nil && (cctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout())
+}
 
 // serverAddress is a parsed address of an MLMD database on a server.
 type serverAddress interface {
