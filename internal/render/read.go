@@ -3,6 +3,8 @@ package render
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"time"
 )
 
 // Result is a query result read into memory.
@@ -36,9 +38,13 @@ func Read(rows *sql.Rows) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	kinds, err := columnKinds(rows)
+	if err != nil {
+		return nil, err
+	}
 	res := &Result{Columns: cols}
 	for rows.Next() {
-		vals, err := scanRow(rows, len(cols))
+		vals, err := scanRow(rows, kinds)
 		if err != nil {
 			return nil, err
 		}
@@ -60,10 +66,14 @@ func ReadSome(rows *sql.Rows, limit int) (*Result, error) {
 	}
 	head := (limit + 1) / 2
 	tail := make([][]any, limit-head) // a ring of the last rows read
+	kinds, err := columnKinds(rows)
+	if err != nil {
+		return nil, err
+	}
 	res := &Result{Columns: cols}
 	n := 0
 	for rows.Next() {
-		vals, err := scanRow(rows, len(cols))
+		vals, err := scanRow(rows, kinds)
 		if err != nil {
 			return nil, err
 		}
@@ -89,12 +99,54 @@ func ReadSome(rows *sql.Rows, limit int) (*Result, error) {
 	return res, nil
 }
 
-// scanRow scans the current row of rows, which has n columns, into values of the driver's types.
-func scanRow(rows *sql.Rows, n int) ([]any, error) {
-	vals := make([]any, n)
-	ptrs := make([]any, n)
+// scanRow scans the current row of rows into values of the driver's types, but for the
+// types the driver gives as another's (see columnKinds).
+func scanRow(rows *sql.Rows, kinds []string) ([]any, error) {
+	vals := make([]any, len(kinds))
+	ptrs := make([]any, len(kinds))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	return vals, rows.Scan(ptrs...)
+	if err := rows.Scan(ptrs...); err != nil {
+		return nil, err
+	}
+	for i, k := range kinds {
+		switch v := vals[i].(type) {
+		case []byte:
+			if k == "UUID" && len(v) == 16 {
+				vals[i] = fmt.Sprintf("%x-%x-%x-%x-%x", v[:4], v[4:6], v[6:8], v[8:10], v[10:])
+			}
+		case time.Time:
+			// A time of day, which the driver gives on 1 January of the year 1.
+			switch k {
+			case "TIME":
+				vals[i] = clockText(timeOfDay(v))
+			case "TIMETZ":
+				_, off := v.Zone()
+				vals[i] = clockText(timeOfDay(v)) + fmt.Sprintf("%+03d", off/3600)
+				if m := off / 60 % 60; m != 0 {
+					vals[i] = vals[i].(string) + fmt.Sprintf(":%02d", max(m, -m))
+				}
+			}
+		}
+	}
+	return vals, nil
+}
+
+func timeOfDay(t time.Time) int64 {
+	return int64(t.Hour())*3_600_000_000 + int64(t.Minute())*60_000_000 + int64(t.Second())*1_000_000 + int64(t.Nanosecond()/1000)
+}
+
+// columnKinds returns the database's type name of every column of rows, which tells a UUID
+// from a BLOB and a TIME from a TIMESTAMP, alike in the Go types the driver gives.
+func columnKinds(rows *sql.Rows) ([]string, error) {
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, err
+	}
+	kinds := make([]string, len(types))
+	for i, t := range types {
+		kinds[i] = t.DatabaseTypeName()
+	}
+	return kinds, nil
 }
