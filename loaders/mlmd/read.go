@@ -175,28 +175,138 @@ func (r *reader) sel(table string, cols ...string) string {
 	return "SELECT " + strings.Join(out, ", ") + " FROM " + r.db.quote(table)
 }
 
-// scan runs q and calls fn for every row with dest filled; errors name the table.
+// scan runs q and calls fn for every row with dest filled; errors name the table. The rows
+// are read on a goroutine of their own, a batch at a time, while fn converts the ones read
+// before: reading (decoding SQLite's pages, or a server's packets) and converting each take
+// a core's time.
 func (r *reader) scan(ctx context.Context, table, q string, dest []any, fn func() error) error {
 	if r.cols[table] == nil {
 		return nil
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	rows, err := r.db.QueryContext(ctx, q)
 	if err != nil {
 		return r.damaged("table "+table, err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return r.damaged("table "+table, err)
+	batches := make(chan []any, 2)
+	var readErr error
+	go func() {
+		defer close(batches)
+		readErr = readRows(rows, len(dest), batches)
+	}()
+	var fnErr error
+	for b := range batches {
+		for ; len(b) > 0 && fnErr == nil; b = b[len(dest):] {
+			for i, v := range b[:len(dest)] {
+				if err := assign(dest[i], v); err != nil {
+					fnErr = r.damaged("table "+table, err)
+					break
+				}
+			}
+			if fnErr == nil {
+				fnErr = fn()
+			}
 		}
-		if err := fn(); err != nil {
-			return err
+		if fnErr != nil {
+			cancel() // the reading stops; what it sends next is dropped
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return r.damaged("table "+table, err)
+	if fnErr != nil {
+		return fnErr
+	}
+	if readErr == nil {
+		readErr = rows.Err()
+	}
+	if readErr != nil {
+		return r.damaged("table "+table, readErr)
 	}
 	return nil
+}
+
+// scanBatch is how many rows scan reads before handing them over.
+const scanBatch = 512
+
+// readRows reads every row of rows, of n columns, and sends them in batches of scanBatch,
+// each a flat slice of the values the driver gives; the caller checks rows.Err.
+func readRows(rows *sql.Rows, n int, out chan<- []any) error {
+	ptrs := make([]any, n)
+	for {
+		b := make([]any, 0, scanBatch*n)
+		for len(b) < cap(b) && rows.Next() {
+			b = b[:len(b)+n]
+			for i := range ptrs {
+				ptrs[i] = &b[len(b)-n+i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+		}
+		if len(b) > 0 {
+			out <- b
+		}
+		if len(b) < cap(b) {
+			return nil
+		}
+	}
+}
+
+// assign stores src, a value read into an any (see readRows), in dest, as Scan would have:
+// the common cases directly, the others through database/sql's own conversions.
+func assign(dest, src any) error {
+	switch d := dest.(type) {
+	case *any:
+		*d = src
+		return nil
+	case *int64:
+		if v, ok := src.(int64); ok {
+			*d = v
+			return nil
+		}
+		var n sql.NullInt64
+		if err := n.Scan(src); err != nil {
+			return err
+		}
+		if !n.Valid {
+			return fmt.Errorf("converting NULL to int64 is unsupported")
+		}
+		*d = n.Int64
+		return nil
+	case *string:
+		switch v := src.(type) {
+		case string:
+			*d = v
+			return nil
+		case []byte:
+			*d = string(v)
+			return nil
+		}
+		var n sql.NullString
+		if err := n.Scan(src); err != nil {
+			return err
+		}
+		if !n.Valid {
+			return fmt.Errorf("converting NULL to string is unsupported")
+		}
+		*d = n.String
+		return nil
+	case *sql.NullInt64:
+		if v, ok := src.(int64); ok {
+			*d = sql.NullInt64{Int64: v, Valid: true}
+			return nil
+		}
+		return d.Scan(src)
+	case *sql.NullString:
+		if v, ok := src.(string); ok {
+			*d = sql.NullString{String: v, Valid: true}
+			return nil
+		}
+		return d.Scan(src)
+	case sql.Scanner:
+		return d.Scan(src)
+	}
+	return fmt.Errorf("cannot read into %T", dest)
 }
 
 // tick counts a record read and reports progress every so often.
