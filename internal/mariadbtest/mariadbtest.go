@@ -4,21 +4,17 @@
 package mariadbtest
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
-	"mlprov/internal/storetest"
-	"net"
+	"mlprov/internal/servertest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/go-sql-driver/mysql"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver, to copy stores from
 )
 
 // Server is a running MariaDB server whose root user has no password.
@@ -72,34 +68,13 @@ func Start(tb testing.TB) *Server {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("mariadb-install-db: %v\n%s", err, out)
 	}
-	port, err := freePort()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	port := servertest.FreePort(tb)
 	logFile := filepath.Join(dir, "error.log")
 	cmd = exec.Command(server, append([]string{"--no-defaults", "--datadir=" + data, "--socket=" + filepath.Join(dir, "mysqld.sock"),
 		"--pid-file=" + filepath.Join(dir, "mysqld.pid"), "--log-error=" + logFile,
 		"--bind-address=127.0.0.1", fmt.Sprintf("--port=%d", port), "--skip-name-resolve", "--skip-log-bin",
 		"--performance-schema=OFF", "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M",
 		"--innodb-flush-log-at-trx-commit=0", "--max-connections=50"}, user...)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	tb.Cleanup(func() {
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			return // it exited already
-		}
-		select {
-		case err := <-exited:
-			tb.Logf("mariadbd stopped: %v", err)
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			tb.Logf("mariadbd killed after 30 s: %v", <-exited)
-		}
-	})
 	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port)}
 	cfg := mysql.NewConfig()
 	cfg.User, cfg.Net, cfg.Addr = "root", "tcp", s.Addr
@@ -110,37 +85,8 @@ func Start(tb testing.TB) *Server {
 	}
 	s.Root = sql.OpenDB(connector)
 	tb.Cleanup(func() { s.Root.Close() })
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := s.Root.PingContext(ctx)
-		cancel()
-		if err == nil {
-			break
-		}
-		select {
-		case e := <-exited:
-			log, _ := os.ReadFile(logFile)
-			tb.Fatalf("mariadbd exited: %v\n%s", e, log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logFile)
-			tb.Fatalf("mariadbd did not answer in 60s: %v\n%s", err, log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	servertest.Run(tb, "mariadbd", cmd, syscall.SIGTERM, logFile, s.Root.PingContext)
 	return s
-}
-
-// freePort returns a TCP port on the loopback interface that nothing listens on.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Database creates the database name and returns a pool of root's connections to it, which
@@ -171,66 +117,27 @@ func (s *Server) URL(user, pass, db string) string {
 }
 
 // CopySQLite copies every table of the SQLite database at path into db, whose tables of the
-// same names have at least the same columns, row by row and value for value.
+// same names have at least the same columns, row by row and value for value, a few hundred
+// rows per INSERT.
 func CopySQLite(tb testing.TB, path string, db *sql.DB) {
 	tb.Helper()
-	src, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer src.Close()
-	for _, t := range storetest.Column[string](tb, src,
-		"SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name") {
-		copyTable(tb, src, db, t)
-	}
-}
-
-// copyTable copies one table, a few hundred rows per INSERT.
-func copyTable(tb testing.TB, src, db *sql.DB, table string) {
-	tb.Helper()
-	rows, err := src.Query("SELECT * FROM `" + table + "`")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	quoted := make([]string, len(cols))
-	for i, c := range cols {
-		quoted[i] = "`" + c + "`"
-	}
-	head := "INSERT INTO `" + table + "` (" + strings.Join(quoted, ", ") + ") VALUES "
-	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	var args []any
-	n := 0
-	flush := func() {
-		if n == 0 {
-			return
+	servertest.SQLiteTables(tb, path, func(table string, cols []string, rows [][]any) {
+		quoted := make([]string, len(cols))
+		for i, c := range cols {
+			quoted[i] = "`" + c + "`"
 		}
-		q := head + strings.TrimSuffix(strings.Repeat(tuple+", ", n), ", ")
-		if _, err := db.Exec(q, args...); err != nil {
-			tb.Fatalf("copy %s: %v", table, err)
+		head := "INSERT INTO `" + table + "` (" + strings.Join(quoted, ", ") + ") VALUES "
+		tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+		for len(rows) > 0 {
+			n := min(len(rows), 500)
+			args := make([]any, 0, n*len(cols))
+			for _, r := range rows[:n] {
+				args = append(args, r...)
+			}
+			if _, err := db.Exec(head+strings.TrimSuffix(strings.Repeat(tuple+", ", n), ", "), args...); err != nil {
+				tb.Fatalf("copy %s: %v", table, err)
+			}
+			rows = rows[n:]
 		}
-		args, n = args[:0], 0
-	}
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			tb.Fatal(err)
-		}
-		args = append(args, vals...)
-		if n++; n == 500 {
-			flush()
-		}
-	}
-	if err := rows.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	flush()
+	})
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -17,13 +16,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"mlprov/internal/servertest"
 	"mlprov/internal/storetest"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver, to copy stores from
 )
 
 // Superuser and SuperPassword are the server's superuser, who logs in over TCP with a
@@ -97,7 +95,7 @@ func Start(tb testing.TB) *Server {
 	}
 	run := func(name string, args ...string) *exec.Cmd {
 		cmd := exec.Command(filepath.Join(bin, name), args...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 		cmd.Dir = dir
 		return cmd
 	}
@@ -110,10 +108,7 @@ func Start(tb testing.TB) *Server {
 		"-E", "UTF8", "--locale=C", "--no-sync").CombinedOutput(); err != nil {
 		tb.Fatalf("initdb: %v\n%s", err, out)
 	}
-	port, err := freePort()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	port := servertest.FreePort(tb)
 	logFile := filepath.Join(dir, "server.log")
 	logOut, err := os.Create(logFile)
 	if err != nil {
@@ -124,45 +119,9 @@ func Start(tb testing.TB) *Server {
 		"-c", "unix_socket_directories="+dir, "-c", "fsync=off", "-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off", "-c", "shared_buffers=32MB", "-c", "max_connections=40")
 	cmd.Stdout, cmd.Stderr = logOut, logOut
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	tb.Cleanup(func() {
-		if err := cmd.Process.Signal(syscall.SIGINT); err != nil { // a fast shutdown
-			return // it exited already
-		}
-		select {
-		case err := <-exited:
-			tb.Logf("postgres stopped: %v", err)
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			tb.Logf("postgres killed after 30 s: %v", <-exited)
-		}
-	})
 	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port)}
 	s.Root = s.Open(tb, "postgres")
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := s.Root.PingContext(ctx)
-		cancel()
-		if err == nil {
-			break
-		}
-		select {
-		case e := <-exited:
-			log, _ := os.ReadFile(logFile)
-			tb.Fatalf("postgres exited: %v\n%s", e, log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logFile)
-			tb.Fatalf("postgres did not answer in 60s: %v\n%s", err, log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	servertest.Run(tb, "postgres", cmd, syscall.SIGINT, logFile, s.Root.PingContext) // SIGINT: a fast shutdown
 	return s
 }
 
@@ -178,16 +137,6 @@ func (s *Server) Open(tb testing.TB, db string) *sql.DB {
 	pool := sql.OpenDB(stdlib.GetConnector(*cfg))
 	tb.Cleanup(func() { pool.Close() })
 	return pool
-}
-
-// freePort returns a TCP port on the loopback interface that nothing listens on.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Database creates the database name and returns a pool of the superuser's connections to it.
@@ -211,89 +160,53 @@ func (s *Server) URL(user, pass, db string) string {
 
 // CopySQLite copies every table of the SQLite database at path into db, whose tables of the
 // same names in lower case (as PostgreSQL keeps unquoted names) have at least the same
-// columns, value for value: SQLite's 0 and 1 go into boolean columns as false and true, and
-// text into bytea columns as its bytes (MLMD keeps bytes base64-encoded on every backend). The
-// sequences of id columns then continue after the largest id copied, as they would had the
-// rows been inserted one by one.
+// columns, value for value, through COPY FROM: SQLite's 0 and 1 go into boolean columns as
+// false and true, and text into bytea columns as its bytes (MLMD keeps bytes base64-encoded
+// on every backend). The sequences of id columns then continue after the largest id copied,
+// as they would had the rows been inserted one by one.
 func CopySQLite(tb testing.TB, path string, db *sql.DB) {
 	tb.Helper()
-	src, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer src.Close()
-	conn, err := db.Conn(context.Background())
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer conn.Close()
-	for _, t := range storetest.Column[string](tb, src,
-		"SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name") {
-		copyTable(tb, src, db, conn, t)
-	}
-}
-
-// copyTable copies one table through COPY FROM.
-func copyTable(tb testing.TB, src, db *sql.DB, conn *sql.Conn, table string) {
-	tb.Helper()
-	to := strings.ToLower(table)
-	ctx := context.Background()
-	types := map[string]string{}
-	for _, c := range storetest.Column[string](tb, db,
-		"SELECT column_name || ' ' || data_type FROM information_schema.columns WHERE table_name = $1", to) {
-		name, typ, _ := strings.Cut(c, " ")
-		types[name] = typ
-	}
-	var all [][]any
-	rows, err := src.Query("SELECT * FROM `" + table + "`")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
+	servertest.SQLiteTables(tb, path, func(table string, cols []string, rows [][]any) {
+		to := strings.ToLower(table)
+		types := map[string]string{}
+		for _, c := range storetest.Column[string](tb, db,
+			"SELECT column_name || ' ' || data_type FROM information_schema.columns WHERE table_name = $1", to) {
+			name, typ, _ := strings.Cut(c, " ")
+			types[name] = typ
 		}
-		if err := rows.Scan(ptrs...); err != nil {
-			tb.Fatal(err)
-		}
-		for i, c := range cols {
-			switch v := vals[i].(type) {
-			case int64:
-				if types[c] == "boolean" {
-					vals[i] = v != 0
-				}
-			case string:
-				if types[c] == "bytea" {
-					vals[i] = []byte(v)
+		for _, r := range rows {
+			for i, c := range cols {
+				switch v := r[i].(type) {
+				case int64:
+					if types[c] == "boolean" {
+						r[i] = v != 0
+					}
+				case string:
+					if types[c] == "bytea" {
+						r[i] = []byte(v)
+					}
 				}
 			}
 		}
-		all = append(all, vals)
-	}
-	if err := rows.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	err = conn.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
-		if _, err := pc.CopyFrom(ctx, pgx.Identifier{to}, cols, pgx.CopyFromRows(all)); err != nil {
-			return err
-		}
-		for _, c := range cols {
-			if c == "id" {
-				_, err := pc.Exec(ctx, "SELECT setval(pg_get_serial_sequence($1, 'id'), coalesce(max(id), 0) + 1, false) FROM "+pgx.Identifier{to}.Sanitize(), to)
+		err := conn.Raw(func(dc any) error {
+			pc := dc.(*stdlib.Conn).Conn()
+			if _, err := pc.CopyFrom(ctx, pgx.Identifier{to}, cols, pgx.CopyFromRows(rows)); err != nil {
 				return err
 			}
+			if types["id"] == "" {
+				return nil
+			}
+			_, err := pc.Exec(ctx, "SELECT setval(pg_get_serial_sequence($1, 'id'), coalesce(max(id), 0) + 1, false) FROM "+pgx.Identifier{to}.Sanitize(), to)
+			return err
+		})
+		if err != nil {
+			tb.Fatalf("copy %s: %v", table, err)
 		}
-		return nil
 	})
-	if err != nil {
-		tb.Fatalf("copy %s: %v", table, err)
-	}
 }

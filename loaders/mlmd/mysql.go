@@ -84,38 +84,10 @@ func (a *mysqlAddress) connect(ctx context.Context) (backend, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	db := sql.OpenDB(connector)
-	db.SetMaxOpenConns(1)
-	// The dial timeout does not cover a host that accepts the connection and never answers
-	// (a proxy, another service on the port): the whole greeting gets the same time.
-	cctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
-	defer cancel()
-	fail := func(err error) (backend, func(), error) {
-		db.Close()
-		if noAnswer(ctx, cctx, err) {
-			err = fmt.Errorf("no answer from the server in %s (%w): check the host and port, and that the server is reachable from here", a.cfg.Timeout, err)
-		}
-		return nil, nil, fmt.Errorf("connect to %s as %s: %w", a.cfg.Addr, a.cfg.User, explainConnect(err))
-	}
-	conn, err := db.Conn(cctx)
+	conn, release, err := openSnapshot(ctx, connector, a.cfg.Timeout, fmt.Sprintf("connect to %s as %s", a.cfg.Addr, a.cfg.User), explainConnect,
+		"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
 	if err != nil {
-		return fail(err)
-	}
-	for _, q := range []string{
-		"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-		"START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
-	} {
-		if _, err := conn.ExecContext(cctx, q); err != nil {
-			conn.Close()
-			return fail(err)
-		}
-	}
-	release := func() {
-		// The transaction wrote nothing; ending it frees the snapshot on the server, and
-		// closing the connection ends it too if the rollback fails.
-		_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
-		conn.Close()
-		db.Close()
+		return nil, nil, err
 	}
 	return mysqlDB{conn}, release, nil
 }

@@ -2,9 +2,6 @@ package mlmd_test
 
 import (
 	"database/sql"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	mlgolden "mlprov/internal/golden"
@@ -15,36 +12,21 @@ import (
 // TestMySQL loads MLMD stores from a private MariaDB server (see testServer).
 func TestMySQL(t *testing.T) { testServer(t, startMySQL(t)) }
 
-func startMySQL(tb testing.TB) mlmdServer {
-	ddl, err := os.ReadFile(filepath.Join("testdata", "mysql_v10.sql"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &mysqlServer{Server: mariadbtest.Start(tb), ddl: string(ddl)}
+func startMySQL(tb testing.TB) *mlmdStores {
+	return withDDL(tb, &mysqlServer{mariadbtest.Start(tb)}, "mysql_v10.sql")
 }
 
 // mysqlServer is a MariaDB server whose root user has no password.
 type mysqlServer struct {
 	*mariadbtest.Server
-	ddl string
 }
 
 func (s *mysqlServer) addr() string { return s.Addr }
 
-func (s *mysqlServer) widen() {
-	s.ddl = strings.ReplaceAll(s.ddl, "`int_value` INT,", "`int_value` BIGINT,")
-}
-
 func (s *mysqlServer) database(t testing.TB, name string) *sql.DB { return s.Database(t, name) }
 
-func (s *mysqlServer) store(t testing.TB, name, path string) *sql.DB {
-	t.Helper()
-	db := s.Database(t, name)
-	if _, err := db.Exec(s.ddl); err != nil {
-		t.Fatal(err)
-	}
+func (s *mysqlServer) copySQLite(t testing.TB, path string, db *sql.DB) {
 	mariadbtest.CopySQLite(t, path, db)
-	return db
 }
 
 func (s *mysqlServer) url(user, pass, db string) string { return s.URL(user, pass, db) }

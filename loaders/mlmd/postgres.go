@@ -74,32 +74,12 @@ func (a *postgresAddress) database() string { return a.cfg.Database }
 // which no INSERT, UPDATE or DELETE waits for.
 func (a *postgresAddress) connect(ctx context.Context) (backend, func(), error) {
 	cfg := a.cfg.Copy()
-	cfg.ConnectTimeout = 0 // cctx bounds the whole connection, dial and greeting alike
-	db := sql.OpenDB(stdlib.GetConnector(*cfg))
-	db.SetMaxOpenConns(1)
-	cctx, cancel := context.WithTimeout(ctx, a.cfg.ConnectTimeout)
-	defer cancel()
-	fail := func(err error) (backend, func(), error) {
-		db.Close()
-		if noAnswer(ctx, cctx, err) {
-			err = fmt.Errorf("no answer from the server in %s (%w): check the host and port, and that the server is reachable from here", a.cfg.ConnectTimeout, context.DeadlineExceeded)
-		} else {
-			err = explainPostgres(err)
-		}
-		return nil, nil, fmt.Errorf("connect to %s as %s: %w", a.hostPort(), a.cfg.User, err)
-	}
-	conn, err := db.Conn(cctx)
+	cfg.ConnectTimeout = 0 // openSnapshot bounds the whole connection, dial and greeting alike
+	conn, release, err := openSnapshot(ctx, stdlib.GetConnector(*cfg), a.cfg.ConnectTimeout,
+		fmt.Sprintf("connect to %s as %s", a.hostPort(), a.cfg.User), explainPostgres,
+		"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 	if err != nil {
-		return fail(err)
-	}
-	if _, err := conn.ExecContext(cctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
-		conn.Close()
-		return fail(err)
-	}
-	release := func() {
-		_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
-		conn.Close()
-		db.Close()
+		return nil, nil, err
 	}
 	return postgresDB{conn}, release, nil
 }

@@ -2,8 +2,6 @@ package mlmd_test
 
 import (
 	"database/sql"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,36 +12,21 @@ import (
 // TestPostgres loads MLMD stores from a private PostgreSQL server (see testServer).
 func TestPostgres(t *testing.T) { testServer(t, startPostgres(t)) }
 
-func startPostgres(tb testing.TB) mlmdServer {
-	ddl, err := os.ReadFile(filepath.Join("testdata", "postgres_v10.sql"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &postgresServer{Server: pgtest.Start(tb), ddl: string(ddl)}
+func startPostgres(tb testing.TB) *mlmdStores {
+	return withDDL(tb, &postgresServer{pgtest.Start(tb)}, "postgres_v10.sql")
 }
 
 // postgresServer is a PostgreSQL server whose superuser logs in with a password.
 type postgresServer struct {
 	*pgtest.Server
-	ddl string
 }
 
 func (s *postgresServer) addr() string { return s.Addr }
 
-func (s *postgresServer) widen() {
-	s.ddl = strings.ReplaceAll(s.ddl, "int_value INT,", "int_value BIGINT,")
-}
-
 func (s *postgresServer) database(t testing.TB, name string) *sql.DB { return s.Database(t, name) }
 
-func (s *postgresServer) store(t testing.TB, name, path string) *sql.DB {
-	t.Helper()
-	db := s.Database(t, name)
-	if _, err := db.Exec(s.ddl); err != nil {
-		t.Fatal(err)
-	}
+func (s *postgresServer) copySQLite(t testing.TB, path string, db *sql.DB) {
 	pgtest.CopySQLite(t, path, db)
-	return db
 }
 
 func (s *postgresServer) url(user, pass, db string) string { return s.URL(user, pass, db) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -48,6 +49,47 @@ const connectTimeout = 10 * time.Second
 func noAnswer(ctx, cctx context.Context, err error) bool {
 	var ne net.Error
 	return ctx.Err() == nil && (cctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout())
+}
+
+// openSnapshot opens one connection through connector, within timeout for the connection
+// and the statements that begin its read-only snapshot, and returns it with a function that
+// ends the transaction and closes the connection. An error begins with where ("connect to
+// HOST:PORT as USER"); explain says what the driver's error most likely means.
+func openSnapshot(ctx context.Context, connector driver.Connector, timeout time.Duration, where string, explain func(error) error,
+	begin ...string) (*sql.Conn, func(), error) {
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(1)
+	// A dial timeout does not cover a host that accepts the connection and never answers (a
+	// proxy, another service on the port): the whole greeting gets the same time.
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	fail := func(err error) (*sql.Conn, func(), error) {
+		db.Close()
+		if noAnswer(ctx, cctx, err) {
+			err = fmt.Errorf("no answer from the server in %s (%w): check the host and port, and that the server is reachable from here", timeout, context.DeadlineExceeded)
+		} else {
+			err = explain(err)
+		}
+		return nil, nil, fmt.Errorf("%s: %w", where, err)
+	}
+	conn, err := db.Conn(cctx)
+	if err != nil {
+		return fail(err)
+	}
+	for _, q := range begin {
+		if _, err := conn.ExecContext(cctx, q); err != nil {
+			conn.Close()
+			return fail(err)
+		}
+	}
+	release := func() {
+		// The transaction wrote nothing; ending it frees the snapshot on the server, and
+		// closing the connection ends it too if the rollback fails.
+		_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
+		conn.Close()
+		db.Close()
+	}
+	return conn, release, nil
 }
 
 // serverAddress is a parsed address of an MLMD database on a server.

@@ -49,7 +49,7 @@ func BenchmarkServerLoad(b *testing.B) {
 	servers := []struct {
 		name   string
 		loader engine.Loader
-		start  func(testing.TB) mlmdServer
+		start  func(testing.TB) *mlmdStores
 	}{
 		{"sqlite", &mlmd.Loader{}, nil},
 		{"mysql", &mlmd.Server{}, startMySQL},

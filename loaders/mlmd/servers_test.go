@@ -29,11 +29,8 @@ type mlmdServer interface {
 	// database creates the empty database name and returns the superuser's pool of
 	// connections to it, which run several statements at once.
 	database(t testing.TB, name string) *sql.DB
-	// store creates the MLMD database name and fills it from the SQLite store at path.
-	// After widen, the databases it makes keep property values of 64 bits (see
-	// BenchmarkServerLoad), where MLMD's DDL declares int_value INT, of 32 bits.
-	store(t testing.TB, name, path string) *sql.DB
-	widen()
+	// copySQLite fills db, made with the server's MLMD DDL, from the SQLite store at path.
+	copySQLite(t testing.TB, path string, db *sql.DB)
 	// url is the address of database db for user, with password pass when not empty.
 	url(user, pass, db string) string
 	// superuser names the user who made the databases; admin is its address of database db.
@@ -53,6 +50,38 @@ type mlmdServer interface {
 	// failures are the errors expected of the superuser's wrong password, of the database
 	// nope, which is not there, and of the user nobody, granted nothing, reading database db.
 	failures(db string) (wrongPassword, noDatabase, notGranted string)
+}
+
+// mlmdStores makes MLMD databases on a server, with the DDL ML Metadata uses for it.
+type mlmdStores struct {
+	mlmdServer
+	ddl string
+}
+
+// withDDL returns the stores of server s, made with testdata/ddlFile.
+func withDDL(tb testing.TB, s mlmdServer, ddlFile string) *mlmdStores {
+	ddl, err := os.ReadFile(filepath.Join("testdata", ddlFile))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &mlmdStores{mlmdServer: s, ddl: string(ddl)}
+}
+
+// store creates the MLMD database name and fills it from the SQLite store at path.
+func (s *mlmdStores) store(t testing.TB, name, path string) *sql.DB {
+	t.Helper()
+	db := s.database(t, name)
+	if _, err := db.Exec(s.ddl); err != nil {
+		t.Fatal(err)
+	}
+	s.copySQLite(t, path, db)
+	return db
+}
+
+// widen makes the databases store makes after it keep property values of 64 bits (see
+// BenchmarkServerLoad), where MLMD's DDL declares int_value INT, of 32 bits.
+func (s *mlmdStores) widen() {
+	s.ddl = strings.NewReplacer("`int_value` INT,", "`int_value` BIGINT,", "int_value INT,", "int_value BIGINT,").Replace(s.ddl)
 }
 
 // mlmdTables are the tables of an MLMD store at schema version 10.
@@ -118,7 +147,7 @@ func loadBoth(t *testing.T, sqlitePath, url string, opts engine.LoadOptions) (fr
 // testServer loads MLMD stores from a database server: the test fixtures and a generated
 // corpus load as they do from SQLite, a user granted SELECT only can load, a second load
 // syncs what is new, and each bad input gets one clear error and leaves the store as it was.
-func testServer(t *testing.T, s mlmdServer) {
+func testServer(t *testing.T, s *mlmdStores) {
 
 	t.Run("fixtures", func(t *testing.T) {
 		for _, c := range []struct {
