@@ -385,9 +385,9 @@ func (m *Boosted) Fit(X [][]float64, y []bool) {
 	g := &grower{m: m, d: d, nb: m.Bins + 1, binned: binned, grad: make([]float64, len(X)), hess: make([]float64, len(X)),
 		scratch: make([]int, len(X))}
 	for range m.Depth {
-		g.hists = append(g.hists, make([]float64, 2*d*g.nb))
+		g.hists = append(g.hists, make([]sum2, d*g.nb))
 	}
-	g.spare = make([]float64, 2*d*g.nb)
+	g.spare = make([]sum2, d*g.nb)
 	idx := make([]int, len(X))
 	m.trees = nil
 	for t := 0; t < m.Trees; t++ {
@@ -401,9 +401,10 @@ func (m *Boosted) Fit(X [][]float64, y []bool) {
 		})
 		var tree *node
 		if m.Depth > 0 {
-			tree = g.grow(idx, m.Depth, g.histogram(idx, g.hists[0]))
+			G, H := g.sums(idx)
+			tree = g.grow(idx, m.Depth, g.histogram(idx, g.hists[0]), G, H)
 		} else {
-			tree = g.leaf(idx)
+			tree = g.leafOf(g.sums(idx))
 		}
 		m.trees = append(m.trees, tree)
 		halves(len(X), func(lo, hi int) {
@@ -429,6 +430,9 @@ func halves(n int, do func(lo, hi int)) {
 	together(2, func(k int) { do(k*n/2, (k+1)*n/2) })
 }
 
+// sum2 is one bin of a histogram: the sums of its rows' gradients and hessians.
+type sum2 = [2]float64
+
 // grower grows one tree of a Boosted from the binned rows (d bins a row) and the rows'
 // gradients and hessians.
 type grower struct {
@@ -438,14 +442,14 @@ type grower struct {
 	grad, hess []float64
 	// hists hold histograms, per feature and bin the sums of gradients and hessians: one
 	// for each level of a tree but its leaves.
-	hists   [][]float64
-	spare   []float64 // the histogram of a second half
-	scratch []int     // room to partition a node's rows in
+	hists   [][]sum2
+	spare   []sum2 // the histogram of a second half
+	scratch []int  // room to partition a node's rows in
 }
 
 // histogram fills hist with the histogram of rows idx, and returns it: the sum of the two
 // halves' histograms (halves), the second built in spare.
-func (g *grower) histogram(idx []int, hist []float64) []float64 {
+func (g *grower) histogram(idx []int, hist []sum2) []sum2 {
 	halves(len(idx), func(lo, hi int) {
 		if lo == 0 {
 			g.add(idx[lo:hi], hist)
@@ -455,22 +459,25 @@ func (g *grower) histogram(idx []int, hist []float64) []float64 {
 	})
 	if len(idx) >= 2*halfRows {
 		for k, v := range g.spare {
-			hist[k] += v
+			hist[k][0] += v[0]
+			hist[k][1] += v[1]
 		}
 	}
 	return hist
 }
 
 // add fills hist with the histogram of rows idx.
-func (g *grower) add(idx []int, hist []float64) {
+func (g *grower) add(idx []int, hist []sum2) {
 	d, nb := g.d, g.nb
 	clear(hist)
 	for _, i := range idx {
 		gr, hs := g.grad[i], g.hess[i]
-		for j, b := range g.binned[i*d : (i+1)*d] {
-			k := 2 * (j*nb + int(b))
-			hist[k] += gr
-			hist[k+1] += hs
+		off := 0
+		for _, b := range g.binned[i*d : (i+1)*d] {
+			p := &hist[off+int(b)]
+			p[0] += gr
+			p[1] += hs
+			off += nb
 		}
 	}
 }
@@ -484,21 +491,18 @@ func (g *grower) sums(idx []int) (G, H float64) {
 	return G, H
 }
 
-// leaf returns the leaf of rows idx.
-func (g *grower) leaf(idx []int) *node { return g.leafOf(g.sums(idx)) }
-
 // leafOf returns the leaf of rows whose gradients and hessians sum to G and H.
 func (g *grower) leafOf(G, H float64) *node {
 	return &node{Value: -g.m.Rate * G / (H + g.m.L2), Feature: -1}
 }
 
 // grow returns the subtree that splits rows idx (in ascending order, which it keeps) down
-// to depth (at least 1) more levels; hist is their histogram, which grow uses up. It
+// to depth (at least 1) more levels; hist is their histogram, which grow uses up, and G and
+// H the sums of their gradients and hessians (as sums adds them up). It
 // reorders idx so that the left child's rows come first. Of two children, only the smaller
 // one's histogram is built from its rows; the larger one's is the parent's less it.
-func (g *grower) grow(idx []int, depth int, hist []float64) *node {
+func (g *grower) grow(idx []int, depth int, hist []sum2, G, H float64) *node {
 	m := g.m
-	G, H := g.sums(idx)
 	n := g.leafOf(G, H)
 	if len(idx) < 20 {
 		return n
@@ -507,11 +511,11 @@ func (g *grower) grow(idx []int, depth int, hist []float64) *node {
 	best, bestGain := [2]int{-1, 0}, 1e-9
 	parent := G * G / (H + m.L2)
 	for j := 0; j < d; j++ {
-		h := hist[2*j*nb : 2*(j+1)*nb]
+		h := hist[j*nb : (j+1)*nb]
 		var gl, hl float64
 		for b := 0; b < nb-1; b++ {
-			gl += h[2*b]
-			hl += h[2*b+1]
+			gl += h[b][0]
+			hl += h[b][1]
 			gr, hr := G-gl, H-hl
 			if hl < 1e-3 || hr < 1e-3 {
 				continue
@@ -524,22 +528,27 @@ func (g *grower) grow(idx []int, depth int, hist []float64) *node {
 	if best[0] < 0 {
 		return n
 	}
-	// A stable partition: each child sums its rows in the order the parent did.
+	// A stable partition: each child's sums add its rows up in the order sums would.
 	right := g.scratch[:0]
 	l := 0
+	var gl, hl, gr, hr float64
 	for _, i := range idx {
 		if int(g.binned[i*d+best[0]]) <= best[1] {
 			idx[l] = i
 			l++
+			gl += g.grad[i]
+			hl += g.hess[i]
 		} else {
 			right = append(right, i)
+			gr += g.grad[i]
+			hr += g.hess[i]
 		}
 	}
 	copy(idx[l:], right)
 	n.Feature, n.Bin = best[0], best[1]
 	left, rest := idx[:l], idx[l:]
 	if depth == 1 {
-		n.Left, n.Right = g.leaf(left), g.leaf(rest)
+		n.Left, n.Right = g.leafOf(gl, hl), g.leafOf(gr, hr)
 		return n
 	}
 	leftHist, restHist := g.hists[m.Depth-depth+1], hist
@@ -551,15 +560,16 @@ func (g *grower) grow(idx []int, depth int, hist []float64) *node {
 		g.histogram(left, leftHist)
 		subtract(restHist, leftHist)
 	}
-	n.Left = g.grow(left, depth-1, leftHist)
-	n.Right = g.grow(rest, depth-1, restHist)
+	n.Left = g.grow(left, depth-1, leftHist, gl, hl)
+	n.Right = g.grow(rest, depth-1, restHist, gr, hr)
 	return n
 }
 
 // subtract subtracts b from a, element by element.
-func subtract(a, b []float64) {
+func subtract(a, b []sum2) {
 	for k, v := range b {
-		a[k] -= v
+		a[k][0] -= v[0]
+		a[k][1] -= v[1]
 	}
 }
 
