@@ -100,6 +100,8 @@ func explainConnect(err error) error {
 		return fmt.Errorf("%w (wrong user or password: give the password in %s or in the address)", err, EnvPassword)
 	case errors.As(err, &me) && (me.Number == 1044 || me.Number == 1049):
 		return fmt.Errorf("%w (no such database, or the user may not read it)", err)
+	case errors.Is(err, mysql.ErrNoTLS):
+		return fmt.Errorf("%w (the address asks for TLS with tls=, and the server does not offer it)", err)
 	}
 	return err
 }

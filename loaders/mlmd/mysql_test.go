@@ -62,9 +62,11 @@ func (*mysqlServer) checksum(t testing.TB, db *sql.DB) string {
 
 func (*mysqlServer) passwordEnv() string { return mlmd.EnvPassword }
 func (*mysqlServer) timeout() string     { return "timeout=1s" }
+func (*mysqlServer) tls() string         { return "tls=true" }
 
-func (s *mysqlServer) failures(db string) (string, string, string) {
+func (s *mysqlServer) failures(db string) (string, string, string, string) {
 	return "connect to " + s.Addr + " as root: Error 1045 (28000): Access denied for user 'root'@'127.0.0.1' (using password: YES) (wrong user or password: give the password in MLPROV_MYSQL_PASSWORD or in the address)",
 		"Unknown database 'nope' (no such database, or the user may not read it)",
-		"Access denied for user 'nobody'@'127.0.0.1' to database '" + db + "' (no such database, or the user may not read it)"
+		"Access denied for user 'nobody'@'127.0.0.1' to database '" + db + "' (no such database, or the user may not read it)",
+		"connect to " + s.Addr + " as root: TLS requested but server does not support TLS (the address asks for TLS with tls=, and the server does not offer it)"
 }

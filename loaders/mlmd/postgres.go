@@ -101,9 +101,17 @@ func explainPostgres(err error) error {
 	if errors.As(err, &ne) {
 		return ne
 	}
-	// The driver wraps the cause twice, with the user, the database and the address.
-	for u := errors.Unwrap(err); u != nil; u = errors.Unwrap(u) {
-		err = u
+	// The driver wraps the cause with the user and the database, then with the address.
+	for {
+		next := errors.Unwrap(err)
+		var hosts interface{ Unwrap() []error } // one error per host tried
+		if next == nil && errors.As(err, &hosts) && len(hosts.Unwrap()) == 1 {
+			next = hosts.Unwrap()[0]
+		}
+		if next == nil {
+			break
+		}
+		err = next
 	}
 	if strings.Contains(err.Error(), "refused TLS") {
 		return fmt.Errorf("%w (the address asks for TLS with sslmode, and the server does not offer it)", err)

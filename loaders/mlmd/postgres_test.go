@@ -62,9 +62,11 @@ func (s *postgresServer) checksum(t testing.TB, db *sql.DB) string {
 
 func (*postgresServer) passwordEnv() string { return "PGPASSWORD" }
 func (*postgresServer) timeout() string     { return "connect_timeout=1" }
+func (*postgresServer) tls() string         { return "sslmode=require" }
 
-func (s *postgresServer) failures(db string) (string, string, string) {
+func (s *postgresServer) failures(db string) (string, string, string, string) {
 	return "connect to " + s.Addr + " as " + pgtest.Superuser + `: FATAL: password authentication failed for user "` + pgtest.Superuser + `" (SQLSTATE 28P01) (wrong user or password: give the password in PGPASSWORD, ~/.pgpass or the address)`,
 		`FATAL: database "nope" does not exist (SQLSTATE 3D000) (no such database)`,
-		db + `: table MLMDEnv: ERROR: permission denied for table mlmdenv (SQLSTATE 42501) (the user needs SELECT on the database's tables)`
+		db + `: table MLMDEnv: ERROR: permission denied for table mlmdenv (SQLSTATE 42501) (the user needs SELECT on the database's tables)`,
+		"connect to " + s.Addr + " as " + pgtest.Superuser + ": server refused TLS connection (the address asks for TLS with sslmode, and the server does not offer it)"
 }

@@ -45,11 +45,14 @@ type mlmdServer interface {
 	checksum(t testing.TB, db *sql.DB) string
 	// passwordEnv names the environment variable a password may come from.
 	passwordEnv() string
-	// timeout is the address parameter that sets a connection's timeout to 1 s.
+	// timeout is the address parameter that sets a connection's timeout to 1 s; tls the one
+	// that asks for TLS, which the test servers do not offer.
 	timeout() string
+	tls() string
 	// failures are the errors expected of the superuser's wrong password, of the database
-	// nope, which is not there, and of the user nobody, granted nothing, reading database db.
-	failures(db string) (wrongPassword, noDatabase, notGranted string)
+	// nope, which is not there, of the user nobody, granted nothing, reading database db,
+	// and of asking for TLS.
+	failures(db string) (wrongPassword, noDatabase, notGranted, noTLS string)
 }
 
 // mlmdStores makes MLMD databases on a server, with the DDL ML Metadata uses for it.
@@ -278,7 +281,7 @@ func testServer(t *testing.T, s *mlmdStores) {
 			t.Fatal(err)
 		}
 		s.reader(t, "", "nobody", "N0thing")
-		wrongPassword, noDatabase, notGranted := s.failures("noevents")
+		wrongPassword, noDatabase, notGranted, noTLS := s.failures("noevents")
 		scheme, _, _ := strings.Cut(s.admin("metadb"), "://")
 		closed, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -312,6 +315,7 @@ func testServer(t *testing.T, s *mlmdStores) {
 				"connect to " + silent.Addr().String() + " as root: no answer from the server in 1s (context deadline exceeded): check the host and port"},
 			{"no such database", s.admin("nope"), noDatabase},
 			{"not granted", s.url("nobody", "N0thing", "noevents"), notGranted},
+			{"no TLS", s.admin("noevents") + "?" + s.tls(), noTLS},
 			{"not mlmd", s.admin("notes"), "notes: not an MLMD store (no MLMDEnv table)"},
 			{"schema 11", s.admin("schema11"), "schema11: MLMDEnv: unsupported MLMD schema version 11 (mlprov reads 6 to 10; a newer MLMD wrote this store)"},
 			{"missing table", s.admin("noevents"), "noevents: not an MLMD store: table Event is missing"},
