@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -131,12 +132,25 @@ var _ backend = postgresDB{}
 // creates them unquoted, which PostgreSQL folds to lower case. The system catalog lists them
 // whatever the user may read (information_schema shows only tables the user has a privilege
 // on), so that a user without SELECT is told so rather than that the store is not MLMD.
+// A store in another schema of the database is named, with how to read it.
 func (db postgresDB) tables(ctx context.Context) ([]string, error) {
 	names, err := catalogNames(ctx, db, "SELECT tablename::text FROM pg_catalog.pg_tables WHERE schemaname = current_schema()")
 	for i, n := range names {
 		names[i] = knownTable(n)
 	}
-	return names, err
+	if err != nil || slices.Contains(names, "MLMDEnv") {
+		return names, err
+	}
+	var current string
+	others, err := catalogNames(ctx, db, "SELECT schemaname::text FROM pg_catalog.pg_tables WHERE lower(tablename) = 'mlmdenv' ORDER BY 1")
+	if err == nil && len(others) > 0 {
+		err = db.QueryRowContext(ctx, "SELECT coalesce(current_schema(), '(none)')").Scan(&current)
+	}
+	if err != nil || len(others) == 0 {
+		return names, err
+	}
+	return nil, fmt.Errorf("%w (no MLMDEnv table in schema %s, the first of the search path; schema %s has one: add search_path=%s to the address's parameters)",
+		ErrNotMLMD, current, others[0], others[0])
 }
 
 func (db postgresDB) columns(ctx context.Context, table string) ([]string, error) {

@@ -1,16 +1,39 @@
 package mlmd_test
 
 import (
+	"context"
 	"database/sql"
 	"strings"
 	"testing"
 
+	"mlprov/engine"
 	mlgolden "mlprov/internal/golden"
 	"mlprov/internal/pgtest"
+	"mlprov/internal/storetest"
+	"mlprov/loaders/mlmd"
 )
 
-// TestPostgres loads MLMD stores from a private PostgreSQL server (see testServer).
-func TestPostgres(t *testing.T) { testServer(t, startPostgres(t)) }
+// TestPostgres loads MLMD stores from a private PostgreSQL server (see testServer), and one
+// in a schema the search path does not start with.
+func TestPostgres(t *testing.T) {
+	s := startPostgres(t)
+	testServer(t, s)
+	t.Run("other schema", func(t *testing.T) {
+		path := sqliteNamed(t, mlmd.BuildStore(t, 10, mlmd.TfxIR), "schemas")
+		db := s.store(t, "schemas", path)
+		if _, err := db.Exec("CREATE SCHEMA notes; ALTER DATABASE schemas SET search_path = notes, public; CREATE TABLE notes.notes (id INT)"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := storetest.Open(t).Load(context.Background(), &mlmd.Server{}, s.admin("schemas"), engine.LoadOptions{})
+		want := "schemas: read schema: not an MLMD store (no MLMDEnv table in schema notes, the first of the search path; schema public has one: add search_path=public to the address's parameters)"
+		if err == nil || !strings.HasSuffix(err.Error(), want) {
+			t.Fatalf("load with the store outside the search path: %v; want ...%s", err, want)
+		}
+		if _, err := storetest.Open(t).Load(context.Background(), &mlmd.Server{}, s.admin("schemas")+"?search_path=public", engine.LoadOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
 
 func startPostgres(tb testing.TB) *mlmdStores {
 	return withDDL(tb, &postgresServer{pgtest.Start(tb)}, "postgres_v10.sql")
