@@ -42,8 +42,9 @@ func binary(name string) (string, error) {
 
 // Start starts a server for tb and stops it when tb ends. Without MariaDB installed it skips
 // tb, saying why, unless the environment variable CI is set: there the tests must run, and
-// it fails tb instead.
-func Start(tb testing.TB) *Server {
+// it fails tb instead. flags are more of mariadbd's options, after the defaults, which they
+// override (--innodb-buffer-pool-size=1G: the defaults keep a test's server small).
+func Start(tb testing.TB, flags ...string) *Server {
 	tb.Helper()
 	server, err := binary("mariadbd")
 	var install string
@@ -74,7 +75,7 @@ func Start(tb testing.TB) *Server {
 		"--pid-file=" + filepath.Join(dir, "mysqld.pid"), "--log-error=" + logFile,
 		"--bind-address=127.0.0.1", fmt.Sprintf("--port=%d", port), "--skip-name-resolve", "--skip-log-bin",
 		"--performance-schema=OFF", "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M",
-		"--innodb-flush-log-at-trx-commit=0", "--max-connections=50"}, user...)...)
+		"--innodb-flush-log-at-trx-commit=0", "--max-connections=50"}, append(user, flags...)...)...)
 	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port)}
 	cfg := mysql.NewConfig()
 	cfg.User, cfg.Net, cfg.Addr = "root", "tcp", s.Addr

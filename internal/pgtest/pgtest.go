@@ -63,8 +63,10 @@ func version(dir string) int {
 // Start starts a server for tb and stops it when tb ends. Without PostgreSQL installed it
 // skips tb, saying why, unless the environment variable CI is set: there the tests must run,
 // and it fails tb instead. PostgreSQL refuses to run as root, so as root the server runs as
-// the user postgres, which Debian's package makes.
-func Start(tb testing.TB) *Server {
+// the user postgres, which Debian's package makes. settings are more of the server's
+// settings, NAME=VALUE, after the defaults, which they override (shared_buffers=1GB: the
+// defaults keep a test's server small).
+func Start(tb testing.TB, settings ...string) *Server {
 	tb.Helper()
 	bin, err := binDir()
 	if err != nil {
@@ -115,9 +117,13 @@ func Start(tb testing.TB) *Server {
 		tb.Fatal(err)
 	}
 	defer logOut.Close()
-	cmd := run("postgres", "-D", data, "-p", strconv.Itoa(port), "-c", "listen_addresses=127.0.0.1",
-		"-c", "unix_socket_directories="+dir, "-c", "fsync=off", "-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off", "-c", "shared_buffers=32MB", "-c", "max_connections=40")
+	args := []string{"-D", data, "-p", strconv.Itoa(port), "-c", "listen_addresses=127.0.0.1",
+		"-c", "unix_socket_directories=" + dir, "-c", "fsync=off", "-c", "synchronous_commit=off",
+		"-c", "full_page_writes=off", "-c", "shared_buffers=32MB", "-c", "max_connections=40"}
+	for _, set := range settings {
+		args = append(args, "-c", set)
+	}
+	cmd := run("postgres", args...)
 	cmd.Stdout, cmd.Stderr = logOut, logOut
 	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port)}
 	s.Root = s.Open(tb, "postgres")

@@ -12,8 +12,8 @@ import (
 // TestMySQL loads MLMD stores from a private MariaDB server (see testServer).
 func TestMySQL(t *testing.T) { testServer(t, startMySQL(t)) }
 
-func startMySQL(tb testing.TB) *mlmdStores {
-	return withDDL(tb, &mysqlServer{mariadbtest.Start(tb)}, "mysql_v10.sql")
+func startMySQL(tb testing.TB, flags ...string) *mlmdStores {
+	return withDDL(tb, &mysqlServer{mariadbtest.Start(tb, flags...)}, "mysql_v10.sql")
 }
 
 // mysqlServer is a MariaDB server whose root user has no password.

@@ -35,8 +35,8 @@ func TestPostgres(t *testing.T) {
 	})
 }
 
-func startPostgres(tb testing.TB) *mlmdStores {
-	return withDDL(tb, &postgresServer{pgtest.Start(tb)}, "postgres_v10.sql")
+func startPostgres(tb testing.TB, flags ...string) *mlmdStores {
+	return withDDL(tb, &postgresServer{pgtest.Start(tb, flags...)}, "postgres_v10.sql")
 }
 
 // postgresServer is a PostgreSQL server whose superuser logs in with a password.
