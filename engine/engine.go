@@ -349,6 +349,11 @@ func (e *Engine) inTransaction(ctx context.Context, fn func(*sql.Conn) error) er
 		return err
 	}
 	defer conn.Close()
+	return transaction(ctx, conn, func() error { return fn(conn) })
+}
+
+// transaction runs fn inside one transaction on conn, as inTransaction does.
+func transaction(ctx context.Context, conn *sql.Conn, fn func() error) error {
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return err
 	}
@@ -357,7 +362,7 @@ func (e *Engine) inTransaction(ctx context.Context, fn func(*sql.Conn) error) er
 		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		return err
 	}
-	if err := fn(conn); err != nil {
+	if err := fn(); err != nil {
 		return rollback(err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -366,7 +371,7 @@ func (e *Engine) inTransaction(ctx context.Context, fn func(*sql.Conn) error) er
 	// An interrupt from here on must not cut the commit short: DuckDB can report an
 	// interrupted COMMIT that has in fact committed, and then the caller would say the work
 	// was lost when it is in the store.
-	_, err = conn.ExecContext(context.WithoutCancel(ctx), "COMMIT")
+	_, err := conn.ExecContext(context.WithoutCancel(ctx), "COMMIT")
 	return err
 }
 

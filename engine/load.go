@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
@@ -26,11 +27,12 @@ type Loader interface {
 	Stage(ctx context.Context, st *Stage, path string) error
 }
 
-// Stage is a load in progress: one connection inside one transaction, holding temporary
-// tables stage_pipelines, stage_executions, stage_artifacts and stage_events with the
-// canonical columns plus src, which names the file (and where useful the record) each row
-// came from for error messages. Pipeline source_id and a missing execution category are
-// filled in by the engine.
+// Stage is a load in progress: one connection holding temporary tables stage_pipelines,
+// stage_executions, stage_artifacts and stage_events with the canonical columns plus src,
+// which names the file (and where useful the record) each row came from for error messages.
+// Pipeline source_id and a missing execution category are filled in by the engine. A loader
+// stages before the load's transaction begins: it writes temporary tables only, and what
+// it writes to the store it writes through AtCommit.
 type Stage struct {
 	Conn     *sql.Conn
 	SourceID int64
@@ -47,7 +49,11 @@ type Stage struct {
 	// KeyFloor keeps the ids ID gives above Base+KeyFloor, clear of those a loader numbers
 	// itself (0: ID numbers from Base+1).
 	KeyFloor int64
+	// Replacing says that the source is rebuilt from scratch (LoadOptions.Replace): what the
+	// store keeps of its earlier loads is not read, and is gone once the load commits.
+	Replacing bool
 
+	atCommit []func(context.Context) error
 	warnings []string
 	keys     map[string]int64 // by key, the ids of the source's keyed records
 	last     map[int64]int64  // by the floor of a part of the range, the largest id given in it
@@ -58,6 +64,12 @@ type Stage struct {
 // table the source leaves empty; the load's result carries it.
 func (st *Stage) Warn(format string, args ...any) {
 	st.warnings = append(st.warnings, fmt.Sprintf(format, args...))
+}
+
+// AtCommit has fn run in the load's transaction, once the staged rows are validated: a
+// loader writes there what it keeps in the store beside the staged rows, through st.Conn.
+func (st *Stage) AtCommit(fn func(context.Context) error) {
+	st.atCommit = append(st.atCommit, fn)
 }
 
 // Step reports progress, if anyone listens.
@@ -204,205 +216,255 @@ type input struct {
 // load applies the input in to the store in one transaction, as Load describes.
 func (e *Engine) load(ctx context.Context, l Loader, in input, opts LoadOptions, began time.Time) (LoadResult, error) {
 	res := LoadResult{Format: l.Format()}
+	shown := in.shown
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return res, fmt.Errorf("load %s: %w", shown, err)
+	}
+	defer conn.Close()
+	// The input is staged before the load's transaction begins: DuckDB scans a table filled
+	// inside a transaction at about half the speed, and plans joins over it without knowing
+	// its size. The stage is temporary tables only; what the load writes to the store is
+	// written in the transaction. A load that fails drops its connection, and the stage with it.
+	err = e.stageAndApply(ctx, conn, l, in, opts, began, &res)
+	if err != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		return res, fmt.Errorf("load %s: %w", shown, err)
+	}
+	return res, nil
+}
+
+// stageAndApply stages the input in on conn, outside a transaction, then applies it to the
+// store in one.
+func (e *Engine) stageAndApply(ctx context.Context, conn *sql.Conn, l Loader, in input, opts LoadOptions, began time.Time, res *LoadResult) error {
 	shown, abs, identity, fp := in.shown, in.abs, in.identity, in.fp
-	err := e.inTransaction(ctx, func(conn *sql.Conn) error {
-		rules, err := rulesDigest(ctx, conn, opts.DeployRule)
+	rules, err := rulesDigest(ctx, conn, opts.DeployRule)
+	if err != nil {
+		return err
+	}
+	if !opts.Replace {
+		id, err := loadedBefore(ctx, conn, abs, fp, rules)
 		if err != nil {
 			return err
 		}
-		if !opts.Replace {
-			id, err := loadedBefore(ctx, conn, abs, fp, rules)
-			if err != nil {
-				return err
-			}
-			if id != 0 {
-				res.SourceID, res.UpToDate = id, true
-				return nil
-			}
+		if id != 0 {
+			res.SourceID, res.UpToDate = id, true
+			return nil
 		}
-		src, err := findSource(ctx, conn, l.Format(), identity, abs)
-		if err != nil {
+	}
+	src, err := findSource(ctx, conn, l.Format(), identity, abs)
+	if err != nil {
+		return err
+	}
+	if src.id == 0 && opts.Replace {
+		// A source moved since: the one whose content this is.
+		if src, err = movedSource(ctx, conn, l.Format(), abs, fp, rules); err != nil {
 			return err
 		}
-		if err := createChanges(ctx, conn); err != nil {
+	}
+	res.New = src.id == 0
+	// A source loaded before syncs existed has no range of ids: it is rebuilt.
+	res.Replaced = !res.New && (opts.Replace || !src.base.Valid)
+	// A new source, or a range for one that has none, is taken in the transaction: the
+	// store must not have given it to another load meanwhile (see claimed).
+	var taken source
+	if !src.base.Valid {
+		if taken.id, taken.base.Int64, err = newSource(ctx, conn); err != nil {
 			return err
 		}
-		if src.id == 0 && opts.Replace {
-			// A source moved since: the one whose content this is.
-			if src, err = movedSource(ctx, conn, l.Format(), abs, fp, rules); err != nil {
-				return err
-			}
-		}
-		res.New = src.id == 0
+		taken.base.Valid = true
 		if res.New {
-			if src.id, src.base.Int64, err = newSource(ctx, conn); err != nil {
+			src.id = taken.id
+		}
+		src.base = taken.base
+	}
+	res.SourceID = src.id
+	if err := createChanges(ctx, conn); err != nil {
+		return err
+	}
+	for _, t := range Tables {
+		q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE stage_%[1]s AS SELECT *, NULL::VARCHAR AS src FROM %[1]s LIMIT 0`, t.Name)
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	st := &Stage{Conn: conn, SourceID: src.id, Base: src.base.Int64, Replacing: res.Replaced,
+		Progress: opts.Progress, Records: opts.Records}
+	st.Step("reading %s as %s", shown, l.Format())
+	if err := in.stage(ctx, st); err != nil {
+		return err
+	}
+	res.Warnings = st.warnings
+	var staged int64
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM stage_executions`).Scan(&staged); err != nil {
+		return err
+	}
+	if staged == 0 {
+		// A source that adds no execution would be recorded for nothing.
+		return ErrNothingToLoad
+	}
+	if err := applyDeployRule(ctx, st, opts.DeployRule); err != nil {
+		return err
+	}
+	w, err := uncategorised(ctx, conn)
+	if err != nil {
+		return err
+	}
+	if w != "" {
+		res.Warnings = append(res.Warnings, w)
+	}
+	// op_categories decides the category of every operator type it lists (an edit of it
+	// is applied to the store by Refresh); the input's own counts for the others.
+	if _, err := conn.ExecContext(ctx, `UPDATE stage_executions s SET category = coalesce(
+		(SELECT c.category FROM op_categories c WHERE c.op_type = s.op_type), s.category, 'other')`); err != nil {
+		return err
+	}
+	return transaction(ctx, conn, func() error {
+		if taken.base.Valid {
+			if err := claimed(ctx, conn, taken); err != nil {
 				return err
 			}
-			src.base.Valid = true
-		} else if opts.Replace || !src.base.Valid {
-			// A source loaded before syncs existed has no range of ids: it is rebuilt.
-			res.Replaced = true
+		}
+		if res.Replaced {
 			if err := clearSource(ctx, conn, src.id); err != nil {
 				return fmt.Errorf("replace source %d: %w", src.id, err)
 			}
-			if !src.base.Valid {
-				if _, src.base.Int64, err = newSource(ctx, conn); err != nil {
-					return err
-				}
-				src.base.Valid = true
-			}
-		}
-		res.SourceID = src.id
-		for _, t := range Tables {
-			q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE stage_%[1]s AS SELECT *, NULL::VARCHAR AS src FROM %[1]s LIMIT 0`, t.Name)
-			if _, err := conn.ExecContext(ctx, q); err != nil {
-				return err
-			}
-		}
-		st := &Stage{Conn: conn, SourceID: src.id, Base: src.base.Int64, Progress: opts.Progress, Records: opts.Records}
-		st.Step("reading %s as %s", shown, l.Format())
-		if err := in.stage(ctx, st); err != nil {
-			return err
-		}
-		res.Warnings = st.warnings
-		var staged int64
-		if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM stage_executions`).Scan(&staged); err != nil {
-			return err
-		}
-		if staged == 0 {
-			// A source that adds no execution would be recorded for nothing.
-			return ErrNothingToLoad
-		}
-		if err := applyDeployRule(ctx, st, opts.DeployRule); err != nil {
-			return err
-		}
-		w, err := uncategorised(ctx, conn)
-		if err != nil {
-			return err
-		}
-		if w != "" {
-			res.Warnings = append(res.Warnings, w)
-		}
-		// op_categories decides the category of every operator type it lists (an edit of it
-		// is applied to the store by Refresh); the input's own counts for the others.
-		if _, err := conn.ExecContext(ctx, `UPDATE stage_executions s SET category = coalesce(
-			(SELECT c.category FROM op_categories c WHERE c.op_type = s.op_type), s.category, 'other')`); err != nil {
-			return err
 		}
 		st.Step("validating")
 		if err := validateStage(ctx, conn, src.id); err != nil {
 			return err
 		}
-		// What changed is either derived from scratch (full: a quarter of the store or more,
-		// or a change the refresh does not follow) or followed, with the checksums of the
-		// changed rows before and after (see recordChange).
-		var full, fresh bool
-		var before map[string]tableSum
-		fresh = res.New || res.Replaced
-		if fresh {
-			// The source holds no rows: every staged one is new, and needs no comparing.
-			var staged, all int64
-			if err := conn.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM stage_executions), (SELECT count(*) FROM executions)`).Scan(&staged, &all); err != nil {
-				return err
-			}
-			if full = staged*4 >= staged+all; !full {
-				if err := noteInserts(ctx, conn); err != nil {
-					return err
-				}
-			}
-		} else {
-			st.Step("comparing with the store")
-			if err := diffStage(ctx, conn, src.id, &res); err != nil {
-				return err
-			}
-			res.UpToDate = res.Rows() == 0 && res.Updated.Rows() == 0 && res.Removed.Rows() == 0
-			if !res.UpToDate {
-				if full, err = fullRefresh(ctx, conn); err != nil {
-					return err
-				}
-				if err := noteDiff(ctx, conn, src.id); err != nil {
-					return err
-				}
-			}
-		}
-		if !full && !res.UpToDate && !res.Replaced {
-			if before, err = checksums(ctx, conn, changedRows); err != nil {
+		for _, fn := range st.atCommit {
+			if err := fn(ctx); err != nil {
 				return err
 			}
 		}
-		// Rows go into the canonical tables in no particular order, so that DuckDB fills whole
-		// row groups: the part-filled ones an ordered insert leaves, a checkpoint compacts,
-		// which made the next change's commit as slow as the load. A store locked down takes
-		// no setting; what a server syncs at a time is small.
-		unordered := !e.locked
-		if unordered {
-			if _, err := conn.ExecContext(ctx, `SET preserve_insertion_order = false`); err != nil {
-				return err
-			}
-		}
-		if fresh {
-			st.Step("inserting")
-			if err := insertStage(ctx, conn, src.id, &res); err != nil {
-				return err
-			}
-		} else if !res.UpToDate {
-			st.Step("applying")
-			if err := applyDiff(ctx, conn, src.id); err != nil {
-				return err
-			}
-		}
-		if unordered {
-			if _, err := conn.ExecContext(ctx, `RESET preserve_insertion_order`); err != nil {
-				return err
-			}
-		}
-		if err := st.saveKeys(ctx); err != nil {
-			return err
-		}
-		// The staged rows are in the store now; free them before the derived tables need memory.
-		if err := dropTemp(ctx, conn, "stage_pipelines", "stage_executions", "stage_artifacts", "stage_events"); err != nil {
-			return err
-		}
-		switch {
-		case res.UpToDate:
-		case full:
-			if res.Refreshed, err = rebuildDerived(ctx, conn, st.Progress); err != nil {
-				return err
-			}
-		default:
-			if res.Refreshed, err = refreshDerived(ctx, conn, st.Progress); err != nil {
-				return err
-			}
-			if before == nil {
-				err = recordDerivation(ctx, conn)
-			} else {
-				var after map[string]tableSum
-				if after, err = checksums(ctx, conn, changedRows); err == nil {
-					err = recordChange(ctx, conn, before, after)
-				}
-			}
-			if err != nil {
-				return err
-			}
-		}
-		if err := dropTemp(ctx, conn, append(changeTables, "diff_pipelines", "diff_executions", "diff_artifacts", "diff_events")...); err != nil {
-			return err
-		}
-		if err := recordLoad(ctx, conn, src, l.Format(), identity, shown, abs, fp, rules, res, began); err != nil {
-			return err
-		}
-		if os.Getenv("MLPROV_TEST_HOLD_COMMIT") != "" {
-			// Tests of crash safety and store locking kill or race a load at this point.
-			st.Step("holding before commit")
-			<-ctx.Done()
-			return ctx.Err()
-		}
-		return nil
+		return e.apply(ctx, conn, st, src, l.Format(), in, rules, began, res)
 	})
+}
+
+// claimed checks, in the load's transaction, that the source id and range of ids the load
+// took before it began are still free.
+func claimed(ctx context.Context, conn *sql.Conn, taken source) error {
+	id, base, err := newSource(ctx, conn)
 	if err != nil {
-		return res, fmt.Errorf("load %s: %w", shown, err)
+		return err
 	}
-	return res, nil
+	if id > taken.id || base > taken.base.Int64 {
+		return errors.New("another load added a source to the store while this one read its input: load again")
+	}
+	return nil
+}
+
+// apply makes the store's rows of source src those staged, in the load's transaction, and
+// derives what they change.
+func (e *Engine) apply(ctx context.Context, conn *sql.Conn, st *Stage, src source, format string, in input, rules string, began time.Time, res *LoadResult) error {
+	var err error
+	// What changed is either derived from scratch (full: a quarter of the store or more,
+	// or a change the refresh does not follow) or followed, with the checksums of the
+	// changed rows before and after (see recordChange).
+	var full, fresh bool
+	var before map[string]tableSum
+	fresh = res.New || res.Replaced
+	if fresh {
+		// The source holds no rows: every staged one is new, and needs no comparing.
+		var staged, all int64
+		if err := conn.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM stage_executions), (SELECT count(*) FROM executions)`).Scan(&staged, &all); err != nil {
+			return err
+		}
+		if full = staged*4 >= staged+all; !full {
+			if err := noteInserts(ctx, conn); err != nil {
+				return err
+			}
+		}
+	} else {
+		st.Step("comparing with the store")
+		if err := diffStage(ctx, conn, src.id, res); err != nil {
+			return err
+		}
+		res.UpToDate = res.Rows() == 0 && res.Updated.Rows() == 0 && res.Removed.Rows() == 0
+		if !res.UpToDate {
+			if full, err = fullRefresh(ctx, conn); err != nil {
+				return err
+			}
+			if err := noteDiff(ctx, conn, src.id); err != nil {
+				return err
+			}
+		}
+	}
+	if !full && !res.UpToDate && !res.Replaced {
+		if before, err = checksums(ctx, conn, changedRows); err != nil {
+			return err
+		}
+	}
+	// Rows go into the canonical tables in no particular order, so that DuckDB fills whole
+	// row groups: the part-filled ones an ordered insert leaves, a checkpoint compacts,
+	// which made the next change's commit as slow as the load. A store locked down takes
+	// no setting; what a server syncs at a time is small.
+	unordered := !e.locked
+	if unordered {
+		if _, err := conn.ExecContext(ctx, `SET preserve_insertion_order = false`); err != nil {
+			return err
+		}
+	}
+	if fresh {
+		st.Step("inserting")
+		if err := insertStage(ctx, conn, src.id, res); err != nil {
+			return err
+		}
+	} else if !res.UpToDate {
+		st.Step("applying")
+		if err := applyDiff(ctx, conn, src.id); err != nil {
+			return err
+		}
+	}
+	if unordered {
+		if _, err := conn.ExecContext(ctx, `RESET preserve_insertion_order`); err != nil {
+			return err
+		}
+	}
+	if err := st.saveKeys(ctx); err != nil {
+		return err
+	}
+	// The staged rows are in the store now; free them before the derived tables need memory.
+	if err := dropTemp(ctx, conn, "stage_pipelines", "stage_executions", "stage_artifacts", "stage_events"); err != nil {
+		return err
+	}
+	switch {
+	case res.UpToDate:
+	case full:
+		if res.Refreshed, err = rebuildDerived(ctx, conn, st.Progress); err != nil {
+			return err
+		}
+	default:
+		if res.Refreshed, err = refreshDerived(ctx, conn, st.Progress); err != nil {
+			return err
+		}
+		if before == nil {
+			err = recordDerivation(ctx, conn)
+		} else {
+			var after map[string]tableSum
+			if after, err = checksums(ctx, conn, changedRows); err == nil {
+				err = recordChange(ctx, conn, before, after)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := dropTemp(ctx, conn, append(changeTables, "diff_pipelines", "diff_executions", "diff_artifacts", "diff_events")...); err != nil {
+		return err
+	}
+	if err := recordLoad(ctx, conn, src, format, in.identity, in.shown, in.abs, in.fp, rules, *res, began); err != nil {
+		return err
+	}
+	if os.Getenv("MLPROV_TEST_HOLD_COMMIT") != "" {
+		// Tests of crash safety and store locking kill or race a load at this point.
+		st.Step("holding before commit")
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
 }
 
 // dropTemp drops the load's temporary tables: the connection goes back to the pool.

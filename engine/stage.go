@@ -233,9 +233,12 @@ func (st *Stage) idIn(ctx context.Context, key string, lo, hi int64) (int64, err
 	return last, nil
 }
 
-// readKeys reads the keys earlier loads of the source saved.
+// readKeys reads the keys earlier loads of the source saved, none when it is replaced.
 func (st *Stage) readKeys(ctx context.Context) error {
 	st.keys, st.last = map[string]int64{}, map[int64]int64{}
+	if st.Replacing {
+		return nil
+	}
 	rows, err := st.Conn.QueryContext(ctx, `SELECT key, id FROM source_keys WHERE source_id = ?`, st.SourceID)
 	if err != nil {
 		return fmt.Errorf("read source keys: %w", err)

@@ -72,3 +72,62 @@ func TestStageWriterColumns(t *testing.T) {
 		}
 	}
 }
+
+// racingLoader stages one execution, after running meanwhile, once, the load race makes.
+type racingLoader struct{ race func() }
+
+func (racingLoader) Format() string                                      { return "racing" }
+func (racingLoader) Detect(string) bool                                  { return false }
+func (racingLoader) Fingerprint(context.Context, string) (string, error) { return "racing", nil }
+
+func (l racingLoader) Stage(ctx context.Context, st *engine.Stage, _ string) error {
+	if l.race != nil {
+		l.race()
+	}
+	return st.Write(ctx, func(w *engine.StageWriter) error {
+		return errors.Join(
+			w.Pipeline(engine.Pipeline{ID: 11, Name: "q", Src: "r"}),
+			w.Execution(engine.Execution{ID: 12, PipelineID: 11, OpType: "Op", State: engine.StateComplete, Src: "r"}))
+	})
+}
+
+// TestLoadRacedByAnotherLoad checks that a load staged while another one added a source to
+// the store (a load stages before its transaction begins) is refused, changing nothing,
+// rather than given the source id and range of ids the other took.
+func TestLoadRacedByAnotherLoad(t *testing.T) {
+	ctx := context.Background()
+	e := open(t, ":memory:", engine.Options{})
+	dir := t.TempDir()
+	rows, racing := filepath.Join(dir, "rows"), filepath.Join(dir, "racing")
+	for _, p := range []string{rows, racing} {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	race := func() {
+		if _, err := e.Load(ctx, rowLoader{}, rows, engine.LoadOptions{}); err != nil {
+			t.Error(err)
+		}
+	}
+	_, err := e.Load(ctx, racingLoader{race: race}, racing, engine.LoadOptions{})
+	if err == nil || !strings.Contains(err.Error(), "another load added a source to the store while this one read its input: load again") {
+		t.Fatalf("raced load: got error %v", err)
+	}
+	count := func() (sources, executions int) {
+		t.Helper()
+		if err := e.DB().QueryRowContext(ctx, `SELECT (SELECT count(*) FROM sources), (SELECT count(*) FROM executions)`).Scan(&sources, &executions); err != nil {
+			t.Fatal(err)
+		}
+		return sources, executions
+	}
+	if s, x := count(); s != 1 || x != 1 {
+		t.Fatalf("after the raced load: %d sources and %d executions, want the other load's 1 and 1", s, x)
+	}
+	res, err := e.Load(ctx, racingLoader{}, racing, engine.LoadOptions{})
+	if err != nil {
+		t.Fatalf("loaded again: %v", err)
+	}
+	if s, x := count(); res.SourceID != 2 || s != 2 || x != 2 {
+		t.Fatalf("loaded again: source %d, %d sources and %d executions, want source 2 of 2 and 2 executions", res.SourceID, s, x)
+	}
+}

@@ -56,9 +56,12 @@ func newEvent(file string, rec Record, pos int) (*event, error) {
 	return &event{digest: hex.EncodeToString(sum[:]), text: text, file: file, line: rec.Line, pos: pos, ev: rec.Event}, nil
 }
 
-// readEvents returns the events earlier loads of the source kept, checked again: an error
-// names the file and line the event was read from.
+// readEvents returns the events earlier loads of the source kept, checked again (none when
+// the source is replaced): an error names the file and line the event was read from.
 func readEvents(ctx context.Context, st *engine.Stage) ([]*event, error) {
+	if st.Replacing {
+		return nil, nil
+	}
 	rows, err := st.Conn.QueryContext(ctx, `SELECT digest, file, line, position, event FROM openlineage_events WHERE source_id = ?`, st.SourceID)
 	if err != nil {
 		return nil, fmt.Errorf("read kept events: %w", err)
@@ -97,7 +100,8 @@ func sortEvents(es []*event) {
 	})
 }
 
-// saveEvents appends events to openlineage_events for the source, in the load's transaction.
+// saveEvents appends events to openlineage_events for the source, in the load's transaction
+// (see engine.Stage.AtCommit).
 func saveEvents(ctx context.Context, st *engine.Stage, es []*event) error {
 	if len(es) == 0 {
 		return nil

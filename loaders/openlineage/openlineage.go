@@ -127,7 +127,8 @@ func (*Loader) Stage(ctx context.Context, st *engine.Stage, path string) error {
 	if err := stageEvents(ctx, st, append(kept, fresh...)); err != nil {
 		return err
 	}
-	return saveEvents(ctx, st, fresh)
+	st.AtCommit(func(ctx context.Context) error { return saveEvents(ctx, st, fresh) })
+	return nil
 }
 
 // Restage implements engine.Keeper: it stages the rows of the events the store keeps of the
