@@ -248,12 +248,19 @@ func stageTable(ctx context.Context, conn *sql.Conn, dir string, t engine.Table,
 		}
 		src = fmt.Sprintf("read_json(%s, format = 'newline_delimited', columns = {%s}, filename = true, hive_partitioning = false)", quoteList(files), strings.Join(spec, ", "))
 	}
-	raw := "raw_" + table
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s", raw, src)); err != nil {
+	// Text is parsed once, into a table the checks and the copy read; Parquet is typed and
+	// read fast, so it is read where it lies, through a view.
+	raw, kind := "raw_"+table, "TABLE"
+	if reader == "parquet" {
+		kind = "VIEW"
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP %s %s AS SELECT * FROM %s", kind, raw, src)); err != nil {
 		return 0, readError(table, files, label, err)
 	}
 	// A temp table left by a failed drop goes with the load's connection.
-	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+raw) }()
+	defer func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("DROP %s IF EXISTS %s", kind, raw))
+	}()
 
 	types, err := columnTypes(ctx, conn, raw)
 	if err != nil {
@@ -276,17 +283,38 @@ func stageTable(ctx context.Context, conn *sql.Conn, dir string, t engine.Table,
 		}
 		conv := convert(c, rawType)
 		exprs = append(exprs, conv)
+		if rawType == c.Type {
+			continue // a value of the canonical type is one
+		}
 		bad = append(bad, fmt.Sprintf(`CASE WHEN %[1]s IS NOT NULL AND %[2]s IS NULL THEN '%[1]s "' || %[1]s::VARCHAR || '" is not a %[3]s' END`, c.Name, conv, strings.ToLower(c.Type)))
 	}
 	for _, k := range t.Key {
 		record = append(record, fmt.Sprintf(`'%[1]s ' || coalesce(%[1]s::VARCHAR, 'NULL')`, k))
 	}
+	if len(bad) > 0 {
+		if err := checkTypes(ctx, conn, table, raw, record, bad, label); err != nil {
+			return 0, err
+		}
+	}
+	srcExpr := fmt.Sprintf("replace(filename, '%s', '')", strings.ReplaceAll(filepath.Clean(dir)+string(filepath.Separator), "'", "''"))
+	ins := fmt.Sprintf("INSERT INTO stage_%s SELECT %s, %s FROM %s", table, strings.Join(exprs, ", "), srcExpr, raw)
+	r, err := conn.ExecContext(ctx, ins)
+	if err != nil {
+		// A view reads the files here: what is wrong in one shows here.
+		return 0, readError(table, files, label, err)
+	}
+	return r.RowsAffected()
+}
+
+// checkTypes returns the rows of the raw table whose values bad finds not of their column's
+// canonical type, each named by its file and its record (the table's key).
+func checkTypes(ctx context.Context, conn *sql.Conn, table, raw string, record, bad []string, label func(string) string) error {
 	q := fmt.Sprintf(`SELECT filename, %s, concat_ws('; ', %s) AS problem, count(*) OVER ()
 		FROM %s WHERE problem <> '' ORDER BY filename LIMIT 5`,
 		strings.Join(record, " || ' ' || "), strings.Join(bad, ", "), raw)
 	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
-		return 0, fmt.Errorf("%s: check types: %w", table, err)
+		return fmt.Errorf("%s: check types: %w", table, err)
 	}
 	defer rows.Close()
 	var samples []string
@@ -294,26 +322,17 @@ func stageTable(ctx context.Context, conn *sql.Conn, dir string, t engine.Table,
 	for rows.Next() {
 		var file, rec, problem string
 		if err := rows.Scan(&file, &rec, &problem, &total); err != nil {
-			return 0, err
+			return err
 		}
 		samples = append(samples, fmt.Sprintf("%s: %s: %s", label(file), rec, problem))
 	}
 	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	if err := rows.Close(); err != nil {
-		return 0, err
+		return err
 	}
 	if total > 0 {
-		return 0, &engine.ValidationError{Problem: "values of the wrong type", Rows: total, Samples: samples}
+		return &engine.ValidationError{Problem: "values of the wrong type", Rows: total, Samples: samples}
 	}
-	srcExpr := fmt.Sprintf("replace(filename, '%s', '')", strings.ReplaceAll(filepath.Clean(dir)+string(filepath.Separator), "'", "''"))
-	ins := fmt.Sprintf("INSERT INTO stage_%s SELECT %s, %s FROM %s", table, strings.Join(exprs, ", "), srcExpr, raw)
-	r, err := conn.ExecContext(ctx, ins)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", table, err)
-	}
-	return r.RowsAffected()
+	return nil
 }
 
 // convert is the SQL that turns a raw column into the canonical type, NULL where it cannot.

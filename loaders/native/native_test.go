@@ -336,6 +336,21 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 			}
 			return dir
 		}, []string{"executions.parquet", "not a readable Parquet file"}},
+		{"parquet value of the wrong type", func(t testing.TB) string {
+			// Parquet is read where it lies: a column of another type is checked all the same.
+			dir := exportAs(t, "parquet")
+			p := filepath.Join(dir, "executions.parquet")
+			e := storetest.Open(t)
+			q := fmt.Sprintf(`COPY (SELECT * REPLACE (CASE WHEN execution_id = 10103 THEN 'soon' ELSE cost::VARCHAR END AS cost)
+				FROM '%[1]s') TO '%[1]s.new' (FORMAT parquet)`, p)
+			if _, err := e.DB().Exec(q); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(p+".new", p); err != nil {
+				t.Fatal(err)
+			}
+			return dir
+		}, []string{"values of the wrong type", "executions.parquet", "execution_id 10103", `cost "soon" is not a double`}},
 		{"csv missing a column", func(t testing.TB) string {
 			dir := exportAs(t, "csv")
 			p := filepath.Join(dir, "executions.csv")
