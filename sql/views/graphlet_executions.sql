@@ -13,21 +13,24 @@ WITH RECURSIVE
 roots AS (SELECT graphlet_id FROM trainers),
 -- Each step joins the walk's frontier to lineage_edges first, then drops the steps into a
 -- Trainer: the frontier is small when a refresh walks a few graphlets, so every step costs a
--- probe of the edges, not a pass over all of them with the Trainers taken out.
+-- probe of the edges, not a pass over all of them with the Trainers taken out. The frontier
+-- is written second, the side a hash join builds on when DuckDB cannot tell the sizes (in the
+-- load's transaction, which has not committed the edges): building on the edges instead
+-- costs a pass over all of them at every step.
 up(graphlet_id, execution_id) AS (
     SELECT graphlet_id, graphlet_id FROM roots
     UNION
     SELECT u.graphlet_id, l.producer_id
-    FROM up u
-    JOIN lineage_edges l ON l.consumer_id = u.execution_id
+    FROM lineage_edges l
+    JOIN up u ON l.consumer_id = u.execution_id
     ANTI JOIN trainers t ON t.graphlet_id = l.producer_id
 ),
 down(graphlet_id, execution_id) AS (
     SELECT graphlet_id, graphlet_id FROM roots
     UNION
     SELECT d.graphlet_id, l.consumer_id
-    FROM down d
-    JOIN lineage_edges l ON l.producer_id = d.execution_id
+    FROM lineage_edges l
+    JOIN down d ON l.producer_id = d.execution_id
     ANTI JOIN trainers t ON t.graphlet_id = l.consumer_id
     WHERE l.role IS NULL OR l.role NOT IN ('base_model', 'baseline_model')
 )
