@@ -7,18 +7,19 @@
 WITH
 -- The graphlets to derive: every Trainer here; a refresh derives only those it re-derives.
 roots AS (SELECT graphlet_id FROM trainers),
--- What each member execution read, and what it originally wrote.
+-- What each member execution read, and what it originally wrote. The members are written
+-- second, the side a hash join builds on when DuckDB cannot tell the sizes (in the load's
+-- transaction): they are fewer than the events.
 touched AS (
     SELECT m.graphlet_id, io.artifact_id,
            bool_or(m.side = 'upstream' OR (m.side = 'trainer' AND io.direction = 'in')) AS on_up,
            bool_or(m.side <> 'upstream' AND io.direction = 'out') AS on_down
-    FROM graphlet_executions m
-    SEMI JOIN roots USING (graphlet_id)
-    JOIN (
+    FROM (
         SELECT execution_id, artifact_id, 'in' AS direction FROM events WHERE direction = 'in'
         UNION ALL
         SELECT execution_id, artifact_id, 'out' FROM artifact_producers
-    ) io USING (execution_id)
+    ) io
+    JOIN (SELECT * FROM graphlet_executions SEMI JOIN roots USING (graphlet_id)) m USING (execution_id)
     GROUP BY m.graphlet_id, io.artifact_id
 ),
 -- Artifacts made by a Trainer: in any other graphlet they are boundary nodes.
