@@ -58,12 +58,19 @@ spans AS (
 ),
 signals AS (
     SELECT s.graphlet_id,
-           max(TRY_CAST(a.attrs ->> 'drift' AS DOUBLE)) FILTER (WHERE a.type = 'ExampleStatistics' AND s.is_new) AS drift,
-           max(TRY_CAST(a.attrs ->> 'drift' AS DOUBLE)) FILTER (WHERE a.type = 'ExampleStatistics') AS drift_window,
-           sum(TRY_CAST(a.attrs ->> 'anomaly_count' AS BIGINT)) FILTER (WHERE a.type = 'ExampleAnomalies' AND s.is_new) AS anomalies
+           max(a.drift) FILTER (WHERE a.type = 'ExampleStatistics' AND s.is_new) AS drift,
+           max(a.drift) FILTER (WHERE a.type = 'ExampleStatistics') AS drift_window,
+           sum(a.anomaly_count) FILTER (WHERE a.type = 'ExampleAnomalies' AND s.is_new) AS anomalies
     FROM spans s
-    JOIN artifacts a ON a.pipeline_id = s.pipeline_id AND a.span = s.span
-    WHERE a.type IN ('ExampleStatistics', 'ExampleAnomalies') AND a.create_time <= s.trainer_start
+    -- Each artifact's attributes are read once, not once for every graphlet whose spans it
+    -- describes (a span is read by many Trainers).
+    JOIN (SELECT pipeline_id, span, type, create_time,
+                 TRY_CAST(attrs ->> 'drift' AS DOUBLE) AS drift,
+                 TRY_CAST(attrs ->> 'anomaly_count' AS BIGINT) AS anomaly_count
+          FROM artifacts
+          WHERE type IN ('ExampleStatistics', 'ExampleAnomalies')) a
+        ON a.pipeline_id = s.pipeline_id AND a.span = s.span
+    WHERE a.create_time <= s.trainer_start
     GROUP BY s.graphlet_id
 ),
 -- The Schema each Trainer read.
