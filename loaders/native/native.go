@@ -215,9 +215,9 @@ func quoteList(files []string) string {
 
 var globEscaper = strings.NewReplacer("*", "[*]", "?", "[?]", "[", "[[]")
 
-// stageTable reads some of one table's files into a raw temp table, checks that every value
-// has the canonical type, and moves the rows into stage_<table>. It returns how many rows it
-// staged.
+// stageTable reads some of one table's files as a raw temp table (a view of Parquet files),
+// checks that every value has the canonical type, and copies the rows into stage_<table>. It
+// returns how many rows it staged.
 func stageTable(ctx context.Context, conn *sql.Conn, dir string, t engine.Table, files []string, reader string) (int64, error) {
 	table, cols := t.Name, t.Layout()
 	// What one table's files are called in messages: the file itself, or the folder.
