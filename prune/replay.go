@@ -2,6 +2,7 @@ package prune
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -56,13 +57,17 @@ type replayer struct {
 func newReplayer(gs []Graphlet, end time.Time) *replayer {
 	r := &replayer{gs: gs, end: end}
 	pipelines := map[int64]int{}
-	var order []int64
+	var ofPipeline []int // how many pushed, by pipeline in order of first appearance
+	pipelineOf := make([]int, len(gs))
 	start := end
 	for i, g := range gs {
-		if _, ok := pipelines[g.PipelineID]; !ok {
-			pipelines[g.PipelineID] = len(order)
-			order = append(order, g.PipelineID)
+		p, ok := pipelines[g.PipelineID]
+		if !ok {
+			p = len(ofPipeline)
+			pipelines[g.PipelineID] = p
+			ofPipeline = append(ofPipeline, 0)
 		}
+		pipelineOf[i] = p
 		if g.Start.Before(start) {
 			start = g.Start
 		}
@@ -71,21 +76,30 @@ func newReplayer(gs []Graphlet, end time.Time) *replayer {
 			r.wasted += g.CostExclusive
 		} else {
 			r.pushes++
-			r.pushed = append(r.pushed, i)
+			ofPipeline[p]++
 		}
 	}
-	r.pipelines, r.days = float64(len(order)), math.Max(end.Sub(start).Hours()/24, 1.0/24)
-	sort.SliceStable(r.pushed, func(a, b int) bool {
-		ga, gb := &gs[r.pushed[a]], &gs[r.pushed[b]]
-		if pa, pb := pipelines[ga.PipelineID], pipelines[gb.PipelineID]; pa != pb {
-			return pa < pb
+	r.pipelines, r.days = float64(len(ofPipeline)), math.Max(end.Sub(start).Hours()/24, 1.0/24)
+	// The pushed graphlets, placed by pipeline in graphlet order, then sorted within each
+	// pipeline by push time.
+	r.pushed = make([]int, r.pushes)
+	at := make([]int, len(ofPipeline))
+	for p := 1; p < len(at); p++ {
+		at[p] = at[p-1] + ofPipeline[p-1]
+	}
+	for i, g := range gs {
+		if g.Pushed {
+			r.pushed[at[pipelineOf[i]]] = i
+			at[pipelineOf[i]]++
 		}
-		return ga.PushTime.Before(gb.PushTime)
-	})
-	for k := range r.pushed {
-		if k+1 == len(r.pushed) || gs[r.pushed[k+1]].PipelineID != gs[r.pushed[k]].PipelineID {
-			r.pipelineEnds = append(r.pipelineEnds, k+1)
+	}
+	from := 0
+	for _, to := range at {
+		if to > from {
+			slices.SortStableFunc(r.pushed[from:to], func(a, b int) int { return gs[a].PushTime.Compare(gs[b].PushTime) })
+			r.pipelineEnds = append(r.pipelineEnds, to)
 		}
+		from = to
 	}
 	return r
 }
