@@ -1,7 +1,6 @@
 package prune
 
 import (
-	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -33,9 +32,9 @@ type tracker struct {
 
 // pipelineState is one pipeline's history as of the latest Trainer start.
 type pipelineState struct {
-	prev    map[string]int // the last graphlet trained, per Trainer node
-	running []int          // trained graphlets not yet finished, by (finish time, id)
-	known   int            // finished graphlets
+	prev    []nodeLast // the last graphlet trained, per Trainer node
+	running []int      // trained graphlets not yet finished, by (finish time, id)
+	known   int        // finished graphlets
 	pushes  int
 	last    [recent]bool // outcomes of the latest finished graphlets, a ring indexed by known
 	// lastPushed is the outcome of the latest finished graphlet; lastPush the latest push
@@ -43,6 +42,18 @@ type pipelineState struct {
 	lastPushed      bool
 	lastPush        time.Time
 	lastPushedSpans []int64
+}
+
+// nodeLast is the last graphlet trained of a Trainer node. A pipeline has few Trainer nodes,
+// most often one, so they are kept in a slice.
+type nodeLast struct {
+	node string
+	last int
+}
+
+// node returns where prev holds a Trainer node, -1 if it does not.
+func (s *pipelineState) node(name string) int {
+	return slices.IndexFunc(s.prev, func(n nodeLast) bool { return n.node == name })
 }
 
 func newTracker(ds *Dataset) *tracker {
@@ -67,10 +78,7 @@ func (t *tracker) clone() *tracker {
 	c := &tracker{gs: t.gs, col: t.col, at: t.at, by: make(map[int64]*pipelineState, len(t.by))}
 	for id, s := range t.by {
 		cs := *s
-		cs.prev = make(map[string]int, len(s.prev))
-		for k, v := range s.prev {
-			cs.prev[k] = v
-		}
+		cs.prev = slices.Clone(s.prev)
 		cs.running = slices.Clone(s.running)
 		c.by[id] = &cs
 	}
@@ -80,7 +88,7 @@ func (t *tracker) clone() *tracker {
 func (t *tracker) state(pipeline int64) *pipelineState {
 	s := t.by[pipeline]
 	if s == nil {
-		s = &pipelineState{prev: map[string]int{}}
+		s = &pipelineState{}
 		t.by[pipeline] = s
 	}
 	return s
@@ -113,19 +121,20 @@ const (
 )
 
 // features returns graphlet i's features as its Trainer's start sees the history so far: its
-// own features with the history features computed again. An outcome counts once its graphlet
-// finished strictly before the start.
-func (t *tracker) features(i int) []float64 {
+// own features with the history features computed again, in dst's room when it has enough.
+// An outcome counts once its graphlet finished strictly before the start.
+func (t *tracker) features(i int, dst []float64) []float64 {
 	g := &t.gs[i]
 	s := t.advance(i)
-	x := slices.Clone(g.Features)
+	x := append(dst[:0], g.Features...)
 	set := func(k int, v float64) {
 		if j := t.at[k]; j >= 0 {
 			x[j] = v
 		}
 	}
 	nan := math.NaN()
-	if p, ok := s.prev[g.TrainerNode]; ok {
+	if k := s.node(g.TrainerNode); k >= 0 {
+		p := s.prev[k].last
 		fresh := notIn(g.Spans, t.gs[p].Spans)
 		set(hNewSpans, float64(fresh))
 		overlap := nan
@@ -166,7 +175,11 @@ func (t *tracker) features(i int) []float64 {
 func (t *tracker) trained(i int) {
 	g := &t.gs[i]
 	s := t.state(g.PipelineID)
-	s.prev[g.TrainerNode] = i
+	if k := s.node(g.TrainerNode); k >= 0 {
+		s.prev[k].last = i
+	} else {
+		s.prev = append(s.prev, nodeLast{g.TrainerNode, i})
+	}
 	if g.Finished.IsZero() {
 		return
 	}
@@ -210,7 +223,7 @@ func notIn(a, b []int64) int {
 func (ds *Dataset) computeHistory() {
 	t := newTracker(ds)
 	for i := range ds.Graphlets {
-		ds.Graphlets[i].Features = t.features(i)
+		ds.Graphlets[i].Features = t.features(i, nil)
 		t.trained(i)
 	}
 	if j, ok := t.col["new_spans"]; ok {
@@ -225,7 +238,7 @@ func (ds *Dataset) computeHistory() {
 func (ds *Dataset) trackerAt(from int) *tracker {
 	t := newTracker(ds)
 	for i := 0; i < from; i++ {
-		t.features(i)
+		t.advance(i)
 		t.trained(i)
 	}
 	return t
@@ -233,11 +246,14 @@ func (ds *Dataset) trackerAt(from int) *tracker {
 
 // closedLoop replays graphlets from..to-1 from the history t holds (t is used up): each one's
 // history features come from the graphlets kept so far, skip decides on them, and a kept
-// graphlet joins the history. It returns the decisions, indexed from from.
+// graphlet joins the history. It returns the decisions, indexed from from. skip may not keep
+// x past its call.
 func (t *tracker) closedLoop(from, to int, skip func(i int, x []float64) bool) []bool {
 	out := make([]bool, to-from)
+	var x []float64
 	for i := from; i < to; i++ {
-		if out[i-from] = skip(i, t.features(i)); !out[i-from] {
+		x = t.features(i, x)
+		if out[i-from] = skip(i, x); !out[i-from] {
 			t.trained(i)
 		}
 	}
@@ -249,7 +265,7 @@ func (t *tracker) only(p int64) *tracker {
 	c := &tracker{gs: t.gs, col: t.col, at: t.at, by: map[int64]*pipelineState{}}
 	if s := t.by[p]; s != nil {
 		cs := *s
-		cs.prev = maps.Clone(s.prev)
+		cs.prev = slices.Clone(s.prev)
 		cs.running = slices.Clone(s.running)
 		c.by[p] = &cs
 	}
@@ -262,38 +278,70 @@ func HistoryFeatures() []string { return slices.Clone(historyNames) }
 
 // scorer scores graphlets with a fitted model. base holds the scores of graphlets from..
 // on the store's history; a replay whose features are the same reuses them.
-// Replays at neighbouring thresholds mostly leave a graphlet the same history, so the last
-// features each graphlet was scored on, and the score, are kept too.
 type scorer struct {
 	model Model
 	enc   *encoder
 	gs    []Graphlet
 	from  int
 	base  []float64
-
-	lastX [][]float64
-	lastP []float64
 }
 
-func (s *scorer) score(i int, x []float64) float64 {
-	k := i - s.from
-	if sameFeatures(x, s.gs[i].Features) {
-		return s.base[k]
+// memo keeps, in one pipeline's replays at many thresholds, the scores of its graphlets on
+// the histories they were scored on. Replays at neighbouring thresholds mostly leave a
+// graphlet a history that a model which bins its features (binKeyer) scores the same, as
+// its history features fall in the same bins.
+type memo struct {
+	cols   []int // the positions of the history features
+	scores map[memoKey]float64
+}
+
+func (s *scorer) memo() *memo {
+	return &memo{cols: historyCols(s.enc.names), scores: map[memoKey]float64{}}
+}
+
+type memoKey struct {
+	graphlet int
+	bins     uint64 // the bins of its history features
+}
+
+// binKeyer is a model whose score depends on each feature only through the bin its value
+// falls in (Boosted). binKey packs the bins of x's features cols into one key; ok is false
+// when they do not fit in one.
+type binKeyer interface {
+	binKey(x []float64, cols []int) (key uint64, ok bool)
+}
+
+// historyCols returns the positions of the history features among names.
+func historyCols(names []string) []int {
+	var cols []int
+	for j, n := range names {
+		if slices.Contains(historyNames, n) {
+			cols = append(cols, j)
+		}
 	}
-	if s.lastX[k] != nil && sameFeatures(x, s.lastX[k]) {
-		return s.lastP[k]
+	return cols
+}
+
+// score returns the model's score of graphlet i on its features x; memo, when not nil,
+// keeps the scores of the pipeline's replays.
+func (s *scorer) score(i int, x []float64, m *memo) float64 {
+	if sameFeatures(x, s.gs[i].Features) {
+		return s.base[i-s.from]
+	}
+	var key memoKey
+	keyed := false
+	if b, ok := s.model.(binKeyer); ok && m != nil {
+		key.graphlet = i
+		key.bins, keyed = b.binKey(x, m.cols)
+		if p, ok := m.scores[key]; keyed && ok {
+			return p
+		}
 	}
 	p := s.model.Predict(s.enc.encodeOne(&s.gs[i], x))
-	s.lastX[k], s.lastP[k] = x, p
-	return p
-}
-
-// remember makes room for the last features and score of each graphlet, before replays
-// (which may run side by side, each pipeline's graphlets apart) score.
-func (s *scorer) remember() {
-	if s.lastX == nil {
-		s.lastX, s.lastP = make([][]float64, len(s.base)), make([]float64, len(s.base))
+	if keyed {
+		m.scores[key] = p
 	}
+	return p
 }
 
 func sameFeatures(a, b []float64) bool {
@@ -309,10 +357,9 @@ func sameFeatures(a, b []float64) bool {
 // as it was), skipping a graphlet when the model scores it below threshold; it returns the
 // decisions and the scores they were made on.
 func (s *scorer) replayAt(start *tracker, to int, threshold float64) (skip []bool, scores []float64) {
-	s.remember()
 	scores = make([]float64, to-s.from)
 	skip = start.clone().closedLoop(s.from, to, func(i int, x []float64) bool {
-		scores[i-s.from] = s.score(i, x)
+		scores[i-s.from] = s.score(i, x, nil)
 		return scores[i-s.from] < threshold
 	})
 	return skip, scores
@@ -355,6 +402,8 @@ func (r *pipelineReplay) firstChange(t float64) int {
 // same history and scored the same. So it is replayed again only when its decisions change,
 // and from the first graphlet it decides otherwise.
 func (s *scorer) replays(r *pipelineReplay, p int64, start *tracker, thresholds []float64) {
+	m := s.memo()
+	var x []float64
 	for at, t := range thresholds {
 		first := 0
 		if r.done {
@@ -371,7 +420,8 @@ func (s *scorer) replays(r *pipelineReplay, p int64, start *tracker, thresholds 
 			if k < first {
 				tr.advance(i)
 			} else {
-				r.scores[k] = s.score(i, tr.features(i))
+				x = tr.features(i, x)
+				r.scores[k] = s.score(i, x, m)
 				r.skip[k] = r.scores[k] < t
 			}
 			if !r.skip[k] {
@@ -399,7 +449,6 @@ func (s *scorer) sweep(name string, start *tracker, to int, end time.Time, thres
 		}
 		r.idx = append(r.idx, i)
 	}
-	s.remember()
 	each(len(order), func(k int) {
 		s.replays(byPipeline[order[k]], order[k], start, thresholds)
 	})

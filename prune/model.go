@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -339,6 +340,19 @@ func (m *Boosted) bin(j int, v float64) int {
 		return 0
 	}
 	return 1 + sort.SearchFloat64s(m.cuts[j], v)
+}
+
+// binKey implements binKeyer: a split sends a value one way or the other by its bin alone.
+func (m *Boosted) binKey(x []float64, cols []int) (uint64, bool) {
+	width := bits.Len(uint(m.Bins)) // a bin is at most len(cuts)+1 <= Bins
+	if width*len(cols) > 64 {
+		return 0, false
+	}
+	var key uint64
+	for _, j := range cols {
+		key = key<<width | uint64(m.bin(j, x[j]))
+	}
+	return key, true
 }
 
 // Fit implements Model.
