@@ -717,9 +717,7 @@ const importanceRows = 50000
 // AUC lost, on importanceRows of the rows drawn at random when there are more.
 func permutationImportance(m Model, names []string, X [][]float64, y []bool, seed uint64) []Importance {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	if len(X) > importanceRows {
-		pick := rng.Perm(len(X))[:importanceRows]
-		slices.Sort(pick)
+	if pick := sampleRows(len(X), importanceRows, rng); pick != nil {
 		sx, sy := make([][]float64, len(pick)), make([]bool, len(pick))
 		for k, i := range pick {
 			sx[k], sy[k] = X[i], y[i]

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,9 +20,20 @@ type Options struct {
 	// validation tail, where its threshold is chosen (and the hindsight optimum on the
 	// replay). Default 0.01.
 	MaxCadenceLoss float64
-	// Seed drives the random baseline and the permutation importances.
+	// Seed drives the random baseline, the permutation importances and the samples the
+	// models learn from.
 	Seed uint64
+	// LearnRows is the most graphlets a model learns from; a larger period is sampled at
+	// random. Default 100,000 (learnRows).
+	LearnRows int
 }
+
+// learnRows is the default Options.LearnRows. At the paper's scale (213K graphlets to fit
+// on, 284K in the training period) the models learned from samples that size choose the same
+// kind and threshold, and save 61.2% of the waste with 0.79% of pushes lost, against 60.6%
+// and 0.75% (replay AUC 0.895 against 0.894), in 11.6 s against 19.2. At a tenth of the
+// paper's scale no period is that large.
+const learnRows = 100000
 
 // ModelReport says which classifier was chosen and how well it predicts the replayed period.
 type ModelReport struct {
@@ -41,10 +53,13 @@ type ModelReport struct {
 	ECE                  float64            `json:"expected_calibration_error"`
 	Importances          []Importance       `json:"feature_importances"`
 	TrainGraphlets       int                `json:"train_graphlets"`
-	EvalGraphlets        int                `json:"eval_graphlets"`
-	TrainFrom            time.Time          `json:"train_from"`
-	TrainUntil           time.Time          `json:"train_until"`
-	EvalUntil            time.Time          `json:"eval_until"`
+	// LearnedGraphlets is how many of the training period's graphlets the model learned
+	// from: all of them, or Options.LearnRows drawn at random.
+	LearnedGraphlets int       `json:"learned_graphlets"`
+	EvalGraphlets    int       `json:"eval_graphlets"`
+	TrainFrom        time.Time `json:"train_from"`
+	TrainUntil       time.Time `json:"train_until"`
+	EvalUntil        time.Time `json:"eval_until"`
 }
 
 // Result is the whole study.
@@ -143,6 +158,9 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 	if opts.TrainFraction <= 0 || opts.TrainFraction >= 1 {
 		opts.TrainFraction = 0.6
 	}
+	if opts.LearnRows <= 0 {
+		opts.LearnRows = learnRows
+	}
 	if opts.MaxCadenceLoss < 0 {
 		return nil, fmt.Errorf("max cadence loss %v is negative", opts.MaxCadenceLoss)
 	}
@@ -163,7 +181,9 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 	validX, validY := enc.encode(valid), labels(valid)
 	// The steps that do not wait for one another run side by side; each is deterministic,
 	// so the result does not depend on how they interleave.
-	fitX, fitY := enc.encode(fit), labels(fit)
+	rng := rand.New(rand.NewPCG(opts.Seed, 3))
+	learn := learnFrom(fit, opts.LearnRows, rng)
+	fitX, fitY := enc.encode(learn), labels(learn)
 	ms := candidates()
 	scores := make([][]float64, len(ms))
 	together(len(ms), func(k int) {
@@ -194,7 +214,8 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 	res.Model.Validation = points[best]
 	model := fresh(ms[best].Kind())
 	trainEnc := newEncoder(ds.Names, train)
-	model.Fit(trainEnc.encode(train), labels(train))
+	learn = learnFrom(train, opts.LearnRows, rng)
+	model.Fit(trainEnc.encode(learn), labels(learn))
 	threshold := *res.Model.Validation.Threshold
 	res.Model.Threshold = threshold
 	enc = trainEnc
@@ -204,7 +225,7 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 	res.Model.Kind = model.Kind()
 	res.Model.AUC = AUC(sc.base, y)
 	res.Model.Calibration, res.Model.ECE = calibration(sc.base, y)
-	res.Model.TrainGraphlets, res.Model.EvalGraphlets = len(train), len(eval)
+	res.Model.TrainGraphlets, res.Model.LearnedGraphlets, res.Model.EvalGraphlets = len(train), len(learn), len(eval)
 	res.Model.TrainFrom, res.Model.TrainUntil = train[0].Start, train[len(train)-1].Start
 	res.model, res.enc = model, enc
 	end := periodEnd(eval)
@@ -233,7 +254,7 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 
 	none, oracle, random := make([]bool, len(eval)), make([]bool, len(eval)), make([]bool, len(eval))
 	share := float64(res.OperatingPoint.Skipped) / float64(len(eval))
-	rng := rand.New(rand.NewPCG(opts.Seed, 2))
+	rng = rand.New(rand.NewPCG(opts.Seed, 2))
 	for i, g := range eval {
 		oracle[i] = !g.Pushed
 		random[i] = rng.Float64() < share
@@ -270,6 +291,30 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 		res.BestPossibleHindsight = &hindsight
 	}
 	return res, nil
+}
+
+// learnFrom returns the graphlets of a period a model learns from: all of them, or at most
+// of them drawn at random, in time order.
+func learnFrom(gs []Graphlet, most int, rng *rand.Rand) []Graphlet {
+	pick := sampleRows(len(gs), most, rng)
+	if pick == nil {
+		return gs
+	}
+	out := make([]Graphlet, len(pick))
+	for k, i := range pick {
+		out[k] = gs[i]
+	}
+	return out
+}
+
+// sampleRows returns k of the rows 0..n-1 drawn at random, in order; nil when n <= k.
+func sampleRows(n, k int, rng *rand.Rand) []int {
+	if n <= k {
+		return nil
+	}
+	pick := rng.Perm(n)[:k]
+	slices.Sort(pick)
+	return pick
 }
 
 // choose returns which candidate to keep, given each one's operating point on the

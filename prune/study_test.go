@@ -1,6 +1,8 @@
 package prune
 
 import (
+	"bytes"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -88,5 +90,33 @@ func TestChooseByWasteSaved(t *testing.T) {
 		if got := choose(c.points, c.aucs); got != c.want {
 			t.Errorf("%s: chose %d, want %d", c.name, got, c.want)
 		}
+	}
+}
+
+// TestStudyLearnsFromASample checks that a training period larger than LearnRows is learned
+// from a sample that size, the same on every run, and that a smaller one is learned whole.
+func TestStudyLearnsFromASample(t *testing.T) {
+	var first []byte
+	for k := 0; k < 2; k++ {
+		res, err := Study(pipelinesHistory(4), Options{Seed: 1, MaxCadenceLoss: 0.05, LearnRows: 300})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := res.Model; m.LearnedGraphlets != 300 || m.TrainGraphlets <= 300 {
+			t.Fatalf("learned from %d of %d graphlets, want 300 of more", m.LearnedGraphlets, m.TrainGraphlets)
+		}
+		b, _ := json.Marshal(res)
+		if k == 0 {
+			first = b
+		} else if !bytes.Equal(b, first) {
+			t.Fatal("two runs learned from different samples")
+		}
+	}
+	res, err := Study(pipelinesHistory(4), Options{Seed: 1, MaxCadenceLoss: 0.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := res.Model; m.LearnedGraphlets != m.TrainGraphlets {
+		t.Fatalf("learned from %d of %d graphlets, want all", m.LearnedGraphlets, m.TrainGraphlets)
 	}
 }

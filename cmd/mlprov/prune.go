@@ -39,7 +39,7 @@ func (c *pruneCmd) Run(ctx context.Context, args []string) error {
 			fs.Float64Var(&c.opts.maxCadenceLoss, "max-cadence-loss", runner.DefaultMaxCadenceLoss, "the largest share of pushes the chosen operating point may lose")
 			fs.Float64Var(&c.opts.trainFraction, "train-fraction", runner.DefaultTrainFraction, "the share of the window (by time) to learn from; the rest is replayed")
 			fs.StringVar(&c.opts.groundTruth, "ground-truth", "", "a generated corpus's ground_truth.jsonl, for the best possible predictor (found beside a generated source by default)")
-			fs.Uint64Var(&c.opts.seed, "seed", runner.DefaultSeed, "seed of the random baseline and the importances")
+			fs.Uint64Var(&c.opts.seed, "seed", runner.DefaultSeed, "seed of the random baseline, the importances and the samples the models learn from (a training period past 100,000 graphlets)")
 		}),
 		jsonFlag(&c.opts.json, "print the result as one JSON object"),
 		outFlag(&c.opts.out, "", "also write prune.json, decisions.csv and the plots to DIR"))
@@ -156,8 +156,8 @@ func printPrune(w io.Writer, res *prune.Result) error {
 	}
 	sort.Strings(val)
 	fmt.Fprintf(w, "model: %s, chosen by the waste it saves on the training period's last quarter (%s)\n", m.Kind, strings.Join(val, "; "))
-	fmt.Fprintf(w, "learned from %d graphlets up to %s; replayed %d graphlets up to %s: AUC %.3f, calibration error %.3f\n",
-		m.TrainGraphlets, m.TrainUntil.Format("2006-01-02 15:04"), m.EvalGraphlets, m.EvalUntil.Format("2006-01-02 15:04"), m.AUC, m.ECE)
+	fmt.Fprintf(w, "learned from %s up to %s; replayed %d graphlets up to %s: AUC %.3f, calibration error %.3f\n",
+		runner.Learned(m), m.TrainUntil.Format("2006-01-02 15:04"), m.EvalGraphlets, m.EvalUntil.Format("2006-01-02 15:04"), m.AUC, m.ECE)
 	var top []string
 	for _, imp := range m.Importances[:min(5, len(m.Importances))] {
 		top = append(top, fmt.Sprintf("%s (%.3f)", imp.Feature, imp.AUCDrop))

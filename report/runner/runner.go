@@ -76,7 +76,7 @@ type Study struct {
 
 // studyVersion is part of what a kept study was made from: raise it when a change to the
 // study changes its figures, so that no report reuses a study an older mlprov made.
-const studyVersion = 2
+const studyVersion = 3
 
 // StudyMadeFrom says what a study of e with opts is made from, as the store keeps it beside
 // the study: the checksums of the tables the derived tables were last derived from (which
@@ -358,6 +358,15 @@ func FindGroundTruth(ctx context.Context, e *engine.Engine) string {
 	return found[0]
 }
 
+// Learned says how many graphlets a study's model learned from: "N graphlets", or "a sample of
+// N of the M graphlets" of a training period larger than the study learns from whole.
+func Learned(m prune.ModelReport) string {
+	if m.LearnedGraphlets < m.TrainGraphlets {
+		return fmt.Sprintf("a sample of %d of the %d graphlets", m.LearnedGraphlets, m.TrainGraphlets)
+	}
+	return fmt.Sprintf("%d graphlets", m.TrainGraphlets)
+}
+
 // PruneSections presents the study as report sections: the policies compared, the trade-off
 // curves of the model and of the best possible predictor, and the features that mattered.
 func PruneSections(res *prune.Result) []catalog.Analysis {
@@ -386,8 +395,8 @@ func PruneSections(res *prune.Result) []catalog.Analysis {
 	m := res.Model
 	return []catalog.Analysis{
 		{Name: "pruning", Topic: "waste", Result: summary, Plot: catalog.Plot{Kind: "none"},
-			Description: fmt.Sprintf("Skipping the graphlets predicted not to push: a %s learned on %d graphlets (AUC %.3f on the %d replayed), against baselines; shares are fractions",
-				m.Kind, m.TrainGraphlets, m.AUC, m.EvalGraphlets)},
+			Description: fmt.Sprintf("Skipping the graphlets predicted not to push: a %s learned from %s (AUC %.3f on the %d replayed), against baselines; shares are fractions",
+				m.Kind, Learned(m), m.AUC, m.EvalGraphlets)},
 		{Name: "pruning_tradeoff", Topic: "waste", Result: curve, Plot: catalog.Plot{Kind: "line", X: "pushes_lost", Y: "waste_saved", Series: "policy"},
 			Description: "Waste saved against pushes lost as the skipping threshold rises, for the model and the best possible predictor"},
 		{Name: "pruning_features", Topic: "causes", Result: imp, Plot: catalog.Plot{Kind: "bar", X: "feature", Y: "auc_drop"},
