@@ -726,19 +726,15 @@ func permutationImportance(m Model, names []string, X [][]float64, y []bool, see
 	}
 	base := AUC(predictAll(m, X), y)
 	out := make([]Importance, len(names))
+	scores, row := make([]float64, len(X)), make([]float64, len(names))
 	for j, name := range names {
-		col := make([]float64, len(X))
-		for i := range X {
-			col[i] = X[i][j]
-		}
 		perm := rng.Perm(len(X))
-		shuffled := make([][]float64, len(X))
 		for i, x := range X {
-			s := append([]float64(nil), x...)
-			s[j] = col[perm[i]]
-			shuffled[i] = s
+			copy(row, x)
+			row[j] = X[perm[i]][j]
+			scores[i] = m.Predict(row)
 		}
-		out[j] = Importance{Feature: name, AUCDrop: base - AUC(predictAll(m, shuffled), y)}
+		out[j] = Importance{Feature: name, AUCDrop: base - AUC(scores, y)}
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].AUCDrop > out[b].AUCDrop })
 	return out
