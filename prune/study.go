@@ -293,10 +293,10 @@ func Study(ds *Dataset, opts Options) (*Result, error) {
 	return res, nil
 }
 
-// learnFrom returns the graphlets of a period a model learns from: all of them, or at most
-// of them drawn at random, in time order.
-func learnFrom(gs []Graphlet, most int, rng *rand.Rand) []Graphlet {
-	pick := sampleRows(len(gs), most, rng)
+// learnFrom returns the graphlets of a period a model learns from: all of them when there
+// are at most limit, else limit of them drawn at random, in time order.
+func learnFrom(gs []Graphlet, limit int, rng *rand.Rand) []Graphlet {
+	pick := sampleRows(len(gs), limit, rng)
 	if pick == nil {
 		return gs
 	}
