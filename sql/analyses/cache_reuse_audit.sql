@@ -20,15 +20,23 @@ WITH fingerprints AS (
 ),
 keys AS (
     -- An execution's inputs as a multiset, hashed without sorting: the sum of each input's
-    -- hash (role and fingerprint, or role and artifact id) and their count. Its sources: the
-    -- fingerprints on its outputs, each counted once.
+    -- hash (role and fingerprint, or role and artifact id) and their count.
     SELECT ev.execution_id,
-           count(*) FILTER (WHERE ev.direction = 'in') AS inputs,
-           sum(hash(ev.role, f.fp IS NULL, coalesce(f.fp, ev.artifact_id::VARCHAR))) FILTER (WHERE ev.direction = 'in') AS input_hash,
-           sum(DISTINCT hash(f.fp)) FILTER (WHERE ev.direction = 'out' AND f.fp IS NOT NULL) AS source_hash
+           count(*) AS inputs,
+           sum(hash(ev.role, f.fp IS NULL, coalesce(f.fp, ev.artifact_id::VARCHAR))) AS input_hash
     FROM events ev
     JOIN fingerprints f USING (artifact_id)
+    WHERE ev.direction = 'in'
     GROUP BY ev.execution_id
+),
+sources AS (
+    -- An execution's sources: the fingerprints on its outputs, each counted once.
+    SELECT execution_id, sum(h) AS source_hash
+    FROM (SELECT DISTINCT ev.execution_id, hash(f.fp) AS h
+          FROM events ev
+          JOIN fingerprints f USING (artifact_id)
+          WHERE ev.direction = 'out' AND f.fp IS NOT NULL)
+    GROUP BY execution_id
 ),
 work AS (
     -- Groups of complete executions that did the same work; the first of each was needed.
@@ -38,11 +46,12 @@ work AS (
            coalesce(sum(x.cost), 0) AS cost,
            coalesce(sum(x.cost), 0) - coalesce(arg_min(x.cost, (x.start_time, x.execution_id)), 0) AS recomputed_cost
     FROM executions x
-    JOIN keys k USING (execution_id)
-    WHERE x.state = 'complete' AND (k.inputs > 0 OR k.source_hash IS NOT NULL)
+    LEFT JOIN keys k USING (execution_id)
+    LEFT JOIN sources s USING (execution_id)
+    WHERE x.state = 'complete' AND (k.inputs > 0 OR s.source_hash IS NOT NULL)
     GROUP BY x.pipeline_id, coalesce(x.node_id, x.op_type), x.op_type, x.category,
              coalesce(x.attrs ->> 'code_version', ''),
-             CASE WHEN k.inputs > 0 THEN k.inputs END, CASE WHEN k.inputs > 0 THEN k.input_hash ELSE k.source_hash END
+             k.inputs, CASE WHEN k.inputs > 0 THEN k.input_hash ELSE s.source_hash END
 ),
 per_op AS (
     SELECT op_type,
