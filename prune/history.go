@@ -295,8 +295,16 @@ type memo struct {
 	scores map[memoKey]float64
 }
 
-func (s *scorer) memo() *memo {
-	return &memo{cols: historyCols(s.enc.names), scores: map[memoKey]float64{}}
+// newMemo returns an empty memo for the history features t computes, which come first among
+// the encoded features, at the same positions.
+func newMemo(t *tracker) *memo {
+	m := &memo{scores: map[memoKey]float64{}}
+	for _, j := range t.at {
+		if j >= 0 {
+			m.cols = append(m.cols, j)
+		}
+	}
+	return m
 }
 
 type memoKey struct {
@@ -309,17 +317,6 @@ type memoKey struct {
 // when they do not fit in one.
 type binKeyer interface {
 	binKey(x []float64, cols []int) (key uint64, ok bool)
-}
-
-// historyCols returns the positions of the history features among names.
-func historyCols(names []string) []int {
-	var cols []int
-	for j, n := range names {
-		if slices.Contains(historyNames, n) {
-			cols = append(cols, j)
-		}
-	}
-	return cols
 }
 
 // score returns the model's score of graphlet i on its features x; memo, when not nil,
@@ -402,7 +399,7 @@ func (r *pipelineReplay) firstChange(t float64) int {
 // same history and scored the same. So it is replayed again only when its decisions change,
 // and from the first graphlet it decides otherwise.
 func (s *scorer) replays(r *pipelineReplay, p int64, start *tracker, thresholds []float64) {
-	m := s.memo()
+	m := newMemo(start)
 	var x []float64
 	for at, t := range thresholds {
 		first := 0
