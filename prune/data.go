@@ -67,8 +67,14 @@ func loadPipeline(ctx context.Context, db *sql.DB, pipeline int64) (*Dataset, er
 func load(ctx context.Context, db *sql.DB, where string, args ...any) (*Dataset, error) {
 	q := `SELECT f.graphlet_id, f.pipeline_id, coalesce(f.trainer_node_id, ''), f.trainer_start, g.finished,
 		array_to_string(g.input_spans, ','), g.pushed, g.push_time, g.cost_exclusive, f.model_type`
-	for _, n := range numericFeatures {
-		q += fmt.Sprintf(", (f.%s)::DOUBLE", n)
+	// The history features are computed from the graphlets read (computeHistory), so their
+	// columns are not read.
+	var read []int // the positions in numericFeatures of the columns read
+	for j, n := range numericFeatures {
+		if !slices.Contains(historyNames, n) {
+			q += fmt.Sprintf(", (f.%s)::DOUBLE", n)
+			read = append(read, j)
+		}
 	}
 	where = ` WHERE f.trainer_start IS NOT NULL` + where
 	// How many there are, so that the graphlets are not copied as they are read.
@@ -86,7 +92,7 @@ func load(ctx context.Context, db *sql.DB, where string, args ...any) (*Dataset,
 	var g Graphlet
 	var push, finished sql.NullTime
 	var spans sql.NullString
-	vals := make([]sql.NullFloat64, len(numericFeatures))
+	vals := make([]sql.NullFloat64, len(read))
 	dest := []any{&g.ID, &g.PipelineID, &g.TrainerNode, &g.Start, &finished, &spans, &g.Pushed, &push, &g.CostExclusive, &g.ModelType}
 	for i := range vals {
 		dest = append(dest, &vals[i])
@@ -100,14 +106,15 @@ func load(ctx context.Context, db *sql.DB, where string, args ...any) (*Dataset,
 		if g.Spans, err = parseSpans(spans.String); err != nil {
 			return nil, fmt.Errorf("read graphlet %d's input spans: %w", g.ID, err)
 		}
-		g.Features = make([]float64, len(vals))
+		g.Features = make([]float64, len(numericFeatures))
+		for j := range g.Features {
+			g.Features[j] = math.NaN()
+		}
 		for i, v := range vals {
-			g.Features[i] = math.NaN()
 			if v.Valid {
-				g.Features[i] = v.Float64
+				g.Features[read[i]] = v.Float64
 			}
 		}
-		g.NewSpans = g.Features[1] // new_spans
 		g.PPush = math.NaN()
 		ds.Graphlets = append(ds.Graphlets, g)
 	}
