@@ -604,16 +604,11 @@ func (m *Boosted) Predict(x []float64) float64 {
 	if len(m.roots) != len(m.trees) {
 		m.compile()
 	}
-	next := func(k int32) int32 {
-		n := &m.flat[k]
-		v := x[n.feature]
-		return n.left + (b2i(v > n.cut) | b2i(v == v)&n.known)
-	}
 	s, roots := m.base, m.roots
 	for ; len(roots) >= 4; roots = roots[4:] {
 		a, b, c, d := roots[0], roots[1], roots[2], roots[3]
 		for range m.steps {
-			a, b, c, d = next(a), next(b), next(c), next(d)
+			a, b, c, d = m.step(a, x), m.step(b, x), m.step(c, x), m.step(d, x)
 		}
 		s += m.flat[a].value
 		s += m.flat[b].value
@@ -622,11 +617,68 @@ func (m *Boosted) Predict(x []float64) float64 {
 	}
 	for _, k := range roots {
 		for range m.steps {
-			k = next(k)
+			k = m.step(k, x)
 		}
 		s += m.flat[k].value
 	}
 	return sigmoid(s)
+}
+
+// step is one step of a walk down the flat trees from node k: where x goes next.
+func (m *Boosted) step(k int32, x []float64) int32 {
+	n := &m.flat[k]
+	v := x[n.feature]
+	return n.left + (b2i(v > n.cut) | b2i(v == v)&n.known)
+}
+
+// leaves implements treeSummer.
+func (m *Boosted) leaves(x []float64, dst []int32) []int32 {
+	if len(m.roots) != len(m.trees) {
+		m.compile()
+	}
+	dst = dst[:0]
+	for k := range m.roots {
+		dst = append(dst, m.leaf(k, x))
+	}
+	return dst
+}
+
+// leaf implements treeSummer.
+func (m *Boosted) leaf(k int, x []float64) int32 {
+	n := m.roots[k]
+	for range m.steps {
+		n = m.step(n, x)
+	}
+	return n
+}
+
+// sum implements treeSummer, adding the values in Predict's order.
+func (m *Boosted) sum(leaves []int32) float64 {
+	s := m.base
+	for _, n := range leaves {
+		s += m.flat[n].value
+	}
+	return sigmoid(s)
+}
+
+// treesSplittingOn implements treeSummer.
+func (m *Boosted) treesSplittingOn(features int) [][]int {
+	out := make([][]int, features)
+	var visit func(n *node, k int)
+	visit = func(n *node, k int) {
+		if n.Feature < 0 {
+			return
+		}
+		if n.Feature < features && !slices.Contains(out[n.Feature], k) {
+			out[n.Feature] = append(out[n.Feature], k)
+		}
+		visit(n.Left, k)
+		visit(n.Right, k)
+	}
+	for k, t := range m.trees {
+		visit(t, k)
+	}
+	return out
 }
 
 func predictAll(m Model, X [][]float64) []float64 {
@@ -724,20 +776,63 @@ func permutationImportance(m Model, names []string, X [][]float64, y []bool, see
 		}
 		X, y = sx, sy
 	}
+	perms := make([][]int, len(names))
+	for j := range perms {
+		perms[j] = rng.Perm(len(X))
+	}
+	// shuffled[j][i] is the score of row i with feature j taken from row perms[j][i].
+	shuffled := make([][]float64, len(names))
+	for j := range shuffled {
+		shuffled[j] = make([]float64, len(X))
+	}
+	row := make([]float64, len(names))
+	if t, ok := m.(treeSummer); ok {
+		// A tree that does not split on feature j sends the shuffled row where it sends the
+		// row: only the trees that split on j are walked again.
+		var leaves, moved []int32
+		using := t.treesSplittingOn(len(names))
+		for i, x := range X {
+			leaves = t.leaves(x, leaves)
+			copy(row, x)
+			for j := range names {
+				row[j] = X[perms[j][i]][j]
+				moved = append(moved[:0], leaves...)
+				for _, k := range using[j] {
+					moved[k] = t.leaf(k, row)
+				}
+				shuffled[j][i] = t.sum(moved)
+				row[j] = x[j]
+			}
+		}
+	} else {
+		for j := range names {
+			for i, x := range X {
+				copy(row, x)
+				row[j] = X[perms[j][i]][j]
+				shuffled[j][i] = m.Predict(row)
+			}
+		}
+	}
 	base := AUC(predictAll(m, X), y)
 	out := make([]Importance, len(names))
-	scores, row := make([]float64, len(X)), make([]float64, len(names))
 	for j, name := range names {
-		perm := rng.Perm(len(X))
-		for i, x := range X {
-			copy(row, x)
-			row[j] = X[perm[i]][j]
-			scores[i] = m.Predict(row)
-		}
-		out[j] = Importance{Feature: name, AUCDrop: base - AUC(scores, y)}
+		out[j] = Importance{Feature: name, AUCDrop: base - AUC(shuffled[j], y)}
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].AUCDrop > out[b].AUCDrop })
 	return out
+}
+
+// treeSummer is a model whose score adds up one value per tree, in tree order (Boosted).
+type treeSummer interface {
+	// leaves returns, into dst, the leaf each tree sends x to.
+	leaves(x []float64, dst []int32) []int32
+	// leaf returns the leaf tree k sends x to.
+	leaf(k int, x []float64) int32
+	// sum returns the score of the leaves, each tree's: what Predict returns for a row they
+	// are the leaves of.
+	sum(leaves []int32) float64
+	// treesSplittingOn returns, for each of the first features, the trees that split on it.
+	treesSplittingOn(features int) [][]int
 }
 
 func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }

@@ -196,6 +196,25 @@ func TestBoostedPredictsFromCuts(t *testing.T) {
 	}
 }
 
+// TestImportancesWalkOnlyTheTreesASplitReads checks that the boosted trees' importances,
+// which walk again only the trees that split on the shuffled feature, are those of scoring
+// every shuffled row whole, on more rows than the importances sample.
+func TestImportancesWalkOnlyTheTreesASplitReads(t *testing.T) {
+	X, y := noisyRows(importanceRows+2000, 7, 3)
+	m := &Boosted{Trees: 40, Depth: 3, Rate: 0.1, L2: 1, Bins: 32}
+	m.Fit(X[:3000], y[:3000])
+	names := []string{"a", "b", "c", "d", "e", "f", "g"}
+	got := permutationImportance(m, names, X, y, 5)
+	// A Model that is only a Model scores each shuffled row with Predict.
+	want := permutationImportance(struct{ Model }{m}, names, X, y, 5)
+	if !slices.Equal(got, want) {
+		t.Errorf("importances:\n got %v\nwant %v", got, want)
+	}
+	if got[0].AUCDrop <= 0.01 {
+		t.Errorf("importances %v: want the leading feature's shuffle to cost AUC", got)
+	}
+}
+
 // pipelinesHistory is a history of 30 pipelines of 60 graphlets each, interleaved in time,
 // with spans that overlap their predecessors', outcomes known some hours after each start,
 // and a feature x beside the history features.
