@@ -28,12 +28,10 @@ SELECT graphlet_id FROM refresh_trainers_old
 UNION
 SELECT graphlet_id FROM trainers WHERE graphlet_id IN (SELECT execution_id FROM changed_executions)
 UNION
-SELECT m.graphlet_id
-FROM graphlet_executions m
-JOIN steps s ON s.consumer_id = m.execution_id
-WHERE m.side <> 'downstream'
+SELECT graphlet_id
+FROM graphlet_executions
+WHERE side <> 'downstream' AND execution_id IN (SELECT consumer_id FROM steps)
 UNION
-SELECT m.graphlet_id
-FROM graphlet_executions m
-JOIN steps s ON s.producer_id = m.execution_id
-WHERE m.side <> 'upstream'
+SELECT graphlet_id
+FROM graphlet_executions
+WHERE side <> 'upstream' AND execution_id IN (SELECT producer_id FROM steps)
