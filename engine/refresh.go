@@ -27,12 +27,14 @@ type Refreshed struct {
 }
 
 // scopes are the relations that say what a view derives: in a full derivation every Trainer
-// (the graphlet views' roots), every pipeline (the per-pipeline views) or every execution
-// (artifact_producers). A refresh swaps the one a view defines for the ids it derives again.
+// (the graphlet views' roots), every pipeline (the per-pipeline views), every execution
+// (artifact_producers) or every artifact produced (lineage_edges). A refresh swaps the one a
+// view defines for the ids it derives again.
 var scopes = []struct{ all, only string }{
 	{"roots AS (SELECT graphlet_id FROM trainers)", "roots AS (SELECT graphlet_id FROM %s)"},
 	{"derived AS (SELECT pipeline_id FROM pipelines)", "derived AS (SELECT pipeline_id FROM %s)"},
 	{"derived AS (SELECT * FROM executions)", "derived AS (SELECT * FROM executions WHERE execution_id IN (SELECT execution_id FROM %s))"},
+	{"through AS (SELECT * FROM artifact_producers)", "through AS (SELECT * FROM artifact_producers WHERE artifact_id IN (SELECT artifact_id FROM %s))"},
 }
 
 // viewSQL returns the defining SELECT of the view name; with only set, the view derives only
@@ -204,7 +206,7 @@ func refreshDerived(ctx context.Context, db execer, progress func(string)) (Refr
 				UNION SELECT artifact_id FROM main.events WHERE direction = 'in' AND execution_id IN `+ce),
 			temp("refresh_edges_old", `SELECT * FROM main.lineage_edges WHERE `+edgesWhere),
 			step{"", `DELETE FROM main.lineage_edges WHERE ` + edgesWhere},
-			temp("refresh_edges_new", `SELECT * FROM (`+viewSQL("lineage_edges", "")+`) WHERE `+edgesWhere),
+			temp("refresh_edges_new", `SELECT * FROM (`+viewSQL("lineage_edges", "refresh_edge_artifacts")+`) WHERE `+edgesWhere),
 			step{"lineage_edges", `INSERT INTO main.lineage_edges SELECT * FROM refresh_edges_new`},
 			temp("refresh_edge_changes", `(FROM refresh_edges_old EXCEPT ALL FROM refresh_edges_new)
 				UNION ALL (FROM refresh_edges_new EXCEPT ALL FROM refresh_edges_old)`),
