@@ -392,8 +392,12 @@ func (e *Engine) apply(ctx context.Context, conn *sql.Conn, st *Stage, src sourc
 			}
 		}
 	}
+	rows := changedRows
+	if res.New {
+		rows = sourceRows(src.id)
+	}
 	if !full && !res.UpToDate && !res.Replaced {
-		if before, err = checksums(ctx, conn, changedRows); err != nil {
+		if before, err = checksums(ctx, conn, rows); err != nil {
 			return err
 		}
 	}
@@ -444,7 +448,7 @@ func (e *Engine) apply(ctx context.Context, conn *sql.Conn, st *Stage, src sourc
 			err = recordDerivation(ctx, conn)
 		} else {
 			var after map[string]tableSum
-			if after, err = checksums(ctx, conn, changedRows); err == nil {
+			if after, err = checksums(ctx, conn, rows); err == nil {
 				err = recordChange(ctx, conn, before, after)
 			}
 		}

@@ -47,6 +47,20 @@ var changedRows = map[string]string{
 	"events":     `execution_id IN (SELECT execution_id FROM changed_executions)`,
 }
 
+// sourceRows selects the rows of source id, for checksums before and after a load that
+// adds the source: it only inserts, so the changed rows of other sources (the pipelines its
+// executions join, the artifacts its events read) are the same before and after, and only its
+// own rows differ. They are found by source_id, which a table's older row groups rule out by
+// their bounds, where the changed rows would be looked up in every row.
+func sourceRows(id int64) map[string]string {
+	return map[string]string{
+		"pipelines":  fmt.Sprintf("source_id = %d", id),
+		"executions": fmt.Sprintf("source_id = %d", id),
+		"artifacts":  fmt.Sprintf("source_id = %d", id),
+		"events":     fmt.Sprintf("execution_id IN (SELECT execution_id FROM executions WHERE source_id = %d)", id),
+	}
+}
+
 // recordDerivation records in mlprov_meta what the derived tables were just derived from
 // (the checksums of the tables they read) and when, so that an edit made outside a load can
 // be told (see Stale).
