@@ -89,6 +89,8 @@ func load(ctx context.Context, db *sql.DB, where string, args ...any) (*Dataset,
 	}
 	defer rows.Close()
 	ds := &Dataset{Names: numericFeatures, Graphlets: make([]Graphlet, 0, n)}
+	// Every graphlet's features, one after another in one allocation.
+	slab := make([]float64, 0, n*len(numericFeatures))
 	var g Graphlet
 	var push, finished sql.NullTime
 	var spans sql.NullString
@@ -106,10 +108,14 @@ func load(ctx context.Context, db *sql.DB, where string, args ...any) (*Dataset,
 		if g.Spans, err = parseSpans(spans.String); err != nil {
 			return nil, fmt.Errorf("read graphlet %d's input spans: %w", g.ID, err)
 		}
-		g.Features = make([]float64, len(numericFeatures))
-		for j := range g.Features {
-			g.Features[j] = math.NaN()
+		if len(slab)+len(numericFeatures) > cap(slab) {
+			slab = make([]float64, 0, len(numericFeatures)*1024) // a count that grew since
 		}
+		at := len(slab)
+		for range numericFeatures {
+			slab = append(slab, math.NaN())
+		}
+		g.Features = slab[at:len(slab):len(slab)]
 		for i, v := range vals {
 			if v.Valid {
 				g.Features[read[i]] = v.Float64
@@ -130,14 +136,13 @@ func parseSpans(s string) ([]int64, error) {
 	if s == "" {
 		return nil, nil
 	}
-	parts := strings.Split(s, ",")
-	out := make([]int64, len(parts))
-	for i, p := range parts {
+	out := make([]int64, 0, strings.Count(s, ",")+1)
+	for p := range strings.SplitSeq(s, ",") {
 		v, err := strconv.ParseInt(p, 10, 64)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = v
+		out = append(out, v)
 	}
 	slices.Sort(out)
 	return out, nil

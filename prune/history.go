@@ -223,7 +223,8 @@ func notIn(a, b []int64) int {
 func (ds *Dataset) computeHistory() {
 	t := newTracker(ds)
 	for i := range ds.Graphlets {
-		ds.Graphlets[i].Features = t.features(i, nil)
+		// In place: features copies the graphlet's own features before it sets the history's.
+		t.features(i, ds.Graphlets[i].Features)
 		t.trained(i)
 	}
 	if j, ok := t.col["new_spans"]; ok {
