@@ -13,11 +13,11 @@ import (
 
 // The Go benchmarks run the same cases as `mlprov bench`, on one Runner, so that the skip rule
 // and the agreement checks hold across them: go test -run '^$' -bench . ./bench/
-var runner = &Runner{Seed: synth.DefaultSeed, Log: func(s string) { fmt.Fprintln(os.Stderr, "bench:", s) }}
+var benchRunner = &Runner{Seed: synth.DefaultSeed, Log: func(s string) { fmt.Fprintln(os.Stderr, "bench:", s) }}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if err := runner.Close(); err != nil {
+	if err := benchRunner.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
 	os.Exit(code)
@@ -55,13 +55,13 @@ func benchmark(b *testing.B, bench string) {
 				continue
 			}
 			b.Run(strings.TrimPrefix(c.BenchName(scale), "Benchmark"+bench+"/"), func(b *testing.B) {
-				if reason := runner.Skip(c, scale); reason != "" {
-					runner.skipped(c, scale, reason)
-					runner.Log(c.BenchName(scale) + " " + reason) // b.Skip shows it only with -v
+				if reason := benchRunner.Skip(c, scale); reason != "" {
+					benchRunner.skipped(c, scale, reason)
+					benchRunner.Log(c.BenchName(scale) + " " + reason) // b.Skip shows it only with -v
 					b.Skip(reason)
 				}
 				ctx := context.Background()
-				env, err := runner.Env(ctx, scale)
+				env, err := benchRunner.Env(ctx, scale)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -71,7 +71,7 @@ func benchmark(b *testing.B, bench string) {
 						b.Fatal(err)
 					}
 				}
-				res, err := runner.Record(ctx, c, scale, b.N, b.Elapsed(), out)
+				res, err := benchRunner.Record(ctx, c, scale, b.N, b.Elapsed(), out)
 				if err != nil {
 					b.Fatal(err)
 				}

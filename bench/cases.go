@@ -17,6 +17,7 @@ import (
 	"mlprov/loaders/mlmd"
 	"mlprov/loaders/native"
 	"mlprov/prune"
+	"mlprov/report/runner"
 	"mlprov/synth"
 )
 
@@ -217,17 +218,11 @@ func pruneCase() Case {
 			if err != nil {
 				return Outcome{}, err
 			}
-			ds, err := prune.Load(ctx, e.DB())
+			res, err := runner.Prune(ctx, e, runner.PruneOptions{GroundTruth: env.Corpus.GroundTruth(), TrainFraction: 0.6, MaxCadenceLoss: 0.01, Seed: 1})
 			if err != nil {
 				return Outcome{}, err
 			}
-			if _, err := ds.AttachGroundTruth(env.Corpus.GroundTruth()); err != nil {
-				return Outcome{}, err
-			}
-			if _, err := prune.Study(ds, prune.Options{TrainFraction: 0.6, MaxCadenceLoss: 0.01, Seed: 1}); err != nil {
-				return Outcome{}, err
-			}
-			return Outcome{Graphlets: int64(len(ds.Graphlets))}, nil
+			return Outcome{Graphlets: int64(res.Model.TrainGraphlets + res.Model.EvalGraphlets)}, nil
 		},
 	}
 }

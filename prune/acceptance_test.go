@@ -55,9 +55,11 @@ func TestStudyAtScale(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := ds.AttachGroundTruth(filepath.Join(dir, "ground_truth.jsonl")); err != nil {
+			truth, err := prune.ReadGroundTruth(filepath.Join(dir, "ground_truth.jsonl"))
+			if err != nil {
 				t.Fatal(err)
 			}
+			ds.AttachGroundTruth(truth)
 			res, err := prune.Study(ds, prune.Options{TrainFraction: 0.6, MaxCadenceLoss: 0.01, Seed: 1})
 			if err != nil {
 				t.Fatal(err)

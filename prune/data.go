@@ -154,35 +154,44 @@ type truthLine struct {
 	PPush       float64 `json:"p_push"`
 }
 
-// AttachGroundTruth reads a generator's ground_truth.jsonl and sets each graphlet's PPush.
-// It returns how many graphlets it matched.
-func (ds *Dataset) AttachGroundTruth(path string) (int, error) {
+// GroundTruth is a generated corpus's p_push, by Trainer execution id.
+type GroundTruth map[int64]float64
+
+// ReadGroundTruth reads a generator's ground_truth.jsonl. It reads no store, so that it can
+// run beside Load.
+func ReadGroundTruth(path string) (GroundTruth, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer f.Close()
-	p := map[int64]float64{}
+	p := GroundTruth{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for n := 1; sc.Scan(); n++ {
 		var t truthLine
 		if err := json.Unmarshal(sc.Bytes(), &t); err != nil {
-			return 0, fmt.Errorf("%s: line %d: %w", path, n, err)
+			return nil, fmt.Errorf("%s: line %d: %w", path, n, err)
 		}
 		p[t.ExecutionID] = t.PPush
 	}
 	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	return p, nil
+}
+
+// AttachGroundTruth sets each graphlet's PPush from truth. It returns how many graphlets it
+// matched.
+func (ds *Dataset) AttachGroundTruth(truth GroundTruth) int {
 	matched := 0
 	for i := range ds.Graphlets {
-		if v, ok := p[ds.Graphlets[i].ID]; ok {
+		if v, ok := truth[ds.Graphlets[i].ID]; ok {
 			ds.Graphlets[i].PPush = v
 			matched++
 		}
 	}
-	return matched, nil
+	return matched
 }
 
 // HasGroundTruth reports whether every graphlet has a p_push.

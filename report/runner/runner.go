@@ -304,21 +304,31 @@ func Headline(ctx context.Context, e *engine.Engine, f PruneFigure) (res *render
 // there is one, and runs the pruning study. It returns prune.ErrTooFewGraphlets for a store
 // too small to study.
 func Prune(ctx context.Context, e *engine.Engine, opts PruneOptions) (*prune.Result, error) {
+	path := opts.GroundTruth
+	if path == "" {
+		path = FindGroundTruth(ctx, e)
+	}
+	// The ground truth is read beside the features.
+	var truth prune.GroundTruth
+	read := make(chan error, 1)
+	go func() {
+		var err error
+		if path != "" {
+			truth, err = prune.ReadGroundTruth(path)
+		}
+		read <- err
+	}()
 	ds, err := prune.Load(ctx, e.DB())
+	if rerr := <-read; err == nil && rerr != nil {
+		err = fmt.Errorf("ground truth: %w", rerr)
+	}
 	if err != nil {
 		return nil, err
 	}
-	truth := opts.GroundTruth
-	if truth == "" {
-		truth = FindGroundTruth(ctx, e)
-	}
-	if truth != "" {
-		n, err := ds.AttachGroundTruth(truth)
-		if err != nil {
-			return nil, fmt.Errorf("ground truth: %w", err)
-		}
+	if path != "" {
+		n := ds.AttachGroundTruth(truth)
 		if opts.GroundTruth != "" && n < len(ds.Graphlets) {
-			return nil, fmt.Errorf("ground truth %s covers %d of %d graphlets: is it this store's corpus?", truth, n, len(ds.Graphlets))
+			return nil, fmt.Errorf("ground truth %s covers %d of %d graphlets: is it this store's corpus?", path, n, len(ds.Graphlets))
 		}
 	}
 	return prune.Study(ds, prune.Options{TrainFraction: opts.TrainFraction, MaxCadenceLoss: opts.MaxCadenceLoss, Seed: opts.Seed})
