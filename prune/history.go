@@ -353,14 +353,36 @@ func sameFeatures(a, b []float64) bool {
 
 // replayAt replays graphlets from..to-1 in closed loop from the history start holds (left
 // as it was), skipping a graphlet when the model scores it below threshold; it returns the
-// decisions and the scores they were made on.
+// decisions and the scores they were made on. The pipelines replay apart, side by side, as
+// in a sweep of one threshold.
 func (s *scorer) replayAt(start *tracker, to int, threshold float64) (skip []bool, scores []float64) {
-	scores = make([]float64, to-s.from)
-	skip = start.clone().closedLoop(s.from, to, func(i int, x []float64) bool {
-		scores[i-s.from] = s.score(i, x, nil)
-		return scores[i-s.from] < threshold
+	order, byPipeline := s.pipelines(to)
+	each(len(order), func(k int) {
+		s.replays(byPipeline[order[k]], order[k], start, []float64{threshold})
 	})
+	skip, scores = make([]bool, to-s.from), make([]float64, to-s.from)
+	for _, r := range byPipeline {
+		for k, i := range r.idx {
+			skip[i-s.from], scores[i-s.from] = r.skip[k], r.scores[k]
+		}
+	}
 	return skip, scores
+}
+
+// pipelines groups graphlets from..to-1 by pipeline, in the order each first appears.
+func (s *scorer) pipelines(to int) (order []int64, byPipeline map[int64]*pipelineReplay) {
+	byPipeline = map[int64]*pipelineReplay{}
+	for i := s.from; i < to; i++ {
+		p := s.gs[i].PipelineID
+		r := byPipeline[p]
+		if r == nil {
+			r = &pipelineReplay{}
+			byPipeline[p] = r
+			order = append(order, p)
+		}
+		r.idx = append(r.idx, i)
+	}
+	return order, byPipeline
 }
 
 // pipelineReplay is one pipeline's replays in a sweep.
@@ -435,18 +457,7 @@ func (s *scorer) replays(r *pipelineReplay, p int64, start *tracker, thresholds 
 // pipelines replay apart, as their histories are apart, side by side (replays); then each
 // threshold's decisions are put together from the pipelines' and scored, side by side too.
 func (s *scorer) sweep(name string, start *tracker, to int, end time.Time, thresholds []float64) []Outcome {
-	var order []int64
-	byPipeline := map[int64]*pipelineReplay{}
-	for i := s.from; i < to; i++ {
-		p := s.gs[i].PipelineID
-		r := byPipeline[p]
-		if r == nil {
-			r = &pipelineReplay{}
-			byPipeline[p] = r
-			order = append(order, p)
-		}
-		r.idx = append(r.idx, i)
-	}
+	order, byPipeline := s.pipelines(to)
 	each(len(order), func(k int) {
 		s.replays(byPipeline[order[k]], order[k], start, thresholds)
 	})

@@ -209,20 +209,19 @@ func Search(sweep func(thresholds []float64) []Outcome, maxLoss float64) (Outcom
 	return OperatingPoint(all, maxLoss), all
 }
 
-// Sweep replays gs once per threshold, skipping where score < threshold.
+// Sweep replays gs once per threshold, skipping where score < threshold; the thresholds
+// replay side by side.
 func Sweep(name string, gs []Graphlet, score []float64, end time.Time, thresholds []float64) []Outcome {
-	var out []Outcome
-	skip := make([]bool, len(gs))
+	out := make([]Outcome, len(thresholds))
 	r := newReplayer(gs, end)
-	for _, t := range thresholds {
-		t := t
+	each(len(thresholds), func(k int) {
+		skip := make([]bool, len(gs))
 		for i := range gs {
-			skip[i] = score[i] < t
+			skip[i] = score[i] < thresholds[k]
 		}
-		o := r.replay(name, skip)
-		o.Threshold = &t
-		out = append(out, o)
-	}
+		out[k] = r.replay(name, skip)
+		out[k].Threshold = &thresholds[k]
+	})
 	return out
 }
 
