@@ -305,7 +305,10 @@ func (c *cli) openExisting(ctx context.Context, path string, readOnly bool) (*en
 			return nil, fmt.Errorf("no store at %s: load provenance first (mlprov load --db %s PATH) or pass --db", path, path)
 		}
 	}
-	return engine.Open(ctx, path, engine.Options{ReadOnly: readOnly && path != ":memory:"})
+	// A store derived by an older mlprov is derived again as it opens, which at the paper's
+	// scale takes minutes: say so, step by step.
+	progress := func(step string) { fmt.Fprintf(c.stderr, "open: %s\n", step) }
+	return engine.Open(ctx, path, engine.Options{ReadOnly: readOnly && path != ":memory:", Progress: progress})
 }
 
 // writeJSON prints v to w as indented JSON, as --json and --format json print results.

@@ -160,6 +160,23 @@ func TestQueryWithoutStore(t *testing.T) {
 	}
 }
 
+// TestOpenSaysItDerivesAgain checks that a command opening a store derived by other view
+// definitions (an older mlprov) says that it derives the tables again, table by table, and
+// says nothing once they are current.
+func TestOpenSaysItDerivesAgain(t *testing.T) {
+	db := exampleStore(t)
+	if code, _, errOut := mlprov(t, "query", "--db", db, "UPDATE mlprov_meta SET value = 'older' WHERE key = 'views_fingerprint'"); code != 0 {
+		t.Fatalf("update: exit %d: %s", code, errOut)
+	}
+	code, _, errOut := mlprov(t, "query", "--db", db, "--read-only", "SELECT count(*) FROM graphlets")
+	if code != 0 || !strings.Contains(errOut, "open: refreshing derived tables") || !strings.Contains(errOut, "open: materialized graphlets: ") {
+		t.Errorf("query of a store derived by older definitions: exit %d, stderr %q", code, errOut)
+	}
+	if code, _, errOut := mlprov(t, "query", "--db", db, "SELECT count(*) FROM graphlets"); code != 0 || errOut != "" {
+		t.Errorf("query once derived again: exit %d, stderr %q", code, errOut)
+	}
+}
+
 func jsonEqual(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
