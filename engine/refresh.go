@@ -208,8 +208,8 @@ func refreshDerived(ctx context.Context, db execer, progress func(string)) (Refr
 			step{"", `DELETE FROM main.lineage_edges WHERE ` + edgesWhere},
 			temp("refresh_edges_new", `SELECT * FROM (`+viewSQL("lineage_edges", "refresh_edge_artifacts")+`) WHERE `+edgesWhere),
 			step{"lineage_edges", `INSERT INTO main.lineage_edges SELECT * FROM refresh_edges_new`},
-			temp("refresh_edge_changes", `(FROM refresh_edges_old EXCEPT ALL FROM refresh_edges_new)
-				UNION ALL (FROM refresh_edges_new EXCEPT ALL FROM refresh_edges_old)`),
+			temp("refresh_edge_changes", `SELECT *, -1 AS sign FROM (FROM refresh_edges_old EXCEPT ALL FROM refresh_edges_new)
+				UNION ALL SELECT *, 1 FROM (FROM refresh_edges_new EXCEPT ALL FROM refresh_edges_old)`),
 		)
 	}
 	if err != nil {
@@ -274,7 +274,25 @@ func refreshDerived(ctx context.Context, db execer, progress func(string)) (Refr
 			WHERE x.execution_id IN (SELECT producer_id FROM refresh_edges_old UNION ALL SELECT producer_id FROM refresh_edges_new)`))
 	}
 	if err == nil {
-		err = run(refreshed("pipeline_topology", "pipeline_id IN (SELECT pipeline_id FROM refresh_topology)", "true", "refresh_topology")...)
+		// When an edge of a changed execution was there before, the execution may have
+		// changed its edges' rows: those pipelines' topologies are derived again whole.
+		// Otherwise the edges added and removed are counted in (refresh_topology).
+		var rekeyed bool
+		err = db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM refresh_edges_old WHERE producer_id IN `+ce+` OR consumer_id IN `+ce+`)`).Scan(&rekeyed)
+		switch {
+		case err != nil:
+			err = fmt.Errorf("refresh pipeline_topology: %w", err)
+		case rekeyed:
+			err = run(refreshed("pipeline_topology", "pipeline_id IN (SELECT pipeline_id FROM refresh_topology)", "true", "refresh_topology")...)
+		default:
+			err = run(
+				temp("refresh_topology_rows", refreshSQL("refresh_topology")),
+				step{"", `DELETE FROM main.pipeline_topology t USING refresh_topology_rows r WHERE t.pipeline_id = r.pipeline_id
+					AND t.from_node IS NOT DISTINCT FROM r.from_node AND t.from_op IS NOT DISTINCT FROM r.from_op
+					AND t.to_node IS NOT DISTINCT FROM r.to_node AND t.to_op IS NOT DISTINCT FROM r.to_op`},
+				step{"pipeline_topology", `INSERT INTO main.pipeline_topology SELECT * FROM refresh_topology_rows WHERE n_edges > 0`},
+			)
+		}
 	}
 	if err == nil {
 		err = run(refreshed("pipeline_activity", "pipeline_id IN "+cp, "true", "changed_pipelines")...)
@@ -293,7 +311,7 @@ func refreshDerived(ctx context.Context, db execer, progress func(string)) (Refr
 		return res, fmt.Errorf("refresh: %w", err)
 	}
 	for _, t := range []string{"produced", "edge_artifacts", "trainers_old", "edges_old", "edges_new", "edge_changes", "walk", "roots",
-		"executions_old", "members", "graphlets", "costs", "graphlets_old", "features", "topology"} {
+		"executions_old", "members", "graphlets", "costs", "graphlets_old", "features", "topology", "topology_rows"} {
 		if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS temp.refresh_"+t); err != nil {
 			return res, fmt.Errorf("refresh: %w", err)
 		}
