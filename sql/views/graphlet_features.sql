@@ -11,10 +11,11 @@ WITH
 -- The graphlets to derive: every Trainer here; a refresh derives only those it re-derives.
 roots AS (SELECT graphlet_id FROM trainers),
 -- The windows run over whole pipelines: a graphlet's features read the pipeline's earlier ones.
+touched AS (SELECT DISTINCT pipeline_id FROM graphlets SEMI JOIN roots USING (graphlet_id)),
 scope AS (
     SELECT *
     FROM graphlets
-    WHERE pipeline_id IN (SELECT pipeline_id FROM graphlets SEMI JOIN roots USING (graphlet_id))
+    WHERE pipeline_id IN (SELECT pipeline_id FROM touched)
 ),
 lagged AS (
     SELECT gr.graphlet_id, gr.pipeline_id, gr.trainer_node_id, gr.trainer_start, gr.input_spans,
@@ -68,7 +69,7 @@ signals AS (
                  TRY_CAST(attrs ->> 'drift' AS DOUBLE) AS drift,
                  TRY_CAST(attrs ->> 'anomaly_count' AS BIGINT) AS anomaly_count
           FROM artifacts
-          WHERE type IN ('ExampleStatistics', 'ExampleAnomalies')) a
+          WHERE type IN ('ExampleStatistics', 'ExampleAnomalies') AND pipeline_id IN (SELECT pipeline_id FROM touched)) a
         ON a.pipeline_id = s.pipeline_id AND a.span = s.span
     WHERE a.create_time <= s.trainer_start
     GROUP BY s.graphlet_id
@@ -85,8 +86,8 @@ schemas AS (
     GROUP BY ev.execution_id
 ),
 -- The pipeline's outcome history as of each Trainer's start: one timeline per pipeline of
--- graphlet finishes and Trainer starts; a start sorts before a finish at the same instant, so
--- only graphlets finished strictly before it count.
+-- graphlet finishes and the starts of the Trainers derived; a start sorts before a finish at
+-- the same instant, so only graphlets finished strictly before it count.
 timeline AS (
     SELECT pipeline_id, finished AS moment, 1 AS finish, graphlet_id, pushed, push_time
     FROM scope
@@ -94,6 +95,7 @@ timeline AS (
     UNION ALL
     SELECT pipeline_id, trainer_start, 0, graphlet_id, NULL, NULL
     FROM scope
+    SEMI JOIN roots USING (graphlet_id)
 ),
 running AS (
     SELECT pipeline_id, finish, graphlet_id, pushed,

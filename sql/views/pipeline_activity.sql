@@ -10,11 +10,10 @@ derived AS (SELECT pipeline_id FROM pipelines),
 per AS (
     SELECT x.pipeline_id,
            count(DISTINCT coalesce(x.run_id, 'execution:' || x.execution_id)) AS runs,
-           count(t.graphlet_id) FILTER (WHERE x.state <> 'cached') AS trainings,
+           count(*) FILTER (WHERE x.state <> 'cached' AND x.execution_id IN (SELECT graphlet_id FROM trainers)) AS trainings,
            min(x.start_time) AS first_start,
            max(coalesce(x.end_time, x.start_time)) AS last_end
     FROM executions x
-    LEFT JOIN trainers t ON t.graphlet_id = x.execution_id
     WHERE x.pipeline_id IN (SELECT pipeline_id FROM derived)
     GROUP BY x.pipeline_id
 )
