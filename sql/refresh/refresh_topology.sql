@@ -18,7 +18,8 @@ changes AS (
     GROUP BY ALL
 ),
 -- The edges of each run with a change, by row, now. The edges are probed for the runs'
--- executions (a semi join builds on those), not the other way round.
+-- executions (a semi join builds on those), not the other way round, and their role is
+-- checked after that (the condition reads the consumer's row too, so it stays above the join).
 held AS (
     SELECT px.pipeline_id, px.node_id AS from_node, px.op_type AS from_op,
            cx.node_id AS to_node, cx.op_type AS to_op, cx.run_id, count(*) AS n
@@ -26,7 +27,7 @@ held AS (
     JOIN executions cx ON cx.execution_id = l.consumer_id
     JOIN executions px ON px.execution_id = l.producer_id
     WHERE l.consumer_id IN (SELECT execution_id FROM executions WHERE run_id IN (SELECT run_id FROM changes))
-      AND (l.role IS NULL OR l.role NOT IN ('base_model', 'baseline_model'))
+      AND (l.role IS NULL OR l.role NOT IN ('base_model', 'baseline_model') OR cx.execution_id IS NULL)
     GROUP BY ALL
 ),
 counted AS (

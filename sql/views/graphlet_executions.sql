@@ -32,7 +32,9 @@ down(graphlet_id, execution_id) AS (
     FROM lineage_edges l
     JOIN down d ON l.producer_id = d.execution_id
     ANTI JOIN trainers t ON t.graphlet_id = l.consumer_id
-    WHERE l.role IS NULL OR l.role NOT IN ('base_model', 'baseline_model')
+    -- The role is checked on the edges the frontier reached, after the join, not on every
+    -- edge at every step: the condition reads the frontier too, so it stays above the join.
+    WHERE l.role IS NULL OR l.role NOT IN ('base_model', 'baseline_model') OR d.graphlet_id IS NULL
 )
 SELECT graphlet_id, execution_id,
        CASE WHEN execution_id = graphlet_id THEN 'trainer' ELSE 'upstream' END AS side
