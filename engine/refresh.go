@@ -286,11 +286,12 @@ func refreshDerived(ctx context.Context, db execer, progress func(string)) (Refr
 			err = run(refreshed("pipeline_topology", "pipeline_id IN (SELECT pipeline_id FROM refresh_topology)", "true", "refresh_topology")...)
 		default:
 			err = run(
-				temp("refresh_topology_rows", refreshSQL("refresh_topology")),
+				// The rows are counted in the first statement: its time is the step's.
+				step{"pipeline_topology", "CREATE OR REPLACE TEMP TABLE refresh_topology_rows AS " + refreshSQL("refresh_topology")},
 				step{"", `DELETE FROM main.pipeline_topology t USING refresh_topology_rows r WHERE t.pipeline_id = r.pipeline_id
 					AND t.from_node IS NOT DISTINCT FROM r.from_node AND t.from_op IS NOT DISTINCT FROM r.from_op
 					AND t.to_node IS NOT DISTINCT FROM r.to_node AND t.to_op IS NOT DISTINCT FROM r.to_op`},
-				step{"pipeline_topology", `INSERT INTO main.pipeline_topology SELECT * FROM refresh_topology_rows WHERE n_edges > 0`},
+				step{"", `INSERT INTO main.pipeline_topology SELECT * FROM refresh_topology_rows WHERE n_edges > 0`},
 			)
 		}
 	}
