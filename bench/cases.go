@@ -37,7 +37,7 @@ func Cases() ([]Case, error) {
 	cs = append(cs,
 		loadCase(engine.FormatNative, "the native layout's Parquet files, read by DuckDB's read_parquet", nativeLoader,
 			func(c *Corpus, _ context.Context) (string, error) { return c.Native, nil }, true),
-		loadCase(engine.FormatMLMD, "the MLMD SQLite store, read through the pure-Go SQLite driver and appended", &mlmd.Loader{},
+		loadCase(engine.FormatMLMD, "the MLMD SQLite store, read through SQLite and appended", &mlmd.Loader{},
 			(*Corpus).MLMD, false),
 	)
 	cs = append(cs, syncCase("whole", true), syncCase("tail", false), syncCase("day", false), materializeCase())

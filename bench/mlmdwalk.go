@@ -4,12 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"mlprov/loaders/mlmd"
 	"path/filepath"
 	"strconv"
 	"strings"
 
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+
+	"mlprov/loaders/mlmd"
 )
 
 // MLMDWalk finds every graphlet's executions the way a program on MLMD's own API does: it
@@ -36,7 +37,7 @@ func MLMDWalk(ctx context.Context, path string, offset int64) (Members, error) {
 	if err != nil {
 		return m, err
 	}
-	db, err := sql.Open("sqlite", "file:"+strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(abs)+"?mode=ro&immutable=1")
+	db, err := sql.Open("sqlite3", "file:"+strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(abs)+"?mode=ro&immutable=1")
 	if err != nil {
 		return m, fmt.Errorf("mlmd walk: %w", err)
 	}

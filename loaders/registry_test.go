@@ -24,7 +24,7 @@ func TestLookup(t *testing.T) {
 		t.Fatal(err)
 	}
 	foreign := filepath.Join(dir, "other.sqlite")
-	db, err := sql.Open("sqlite", foreign)
+	db, err := sql.Open("sqlite3", foreign)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver, to copy stores from
+
 	"mlprov/internal/storetest"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver, to copy stores from
 )
 
 // Run starts cmd, a server named name that writes its log to logFile, and returns once ping
@@ -80,7 +81,7 @@ func FreePort(tb testing.TB) int {
 // name, its columns and all its rows, as the driver gives the values.
 func SQLiteTables(tb testing.TB, path string, fn func(table string, cols []string, rows [][]any)) {
 	tb.Helper()
-	src, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	src, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -253,7 +253,7 @@ func TestBadInput(t *testing.T) {
 			[]string{"metadata.sqlite: not an SQLite file"}},
 		{"not mlmd", func(t *testing.T) string {
 			p := filepath.Join(t.TempDir(), "metadata.sqlite")
-			db, err := sql.Open("sqlite", p)
+			db, err := sql.Open("sqlite3", p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -456,7 +456,7 @@ func TestDetectDamaged(t *testing.T) {
 func walStore(tb testing.TB) (path string, closeWriter func()) {
 	tb.Helper()
 	path = buildStore(tb, 10, tfxIR)
-	db, err := sql.Open("sqlite", "file:"+path)
+	db, err := sql.Open("sqlite3", "file:"+path)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -657,7 +657,7 @@ func TestAbandonedRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The notebook goes on: the Transform publishes its graph.
-		db, err := sql.Open("sqlite", "file:"+path)
+		db, err := sql.Open("sqlite3", "file:"+path)
 		if err != nil {
 			t.Fatal(err)
 		}

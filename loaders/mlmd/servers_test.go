@@ -240,7 +240,7 @@ func testServer(t *testing.T, s *mlmdStores) {
 				t.Fatalf("%v\n%s", err, q)
 			}
 		}
-		lite, err := sql.Open("sqlite", path)
+		lite, err := sql.Open("sqlite3", path)
 		if err != nil {
 			t.Fatal(err)
 		}

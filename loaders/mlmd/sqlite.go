@@ -33,8 +33,8 @@ func (sqliteDB) explain(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// parallel is true: the file is read on several connections at once, since reading through
-// the pure-Go driver is most of a load's time.
+// parallel is true: the file is read on several connections at once, since reading SQLite is
+// most of a load's time.
 func (sqliteDB) parallel() bool { return true }
 
 // catalogNames runs a query of a backend's catalog that returns one name per row.

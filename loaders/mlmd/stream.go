@@ -373,8 +373,8 @@ func (c *converter) toExecutions(ctx context.Context) error {
 
 // stream reads the executions, the events and the artifacts in turn, and the events' key
 // steps beside them when the backend reads tables at once, converting what they read, while
-// the rows go into the stage on this goroutine: reading through the pure-Go SQLite driver and
-// appending through DuckDB's take about as long as each other.
+// the rows go into the stage on this goroutine: reading SQLite and appending through DuckDB's
+// Appender take about as long as each other.
 func (c *converter) stream(ctx context.Context, w *engine.StageWriter) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -53,7 +53,7 @@ func Create(ctx context.Context, path string, version int) (*Writer, error) {
 	if _, err := os.Stat(path); err == nil {
 		return nil, fmt.Errorf("create %s: %w", path, os.ErrExist)
 	}
-	db, err := sql.Open("sqlite", "file:"+quoteURIPath(path)+"?mode=rwc")
+	db, err := sql.Open("sqlite3", "file:"+quoteURIPath(path)+"?mode=rwc")
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
