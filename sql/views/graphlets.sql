@@ -17,8 +17,12 @@ holders AS (
     WHERE execution_id IN (SELECT execution_id FROM graphlet_executions SEMI JOIN roots USING (graphlet_id))
     GROUP BY execution_id
 ),
+-- Of each member execution, the columns the parts below read: a member is held once per
+-- graphlet, and the executions' other columns (attributes above all) would be copied as many
+-- times. Its operator type is read as its hash (op), by which the edges are grouped.
 members AS (
-    SELECT m.graphlet_id, m.side, x.*, h.holders
+    SELECT m.graphlet_id, m.side, m.execution_id, x.category, x.state, x.start_time, x.end_time, x.cost,
+           hash(x.op_type) AS op, h.holders
     FROM graphlet_members m
     SEMI JOIN roots USING (graphlet_id)
     JOIN executions x USING (execution_id)
@@ -81,36 +85,45 @@ pushes AS (
 -- The graphlet's DAG of operator types: its distinct edges, each marked upstream when some
 -- instance of it joins two executions that ran before the Trainer ended (its upstream part,
 -- known before the Trainer started). A signature is the XOR of the edges' hashes, so that it
--- needs no sort; the edge list is spelt out once per distinct signature.
+-- needs no sort; the edge list is spelt out once per distinct signature. The edges are
+-- grouped by the hashes of their operator types, and named once per distinct edge: a key of
+-- two numbers takes a fraction of the memory of a string made for each pair of executions
+-- (9M at the paper's scale). Two operator types of one store with the same 64-bit hash would
+-- be one in the signature: among thousands of types, a chance below one in 10^11.
 -- From each member's input edges (a few per execution) to producers in the same graphlet:
 -- starting from the producers instead would pair each with every later consumer in history.
 consumed AS MATERIALIZED (
-    SELECT cm.graphlet_id, cm.op_type AS to_op, cm.side AS to_side, l.producer_id
+    SELECT cm.graphlet_id, cm.op AS to_op, cm.side <> 'downstream' AS to_up, l.producer_id
     FROM members cm
     JOIN lineage_edges l ON l.consumer_id = cm.execution_id
 ),
 edges AS (
-    SELECT c.graphlet_id, pm.op_type || '>' || c.to_op AS edge,
-           bool_or(pm.side <> 'downstream' AND c.to_side <> 'downstream') AS upstream
+    SELECT c.graphlet_id, pm.op AS from_op, c.to_op,
+           bool_or(pm.side <> 'downstream' AND c.to_up) AS upstream
     FROM consumed c
     JOIN members pm ON pm.execution_id = c.producer_id AND pm.graphlet_id = c.graphlet_id
-    GROUP BY c.graphlet_id, edge
+    GROUP BY c.graphlet_id, pm.op, c.to_op
 ),
-edge_hashes AS (
-    SELECT edge, md5_number_lower(edge) AS h FROM (SELECT DISTINCT edge FROM edges)
+ops AS (SELECT DISTINCT op_type, hash(op_type) AS op FROM executions),
+edge_names AS (
+    SELECT e.from_op, e.to_op, f.op_type || '>' || t.op_type AS edge, md5_number_lower(f.op_type || '>' || t.op_type) AS h
+    FROM (SELECT DISTINCT from_op, to_op FROM edges) e
+    JOIN ops f ON f.op = e.from_op
+    JOIN ops t ON t.op = e.to_op
 ),
 signatures AS (
     SELECT e.graphlet_id,
-           bit_xor(h.h) AS signature,
-           coalesce(bit_xor(h.h) FILTER (WHERE e.upstream), 0) AS upstream_signature
+           bit_xor(n.h) AS signature,
+           coalesce(bit_xor(n.h) FILTER (WHERE e.upstream), 0) AS upstream_signature
     FROM edges e
-    JOIN edge_hashes h USING (edge)
+    JOIN edge_names n USING (from_op, to_op)
     GROUP BY e.graphlet_id
 ),
 shapes AS (
-    SELECT s.signature, string_agg(e.edge, ',' ORDER BY e.edge) AS topology
+    SELECT s.signature, string_agg(n.edge, ',' ORDER BY n.edge) AS topology
     FROM (SELECT signature, min(graphlet_id) AS graphlet_id FROM signatures GROUP BY signature) s
     JOIN edges e USING (graphlet_id)
+    JOIN edge_names n USING (from_op, to_op)
     GROUP BY s.signature
 )
 SELECT t.graphlet_id,
@@ -136,9 +149,7 @@ SELECT t.graphlet_id,
        lpad(hex(coalesce(sg.upstream_signature, 0)), 16, '0') AS upstream_signature,
        coalesce(sh.topology, '') AS topology
 FROM trainers t
--- The Trainer's own row is its member on the trainer side.
-JOIN (SELECT * EXCLUDE (graphlet_id) FROM members WHERE side = 'trainer' AND execution_id = graphlet_id) x
-    ON x.execution_id = t.graphlet_id
+JOIN executions x ON x.execution_id = t.graphlet_id
 JOIN costs c USING (graphlet_id)
 LEFT JOIN arts a USING (graphlet_id)
 LEFT JOIN spans s USING (graphlet_id)
