@@ -709,7 +709,10 @@ func checks() []check {
 		key := t.Key[0]
 		cs = append(cs,
 			check{key + " is missing", fmt.Sprintf(`SELECT src, 'row', '' FROM stage_%s WHERE %s IS NULL`, t.Name, key)},
-			check{"duplicate " + key, fmt.Sprintf(`SELECT any_value(src), '%[2]s ' || %[2]s, count(*) || ' times' FROM stage_%[1]s GROUP BY %[2]s HAVING count(*) > 1`, t.Name, key)},
+			// The keys are grouped alone first: carrying each row's src through a group per key
+			// took most of the check's time (1 s of executions at the paper's scale).
+			check{"duplicate " + key, fmt.Sprintf(`SELECT any_value(src), '%[2]s ' || %[2]s, count(*) || ' times' FROM stage_%[1]s
+			WHERE %[2]s IN (SELECT %[2]s FROM stage_%[1]s GROUP BY %[2]s HAVING count(*) > 1) GROUP BY %[2]s`, t.Name, key)},
 			check{key + " already in the store (another source holds it)", fmt.Sprintf(`SELECT s.src, '%[2]s ' || s.%[2]s, 'source ' || t.source_id FROM stage_%[1]s s JOIN %[1]s t ON t.%[2]s = s.%[2]s AND t.source_id <> $1`, t.Name, key)},
 		)
 	}
