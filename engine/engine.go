@@ -328,8 +328,11 @@ func (e *Engine) SchemaVersion(ctx context.Context) (int, error) {
 }
 
 // upgrade applies every migration above version and refreshes the derived tables, in one
-// transaction.
+// transaction. Creating a store (version 0) derives empty tables: it reports nothing.
 func (e *Engine) upgrade(ctx context.Context, version int, progress func(string)) error {
+	if version == 0 {
+		progress = nil
+	}
 	return e.inTransaction(ctx, func(conn *sql.Conn) error {
 		if err := migrate(ctx, conn, version); err != nil {
 			return err
