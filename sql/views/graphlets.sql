@@ -106,10 +106,11 @@ edges AS (
 ),
 ops AS (SELECT DISTINCT op_type, hash(op_type) AS op FROM executions),
 edge_names AS (
-    SELECT e.from_op, e.to_op, f.op_type || '>' || t.op_type AS edge, md5_number_lower(f.op_type || '>' || t.op_type) AS h
-    FROM (SELECT DISTINCT from_op, to_op FROM edges) e
-    JOIN ops f ON f.op = e.from_op
-    JOIN ops t ON t.op = e.to_op
+    SELECT *, md5_number_lower(edge) AS h
+    FROM (SELECT e.from_op, e.to_op, f.op_type || '>' || t.op_type AS edge
+          FROM (SELECT DISTINCT from_op, to_op FROM edges) e
+          JOIN ops f ON f.op = e.from_op
+          JOIN ops t ON t.op = e.to_op)
 ),
 signatures AS (
     SELECT e.graphlet_id,
